@@ -1,0 +1,24 @@
+// Command trellis is the one Trellis binary: the control-plane server and,
+// as they arrive, the sidecar agent and CLI verbs.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "trellis",
+		Short:         "Trellis: a self-hosted, App Mesh-compatible service mesh control plane",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serverCommand())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "trellis:", err)
+		os.Exit(1)
+	}
+}

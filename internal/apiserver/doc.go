@@ -1,0 +1,6 @@
+// Package apiserver is the room of the App Mesh REST wire: HTTP routing of
+// the 38 operations of API version 2019-01-25, strict decoding of request
+// bodies, App Mesh error envelopes (X-Amzn-ErrorType plus {"message"}),
+// pagination parameters and response shapes the AWS SDKs parse. All
+// meaning lives in internal/manager; this package only translates.
+package apiserver

@@ -1,0 +1,5 @@
+// Package server is the wiring room: it opens the store, builds the manager
+// and the API server, serves them, and shuts everything down in order on
+// cancellation (stop accepting, finish in-flight requests, close the store).
+// Nothing imports it but cmd/trellis and tests.
+package server
