@@ -28,6 +28,7 @@ fmt-check:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./internal/apiserver/
 	$(GO) test -run '^$$' -fuzz '^FuzzSpec$$' -fuzztime $(FUZZTIME) ./internal/validation/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseARN$$' -fuzztime $(FUZZTIME) ./internal/apis/appmesh/
 
 ## bench: API throughput with 10,000 virtual nodes in one mesh
 bench:

@@ -90,7 +90,7 @@ func wantErr[T error](t *testing.T, err error) T {
 
 func dnsNode(host string, port int32) *types.VirtualNodeSpec {
 	return &types.VirtualNodeSpec{
-		Listeners: []types.Listener{{PortMapping: &types.PortMapping{Port: aws.Int32(port), Protocol: types.PortProtocolHttp}}},
+		Listeners:        []types.Listener{{PortMapping: &types.PortMapping{Port: aws.Int32(port), Protocol: types.PortProtocolHttp}}},
 		ServiceDiscovery: &types.ServiceDiscoveryMemberDns{Value: types.DnsServiceDiscovery{Hostname: aws.String(host)}},
 	}
 }

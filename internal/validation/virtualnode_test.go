@@ -17,7 +17,9 @@ const (
 
 func TestVirtualNodeClientPolicyRules(t *testing.T) {
 	tls := func(s *appmesh.VirtualNodeSpec) *appmesh.ClientPolicyTls { return s.BackendDefaults.ClientPolicy.Tls }
-	b0 := func(s *appmesh.VirtualNodeSpec) *appmesh.ClientPolicyTls { return s.Backends[0].VirtualService.ClientPolicy.Tls }
+	b0 := func(s *appmesh.VirtualNodeSpec) *appmesh.ClientPolicyTls {
+		return s.Backends[0].VirtualService.ClientPolicy.Tls
+	}
 	const b0TLS = "spec.backends[0].virtualService.clientPolicy.tls"
 	runRules(t, appmesh.KindVirtualNode, fullVirtualNode, []vnCase{
 		{name: "validation required", mutate: func(s *appmesh.VirtualNodeSpec) { tls(s).Validation = nil },
@@ -108,8 +110,9 @@ func TestVirtualNodeListenerRules(t *testing.T) {
 			field: l3 + ".connectionPool.tcp.maxConnections", rule: "must be >= 1"},
 		{name: "http max connections", mutate: func(s *appmesh.VirtualNodeSpec) { s.Listeners[0].ConnectionPool.Http.MaxConnections = -1 },
 			field: l0 + ".connectionPool.http.maxConnections", rule: "must be >= 1"},
-		{name: "http max pending", mutate: func(s *appmesh.VirtualNodeSpec) { s.Listeners[0].ConnectionPool.Http.MaxPendingRequests = ptr(int32(0)) },
-			field: l0 + ".connectionPool.http.maxPendingRequests", rule: "must be >= 1"},
+		{name: "http max pending", mutate: func(s *appmesh.VirtualNodeSpec) {
+			s.Listeners[0].ConnectionPool.Http.MaxPendingRequests = ptr(int32(0))
+		}, field: l0 + ".connectionPool.http.maxPendingRequests", rule: "must be >= 1"},
 		{name: "http2 max requests", mutate: func(s *appmesh.VirtualNodeSpec) { s.Listeners[1].ConnectionPool.Http2.MaxRequests = 0 },
 			field: "spec.listeners[1].connectionPool.http2.maxRequests", rule: "must be >= 1"},
 		{name: "grpc max requests", mutate: func(s *appmesh.VirtualNodeSpec) { s.Listeners[2].ConnectionPool.Grpc.MaxRequests = 0 },
@@ -193,8 +196,9 @@ func TestVirtualNodeListenerTLSRules(t *testing.T) {
 		}, field: l0 + ".tls.certificate", rule: "must have exactly one member, got 2 (acm, sds)"},
 		{name: "acm arn required", mutate: func(s *appmesh.VirtualNodeSpec) { tl(s, 0).Certificate.Acm.CertificateArn = "" },
 			field: l0 + ".tls.certificate.acm.certificateArn", rule: "is required"},
-		{name: "file chain length", mutate: func(s *appmesh.VirtualNodeSpec) { tl(s, 1).Certificate.File.CertificateChain = strings.Repeat("c", 256) },
-			field: "spec.listeners[1].tls.certificate.file.certificateChain", rule: "length must be 1..255"},
+		{name: "file chain length", mutate: func(s *appmesh.VirtualNodeSpec) {
+			tl(s, 1).Certificate.File.CertificateChain = strings.Repeat("c", 256)
+		}, field: "spec.listeners[1].tls.certificate.file.certificateChain", rule: "length must be 1..255"},
 		{name: "file key required", mutate: func(s *appmesh.VirtualNodeSpec) { tl(s, 1).Certificate.File.PrivateKey = "" },
 			field: "spec.listeners[1].tls.certificate.file.privateKey", rule: "is required"},
 		{name: "sds secret required", mutate: func(s *appmesh.VirtualNodeSpec) { tl(s, 2).Certificate.Sds.SecretName = "" },
@@ -214,10 +218,11 @@ func TestVirtualNodeListenerTLSRules(t *testing.T) {
 	})
 }
 
-func TestVirtualNodeDiscoveryAndLoggingRules(t *testing.T) {
-	cm := func(s *appmesh.VirtualNodeSpec) *appmesh.AwsCloudMapServiceDiscovery { return s.ServiceDiscovery.AwsCloudMap }
+func TestVirtualNodeDiscoveryRules(t *testing.T) {
+	cm := func(s *appmesh.VirtualNodeSpec) *appmesh.AwsCloudMapServiceDiscovery {
+		return s.ServiceDiscovery.AwsCloudMap
+	}
 	const cmp = "spec.serviceDiscovery.awsCloudMap"
-	const lf = "spec.logging.accessLog.file"
 	runRules(t, appmesh.KindVirtualNode, fullVirtualNode, []vnCase{
 		{name: "discovery required with listeners", mutate: func(s *appmesh.VirtualNodeSpec) { s.ServiceDiscovery = nil },
 			field: "spec.serviceDiscovery", rule: "is required when listeners are set"},
@@ -257,6 +262,12 @@ func TestVirtualNodeDiscoveryAndLoggingRules(t *testing.T) {
 		{name: "dns ip preference", base: fullVirtualNodeDNS, mutate: func(s *appmesh.VirtualNodeSpec) {
 			s.ServiceDiscovery.Dns.IpPreference = "IPV6_ONLY"
 		}, field: "spec.serviceDiscovery.dns.ipPreference", rule: "must be one of"},
+	})
+}
+
+func TestVirtualNodeLoggingRules(t *testing.T) {
+	const lf = "spec.logging.accessLog.file"
+	runRules(t, appmesh.KindVirtualNode, fullVirtualNode, []vnCase{
 		{name: "access log empty", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog = &appmesh.AccessLog{} },
 			field: "spec.logging.accessLog", rule: "must have exactly one member, got 0 (one of file)"},
 		{name: "log path required", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog.File.Path = "" },
@@ -271,12 +282,14 @@ func TestVirtualNodeDiscoveryAndLoggingRules(t *testing.T) {
 			field: lf + ".format.json", rule: "must have at least 1 item"},
 		{name: "json key required", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog.File.Format.Json[0].Key = "" },
 			field: lf + ".format.json[0].key", rule: "is required"},
-		{name: "json key length", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog.File.Format.Json[0].Key = strings.Repeat("k", 101) },
-			field: lf + ".format.json[0].key", rule: "length must be 1..100"},
+		{name: "json key length", mutate: func(s *appmesh.VirtualNodeSpec) {
+			s.Logging.AccessLog.File.Format.Json[0].Key = strings.Repeat("k", 101)
+		}, field: lf + ".format.json[0].key", rule: "length must be 1..100"},
 		{name: "json key duplicate", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog.File.Format.Json[1].Key = "protocol" },
 			field: lf + ".format.json[1].key", rule: `duplicate key "protocol"`},
-		{name: "json value length", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog.File.Format.Json[1].Value = strings.Repeat("v", 101) },
-			field: lf + ".format.json[1].value", rule: "length must be 1..100"},
+		{name: "json value length", mutate: func(s *appmesh.VirtualNodeSpec) {
+			s.Logging.AccessLog.File.Format.Json[1].Value = strings.Repeat("v", 101)
+		}, field: lf + ".format.json[1].value", rule: "length must be 1..100"},
 		{name: "json value required", mutate: func(s *appmesh.VirtualNodeSpec) { s.Logging.AccessLog.File.Format.Json[1].Value = "" },
 			field: lf + ".format.json[1].value", rule: "is required"},
 		{name: "text empty", base: fullVirtualNodeDNS, mutate: func(s *appmesh.VirtualNodeSpec) {
