@@ -45,7 +45,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", "trellis-data", "directory of the embedded store (trellis.db)")
 	f.StringVar(&cfg.APIAddr, "api-addr", "127.0.0.1:9080", "listen address of the App Mesh REST API")
-	f.StringVar(&cfg.XDSAddr, "xds-addr", "127.0.0.1:9081", "listen address reserved for the xDS (ADS) server")
+	f.StringVar(&cfg.XDSAddr, "xds-addr", "127.0.0.1:9081", "listen address of the xDS (ADS over gRPC) server for Envoy; empty disables it")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region used in ARNs")
 	f.StringVar(&cfg.AccountID, "account-id", "111122223333", "12-digit account id used in ARNs, meshOwner and resourceOwner")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may run after SIGTERM")

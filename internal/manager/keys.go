@@ -28,6 +28,12 @@ const (
 	refPrefix  = KeyPrefix + "refs/"
 )
 
+// IsResourceKey reports whether a store key holds a resource (as opposed
+// to a reverse reference). Readers of the store (meshview) use it.
+func IsResourceKey(key string) bool {
+	return strings.HasPrefix(key, meshPrefix) || strings.HasPrefix(key, objPrefix)
+}
+
 func esc(s string) string { return url.PathEscape(s) }
 
 // resourceKey is the store key of a resource.

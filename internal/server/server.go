@@ -9,12 +9,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/manager"
+	"github.com/trellis-mesh/trellis/internal/meshview"
+	"github.com/trellis-mesh/trellis/internal/reconcile"
 	"github.com/trellis-mesh/trellis/internal/store"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
 // Config is what `trellis server` is told by its flags.
@@ -24,7 +28,7 @@ type Config struct {
 	// APIAddr is the App Mesh REST API listen address (host:port; port 0
 	// picks a free one).
 	APIAddr string
-	// XDSAddr is reserved for the xDS server.
+	// XDSAddr is the xDS (ADS, gRPC) listen address; empty disables xDS.
 	XDSAddr   string
 	Region    string
 	AccountID string
@@ -42,6 +46,13 @@ type Server struct {
 	api   *http.Server
 	ln    net.Listener
 	done  chan error
+
+	// The xDS side: the view follows the store, the reconciler translates,
+	// the xDS server serves. They stop with cancel; bg counts them.
+	xds    *xdsserver.Server
+	xdsLn  net.Listener
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -68,18 +79,63 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
+	mux := http.NewServeMux()
+	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
+	if err := s.startXDS(mux); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
 	s.api = &http.Server{
-		Handler:           apiserver.New(mgr, cfg.Logger),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	go func() { s.done <- s.api.Serve(ln) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
 		"region", cfg.Region, "account", cfg.AccountID)
-	if cfg.XDSAddr != "" {
-		s.log.Info("xds address reserved; the xDS server is not part of this build yet", "xds", cfg.XDSAddr)
-	}
 	return s, nil
+}
+
+// startXDS starts the translation pipeline and the ADS server, and mounts
+// the xDS status page on the API mux.
+func (s *Server) startXDS(mux *http.ServeMux) error {
+	if s.cfg.XDSAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.XDSAddr)
+	if err != nil {
+		return fmt.Errorf("listen on xds address %s: %w", s.cfg.XDSAddr, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.xdsLn, s.cancel = ln, cancel
+	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
+	view := meshview.New(s.store, s.log)
+	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log})
+	s.background(func() error { return view.Run(ctx) }, "meshview")
+	s.background(func() error { return rec.Run(ctx) }, "reconcile")
+	s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
+	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
+	s.log.Info("xds server started", "xds", ln.Addr().String())
+	return nil
+}
+
+func (s *Server) background(run func() error, name string) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := run(); err != nil {
+			s.log.Error(name+" stopped", "err", err)
+		}
+	}()
+}
+
+// XDSAddr is the bound xDS address ("" when xDS is disabled).
+func (s *Server) XDSAddr() string {
+	if s.xdsLn == nil {
+		return ""
+	}
+	return s.xdsLn.Addr().String()
 }
 
 // Addr is the bound API address.
@@ -95,6 +151,11 @@ func (s *Server) Stop() error {
 	errAPI := s.api.Shutdown(ctx)
 	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errAPI = errors.Join(errAPI, err)
+	}
+	if s.cancel != nil {
+		s.log.Info("shutting down: closing xDS streams")
+		s.cancel()
+		s.bg.Wait()
 	}
 	errStore := s.store.Close()
 	if errStore != nil {

@@ -1,0 +1,167 @@
+package irgen
+
+import (
+	"slices"
+
+	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/ir"
+	"github.com/trellis-mesh/trellis/internal/meshview"
+)
+
+// listenerTLS returns what a virtual-node listener terminates (§3.12) and
+// its mode (STRICT or PERMISSIVE), or nil and "" for plaintext: no tls
+// block, mode DISABLED, or an ACM certificate. EMS pushed ACM certificates
+// as SDS secrets; Trellis has no ACM, so such a listener is served in
+// plaintext and the proxy carries a warning rather than failing as a whole.
+func (t *translator) listenerTLS(l *appmesh.Listener, proto string, port uint32) (*ir.DownstreamTLS, string) {
+	lt := l.Tls
+	if lt == nil || lt.Mode == appmesh.TLSModeDisabled || lt.Certificate == nil {
+		return nil, ""
+	}
+	cert, ok := listenerCertificate(lt.Certificate)
+	if !ok {
+		t.warnf("virtualNode %s listener %d: ACM certificates are not supported; listener TLS (%s) is not applied",
+			t.node.Name, port, lt.Mode)
+		return nil, ""
+	}
+	tls := &ir.DownstreamTLS{Certificate: cert, ALPN: alpnFor(proto)}
+	if v := lt.Validation; v != nil && v.Trust != nil {
+		// A validation context makes the listener require client
+		// certificates (mTLS); without SANs any trusted client is accepted.
+		switch {
+		case v.Trust.File != nil:
+			tls.Trust = &ir.CertSource{CertChainFile: v.Trust.File.CertificateChain}
+		case v.Trust.Sds != nil:
+			tls.Trust = &ir.CertSource{SDSSecret: v.Trust.Sds.SecretName}
+		}
+		tls.SANs = exactSANs(v.SubjectAlternativeNames)
+	}
+	return tls, lt.Mode
+}
+
+// listenerCertificate converts a file or SDS certificate; ok is false for
+// ACM.
+func listenerCertificate(c *appmesh.ListenerTlsCertificate) (ir.CertSource, bool) {
+	switch {
+	case c.File != nil:
+		return ir.CertSource{CertChainFile: c.File.CertificateChain, PrivateKeyFile: c.File.PrivateKey}, true
+	case c.Sds != nil:
+		return ir.CertSource{SDSSecret: c.Sds.SecretName}, true
+	}
+	return ir.CertSource{}, false
+}
+
+// clientPolicyTLS is the TLS client policy of one backend: its own
+// clientPolicy.tls, else the node's backendDefaults (§3.12).
+func clientPolicyTLS(spec *appmesh.VirtualNodeSpec, b *appmesh.VirtualServiceBackend) *appmesh.ClientPolicyTls {
+	if b.ClientPolicy != nil && b.ClientPolicy.Tls != nil {
+		return b.ClientPolicy.Tls
+	}
+	if d := spec.BackendDefaults; d != nil && d.ClientPolicy != nil {
+		return d.ClientPolicy.Tls
+	}
+	return nil
+}
+
+// policyApplies: a policy is enforced unless enforce is false, on every
+// port unless ports lists some (§3.12).
+func policyApplies(p *appmesh.ClientPolicyTls, port uint32) bool {
+	if p == nil || (p.Enforce != nil && !*p.Enforce) {
+		return false
+	}
+	return len(p.Ports) == 0 || slices.Contains(p.Ports, int32(port))
+}
+
+// upstreamTLS is the TLS a caller originates towards one target listener.
+// With an applicable client policy: trust and SANs validate the server,
+// an optional certificate makes it mTLS. Without one, App Mesh still
+// originated TLS towards a listener in STRICT or PERMISSIVE mode, without
+// validating file certificates (§3.12 [UG:tls]); Trellis does the same.
+func (t *translator) upstreamTLS(p *appmesh.ClientPolicyTls, target *meshview.VirtualNode, l *appmesh.Listener, proto string, port uint32) *ir.UpstreamTLS {
+	name := discoveryName(target.Spec)
+	if !policyApplies(p, port) {
+		if serverSpeaksTLS(l) {
+			return &ir.UpstreamTLS{SNI: name, ALPN: alpnFor(proto)}
+		}
+		return nil
+	}
+	tls := &ir.UpstreamTLS{SNI: name, ALPN: alpnFor(proto)}
+	if c := p.Certificate; c != nil {
+		switch {
+		case c.File != nil:
+			tls.Certificate = &ir.CertSource{CertChainFile: c.File.CertificateChain, PrivateKeyFile: c.File.PrivateKey}
+		case c.Sds != nil:
+			tls.Certificate = &ir.CertSource{SDSSecret: c.Sds.SecretName}
+		}
+	}
+	if v := p.Validation; v != nil && v.Trust != nil {
+		tls.Trust = t.clientTrust(v.Trust, target.Name, port)
+		if tls.Trust != nil {
+			// Without SANs the server must present its discovery name
+			// (§3.12). Envoy refuses SAN checks without a trust anchor.
+			tls.SANs = exactSANs(v.SubjectAlternativeNames)
+			if len(tls.SANs) == 0 && name != "" {
+				tls.SANs = []string{name}
+			}
+		}
+	}
+	return tls
+}
+
+// clientTrust converts a client policy trust; ACM private CAs are not
+// available to Trellis, so the server certificate then goes unvalidated
+// (reported as a warning).
+func (t *translator) clientTrust(tr *appmesh.TlsValidationContextTrust, target string, port uint32) *ir.CertSource {
+	switch {
+	case tr.File != nil:
+		return &ir.CertSource{CertChainFile: tr.File.CertificateChain}
+	case tr.Sds != nil:
+		return &ir.CertSource{SDSSecret: tr.Sds.SecretName}
+	}
+	t.warnf("virtualNode %s client policy towards %s port %d: ACM trust is not supported; the server certificate is not validated",
+		t.node.Name, target, port)
+	return nil
+}
+
+// serverSpeaksTLS reports whether a target listener terminates TLS as
+// Trellis translates it (STRICT or PERMISSIVE with a file or SDS
+// certificate).
+func serverSpeaksTLS(l *appmesh.Listener) bool {
+	lt := l.Tls
+	if lt == nil || lt.Mode == appmesh.TLSModeDisabled || lt.Certificate == nil {
+		return false
+	}
+	_, ok := listenerCertificate(lt.Certificate)
+	return ok
+}
+
+// discoveryName is the name a node's certificate is expected to carry: its
+// DNS hostname, or <service>.<namespace> for Cloud Map (§3.12). It is also
+// the SNI callers send.
+func discoveryName(s *appmesh.VirtualNodeSpec) string {
+	sd := s.ServiceDiscovery
+	switch {
+	case sd == nil:
+		return ""
+	case sd.Dns != nil:
+		return sd.Dns.Hostname
+	case sd.AwsCloudMap != nil:
+		return sd.AwsCloudMap.ServiceName + "." + sd.AwsCloudMap.NamespaceName
+	}
+	return ""
+}
+
+func exactSANs(s *appmesh.SubjectAlternativeNames) []string {
+	if s == nil || s.Match == nil {
+		return nil
+	}
+	return slices.Clone(s.Match.Exact)
+}
+
+// alpnFor offers h2 for HTTP/2 protocols and nothing otherwise.
+func alpnFor(proto string) []string {
+	if proto == appmesh.ProtocolHTTP2 || proto == appmesh.ProtocolGRPC {
+		return slices.Clone(alpnH2)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/trellis-mesh/trellis/internal/irgen"
+	"github.com/trellis-mesh/trellis/internal/meshview"
+	"github.com/trellis-mesh/trellis/internal/xdsgen"
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
+)
+
+// DefaultDebounce is how long a burst of changes is collected before
+// proxies are rebuilt: long enough to batch one apply of many resources,
+// short enough to stay invisible next to an API round trip.
+const DefaultDebounce = 5 * time.Millisecond
+
+// Options configure a Reconciler.
+type Options struct {
+	Logger    *slog.Logger
+	Endpoints irgen.Endpoints
+	Debounce  time.Duration
+}
+
+// Reconciler keeps every connected proxy's configuration in step with the
+// mesh.
+type Reconciler struct {
+	view     *meshview.View
+	xds      *xdsserver.Server
+	eps      irgen.Endpoints
+	log      *slog.Logger
+	debounce time.Duration
+
+	mu      sync.Mutex
+	proxies map[string]*proxy
+}
+
+// proxy is what the reconciler remembers about one connected Envoy.
+type proxy struct {
+	id      string
+	ref     irgen.NodeRef
+	opts    irgen.Options
+	hash    [sha256.Size]byte
+	version uint64
+	lastErr error
+}
+
+// New returns a Reconciler between a mesh view and an xDS server.
+func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
+	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, log: opts.Logger, debounce: opts.Debounce, proxies: map[string]*proxy{}}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.debounce == 0 {
+		r.debounce = DefaultDebounce
+	}
+	return r
+}
+
+// Run reacts to proxies connecting and to mesh changes until ctx ends.
+func (r *Reconciler) Run(ctx context.Context) error {
+	changes := make(chan []string, 1)
+	go r.watchView(ctx, changes)
+	pending := map[string]bool{}
+	var timer <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-r.xds.Events():
+			r.nodeEvent(ev)
+		case meshes := <-changes:
+			for _, m := range meshes {
+				pending[m] = true
+			}
+			if timer == nil {
+				timer = time.After(r.debounce)
+			}
+		case <-timer:
+			timer = nil
+			r.rebuild(func(p *proxy) bool { return pending[p.ref.Mesh] })
+			pending = map[string]bool{}
+		}
+	}
+}
+
+// watchView forwards the names of changed meshes, coalescing while the
+// main loop is busy.
+func (r *Reconciler) watchView(ctx context.Context, out chan<- []string) {
+	for {
+		_, changed, err := r.view.Next(ctx)
+		if err != nil {
+			return
+		}
+		select {
+		case out <- changed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// nodeEvent registers a proxy that connected (and builds its config at
+// once) or forgets one that left.
+func (r *Reconciler) nodeEvent(ev xdsserver.NodeEvent) {
+	if !ev.Connected {
+		r.mu.Lock()
+		delete(r.proxies, ev.NodeID)
+		r.mu.Unlock()
+		r.xds.ClearNode(ev.NodeID)
+		r.log.Info("proxy disconnected", "node", ev.NodeID)
+		return
+	}
+	ref, err := xdsserver.ParseNodeID(ev.NodeID)
+	if err != nil {
+		r.log.Warn("proxy with an unusable node id; it gets no configuration", "node", ev.NodeID, "err", err)
+		return
+	}
+	opts, err := optionsFromMetadata(ev.Metadata)
+	if err != nil {
+		r.log.Warn("proxy metadata rejected; using App Mesh defaults", "node", ev.NodeID, "err", err)
+		opts, _ = optionsFromMetadata(nil)
+	}
+	p := &proxy{id: ev.NodeID, ref: irgen.NodeRef{Mesh: ref.Mesh, Kind: ref.Kind, Name: ref.Name}, opts: opts}
+	r.mu.Lock()
+	r.proxies[ev.NodeID] = p
+	r.mu.Unlock()
+	r.log.Info("proxy connected", "node", ev.NodeID, "mesh", ref.Mesh, "kind", ref.Kind, "name", ref.Name)
+	r.rebuild(func(q *proxy) bool { return q == p })
+}
+
+// rebuild translates every selected proxy against the current snapshot,
+// spreading the work over the available CPUs.
+func (r *Reconciler) rebuild(selected func(*proxy) bool) {
+	snap := r.view.Current()
+	if snap == nil {
+		return
+	}
+	r.mu.Lock()
+	var todo []*proxy
+	for _, p := range r.proxies {
+		if selected(p) {
+			todo = append(todo, p)
+		}
+	}
+	r.mu.Unlock()
+	work := make(chan *proxy)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				r.build(snap, p)
+			}
+		}()
+	}
+	for _, p := range todo {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+}
+
+// build translates one proxy and publishes the result if it changed. On
+// failure the proxy keeps its last good configuration.
+func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy) {
+	res, err := translate(snap, p, r.eps)
+	if err != nil {
+		if p.lastErr == nil || p.lastErr.Error() != err.Error() {
+			r.log.Error("translation failed; proxy keeps its last good configuration", "node", p.id, "revision", snap.Revision, "err", err)
+		}
+		p.lastErr = err
+		return
+	}
+	p.lastErr = nil
+	byType := res.ByType()
+	h := hashResources(byType)
+	if h == p.hash && p.version > 0 {
+		return
+	}
+	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
+	if err := r.xds.SetResources(p.id, version, byType); err != nil {
+		r.log.Error("publishing configuration failed; proxy keeps its last good configuration", "node", p.id, "version", version, "err", err)
+		p.lastErr = err
+		return
+	}
+	p.hash, p.version = h, p.version+1
+	r.log.Debug("configuration published", "node", p.id, "version", version)
+}
+
+func translate(snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
+	irp, err := irgen.Proxy(snap, p.ref, p.opts, eps)
+	if err != nil {
+		return nil, fmt.Errorf("irgen: %w", err)
+	}
+	irp.ID = p.id
+	res, err := xdsgen.Translate(irp)
+	if err != nil {
+		return nil, fmt.Errorf("xdsgen: %w", err)
+	}
+	return res, nil
+}
+
+// hashResources fingerprints a resource set: deterministic proto bytes in
+// type and name order.
+func hashResources(byType map[string][]types.Resource) [sha256.Size]byte {
+	h := sha256.New()
+	typeURLs := make([]string, 0, len(byType))
+	for t := range byType {
+		typeURLs = append(typeURLs, t)
+	}
+	sort.Strings(typeURLs)
+	opts := proto.MarshalOptions{Deterministic: true}
+	for _, t := range typeURLs {
+		h.Write([]byte(t))
+		for _, res := range byType[t] {
+			b, _ := opts.Marshal(res)
+			h.Write(b)
+		}
+	}
+	var out [sha256.Size]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}

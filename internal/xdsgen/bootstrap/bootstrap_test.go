@@ -1,0 +1,133 @@
+package bootstrap
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/xdsgen/internal/envoytest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.yaml from the current rendering")
+
+// goldenConfigs are the bootstrap shapes a sidecar produces.
+var goldenConfigs = map[string]Config{
+	// App Mesh-like sidecar: DNS name of the server, SDS from SPIRE,
+	// node metadata, admin on all interfaces.
+	"sidecar-dns-sds": {
+		NodeID:        "mesh/demo/virtualNode/front",
+		Metadata:      map[string]any{"trellis.version": "dev", "aws.appmesh.platformInfo": map[string]any{"k8sVersion": "v1.31"}},
+		AdminAddress:  "0.0.0.0",
+		AdminPort:     9901,
+		XDSHost:       "trellis.trellis-system.svc.cluster.local",
+		XDSPort:       15010,
+		SDSSocketPath: "/run/spire/sockets/agent.sock",
+	},
+	// Minimal: server by IP, defaults for admin and cluster.
+	"gateway-ip": {
+		NodeID:  "mesh/demo/virtualGateway/gw",
+		XDSHost: "10.0.0.2",
+		XDSPort: 15010,
+	},
+	// Local relay over a Unix socket, incremental xDS.
+	"unix-delta": {
+		NodeID:        "mesh/demo/virtualNode/back",
+		Cluster:       "back",
+		XDSUnixSocket: "/var/run/trellis/xds.sock",
+		Delta:         true,
+	},
+}
+
+func TestRenderGolden(t *testing.T) {
+	for name, cfg := range goldenConfigs {
+		t.Run(name, func(t *testing.T) {
+			got, err := Render(cfg)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			path := filepath.Join("testdata", name+".yaml")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs (run go test -update and review the diff); got:\n%s", path, got)
+			}
+		})
+	}
+	pruneStale(t)
+}
+
+// pruneStale deletes goldens no config produces any more.
+func pruneStale(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := goldenConfigs[strings.TrimSuffix(filepath.Base(f), ".yaml")]; !ok {
+			t.Logf("removing stale golden %s", f)
+			if err := os.Remove(f); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+func TestRenderDeterministic(t *testing.T) {
+	for name, cfg := range goldenConfigs {
+		a, errA := Render(cfg)
+		b, errB := Render(cfg)
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: renders differ (errors %v, %v)", name, errA, errB)
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no node id", Config{XDSHost: "h", XDSPort: 1}, "empty node id"},
+		{"no xds", Config{NodeID: "n"}, "needs a unix socket or a host and port"},
+		{"host without port", Config{NodeID: "n", XDSHost: "h"}, "needs a unix socket or a host and port"},
+		{"socket and host", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, XDSUnixSocket: "/s"}, "exclusive"},
+		{"bad metadata", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, Metadata: map[string]any{"c": make(chan int)}},
+			"node metadata"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Render(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Render error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEnvoyAcceptsBootstrap runs `envoy --mode validate` on every golden
+// bootstrap.
+func TestEnvoyAcceptsBootstrap(t *testing.T) {
+	envoytest.Binary(t)
+	for name, cfg := range goldenConfigs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b, err := Render(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			envoytest.Validate(t, b)
+		})
+	}
+}

@@ -1,0 +1,12 @@
+// Package xdsserver is the ADS room: it holds one go-control-plane snapshot
+// cache, serves it to Envoy over gRPC (aggregated discovery, both
+// state-of-the-world and delta, every v3 resource type), and watches the
+// streams: which node ids are connected, which version of each resource type
+// every stream was sent, ACKed and NACKed. It exports that as Status (JSON on
+// /debug/xds), as node connect/disconnect events for reconcile, and as
+// Prometheus metrics.
+//
+// It knows Envoy and App Mesh node ids but no App Mesh resource: reconcile
+// hands it complete, consistent per-node resource sets (SetResources) built
+// by xdsgen. It must not import apis, irgen, manager or store.
+package xdsserver

@@ -1,0 +1,234 @@
+package xdsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	deltav3 "github.com/envoyproxy/go-control-plane/pkg/server/delta/v3"
+	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+)
+
+// ErrInconsistent is wrapped by SetResources when a resource set references
+// route configurations or endpoint assignments it does not contain (or
+// contains ones nothing references).
+var ErrInconsistent = errors.New("inconsistent resource set")
+
+// shutdownGrace bounds GracefulStop; streams end on their own when Serve's
+// context ends, so this only waits for handlers to unwind.
+const shutdownGrace = 5 * time.Second
+
+// eventBuffer is the capacity of the Events channel.
+const eventBuffer = 1024
+
+// Options configures a Server.
+type Options struct {
+	// Logger receives NACKs (Warn), stream lifecycle (Debug) and
+	// go-control-plane's own messages. Default slog.Default().
+	Logger *slog.Logger
+	// Registerer, when set, gets the server's Prometheus metrics.
+	Registerer prometheus.Registerer
+}
+
+// NodeEvent announces that the first stream of a node id was identified
+// (Connected) or that its last stream closed (!Connected).
+type NodeEvent struct {
+	NodeID    string
+	Connected bool
+	// Metadata is the Envoy node.metadata of the stream that connected the
+	// node, as a JSON-like map (Connected events only; nil if none sent).
+	Metadata map[string]any
+}
+
+// Server is an ADS server over one go-control-plane snapshot cache. All its
+// methods are safe for concurrent use.
+type Server struct {
+	log     *slog.Logger
+	cache   cachev3.SnapshotCache
+	metrics *metrics
+	events  chan NodeEvent
+	serves  atomic.Int64 // numbers Serve calls, which number streams independently
+	dropped atomic.Uint64
+
+	mu      sync.Mutex
+	streams map[streamKey]*streamState
+	nodes   map[string]int    // identified open streams per node id
+	desired map[string]string // version last set per node id
+}
+
+// New returns a Server with an empty cache. Nothing is served until Serve.
+func New(opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{
+		log: log,
+		// ads=true: a state-of-the-world RDS/EDS request is only answered once
+		// the snapshot has every name it asks for, as ADS consistency needs.
+		// The same cache answers delta streams (CreateDeltaWatch).
+		cache:   cachev3.NewSnapshotCache(true, cachev3.IDHash{}, cacheLogger(log)),
+		metrics: newMetrics(opts.Registerer, log),
+		events:  make(chan NodeEvent, eventBuffer),
+		streams: make(map[streamKey]*streamState),
+		nodes:   make(map[string]int),
+		desired: make(map[string]string),
+	}
+}
+
+// Serve serves ADS (state-of-the-world and delta, all v3 resource types) on
+// ln until ctx ends, then stops gracefully within a bound. Open streams end
+// with status OK when ctx ends, which Envoy treats as a reconnect hint. It
+// may be called for several listeners (TCP, a Unix socket) at once.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cb := &callbacks{s: s, serve: s.serves.Add(1)}
+	// Ordered ADS sends responses in the cache's type order (CDS, EDS, LDS,
+	// RDS), the make-before-break order the xDS protocol asks for.
+	ads := &adsServer{
+		sotw:  sotwv3.NewServer(ctx, s.cache, cb, sotwv3.WithOrderedADS(), sotwv3.WithLogger(cacheLogger(s.log))),
+		delta: deltav3.NewServer(ctx, s.cache, cb, deltav3.WithLogger(cacheLogger(s.log))),
+	}
+	gs := grpc.NewServer(
+		// The App Mesh bootstrap pings every 10 s; grpc-go's default policy
+		// (one ping per 5 min) would answer that with GOAWAY too_many_pings.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	)
+	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)
+	errc := make(chan error, 1)
+	go func() { errc <- gs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		// Accept failed; connections already accepted would live on.
+		gs.Stop()
+		return fmt.Errorf("xds serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	stopBounded(gs, shutdownGrace)
+	<-errc
+	return nil
+}
+
+// stopBounded is GracefulStop that gives up after grace.
+func stopBounded(gs *grpc.Server, grace time.Duration) {
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		gs.Stop()
+		<-done
+	}
+}
+
+// adsServer routes both ADS methods to go-control-plane's stream servers.
+// It stands in for go-control-plane's pkg/server/v3, which would also pull
+// in the rate-limit service module this project does not use.
+type adsServer struct {
+	discoveryv3.UnimplementedAggregatedDiscoveryServiceServer
+	sotw  sotwv3.Server
+	delta deltav3.Server
+}
+
+func (a *adsServer) StreamAggregatedResources(st discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
+	return a.sotw.StreamHandler(st, resourcev3.AnyType)
+}
+
+func (a *adsServer) DeltaAggregatedResources(st discoveryv3.AggregatedDiscoveryService_DeltaAggregatedResourcesServer) error {
+	return a.delta.DeltaStreamHandler(st, resourcev3.AnyType)
+}
+
+// SetResources publishes a complete, consistent resource set (type URL →
+// resources) for one node id under version. Streams of that node get it at
+// once: state-of-the-world streams every type whose version changed, delta
+// streams only the resources whose content changed. An inconsistent set
+// (ErrInconsistent) or an unknown type URL is refused and the node keeps its
+// previous snapshot.
+func (s *Server) SetResources(nodeID, version string, resources map[string][]types.Resource) error {
+	snap, err := cachev3.NewSnapshot(version, resources)
+	if err != nil {
+		return fmt.Errorf("xds snapshot for %q version %q: %w", nodeID, version, err)
+	}
+	if err := snap.Consistent(); err != nil {
+		return fmt.Errorf("xds snapshot for %q version %q: %w: %w", nodeID, version, ErrInconsistent, err)
+	}
+	// The cache answers waiting watches while holding its lock; their
+	// channels are buffered, so this does not wait for any stream.
+	if err := s.cache.SetSnapshot(context.Background(), nodeID, snap); err != nil {
+		return fmt.Errorf("xds set snapshot for %q version %q: %w", nodeID, version, err)
+	}
+	s.mu.Lock()
+	s.desired[nodeID] = version
+	s.mu.Unlock()
+	return nil
+}
+
+// ClearNode drops the snapshot of a node whose proxies are gone, freeing
+// its memory; the node's next stream waits for SetResources. While a
+// stream of the node id is open (another replica, or a proxy that
+// reconnected before its disconnect event was handled) the snapshot is
+// kept: the cache forgets a node's pending requests together with its
+// snapshot, so that stream would never receive another update.
+func (s *Server) ClearNode(nodeID string) {
+	// s.mu is held across ClearSnapshot so that no stream can be identified
+	// (and then open cache watches) between the check and the clearing.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nodes[nodeID] > 0 {
+		s.log.Debug("xds snapshot kept: node still connected", "node", nodeID)
+		return
+	}
+	s.cache.ClearSnapshot(nodeID)
+	delete(s.desired, nodeID)
+}
+
+// ConnectedNodes returns the node ids that have at least one identified
+// stream open, sorted. Several Envoys (replicas of one virtual node) may
+// share an id; it is listed once.
+func (s *Server) ConnectedNodes() []string {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.nodes))
+	for id := range s.nodes {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	sort.Strings(ids)
+	return ids
+}
+
+// Events announces node connects and disconnects. Sends never block the
+// server: when the buffer is full the event is dropped and counted
+// (DroppedEvents, metric trellis_xds_events_dropped_total), so a consumer
+// that falls behind should resynchronise from ConnectedNodes.
+func (s *Server) Events() <-chan NodeEvent { return s.events }
+
+// DroppedEvents counts events lost to a full Events buffer.
+func (s *Server) DroppedEvents() uint64 { return s.dropped.Load() }
+
+// emit sends an event without blocking; callers hold s.mu so events keep
+// the order of the state changes they describe.
+func (s *Server) emit(ev NodeEvent) {
+	select {
+	case s.events <- ev:
+	default:
+		s.dropped.Add(1)
+		s.metrics.dropped.Inc()
+	}
+}

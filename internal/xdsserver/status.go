@@ -1,0 +1,115 @@
+package xdsserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// NodeStatus is the state of one open, identified stream. Replicas of one
+// virtual node share a node id, so a node id may appear once per Envoy.
+type NodeStatus struct {
+	NodeID string `json:"nodeId"`
+	// Stream is "sotw" or "delta".
+	Stream         string    `json:"stream"`
+	Peer           string    `json:"peer,omitempty"`
+	ConnectedSince time.Time `json:"connectedSince"`
+	// DesiredVersion is the version last passed to SetResources for the
+	// node id, empty when it has no snapshot.
+	DesiredVersion string `json:"desiredVersion,omitempty"`
+	// Types is keyed by type URL and holds only types sent on the stream.
+	Types map[string]TypeStatus `json:"types"`
+}
+
+// TypeStatus is what one stream was sent and answered for one type URL.
+type TypeStatus struct {
+	SentVersion  string    `json:"sentVersion"`
+	SentAt       time.Time `json:"sentAt"`
+	AckedVersion string    `json:"ackedVersion,omitempty"`
+	AckedAt      time.Time `json:"ackedAt,omitzero"`
+	LastNACK     *NACK     `json:"lastNack,omitempty"`
+}
+
+// NACK is a rejected response: the version Envoy refused and its
+// error_detail message. It stays until a later NACK replaces it, so an
+// ACKed version newer than the NACK's means the problem was fixed.
+type NACK struct {
+	Version string    `json:"version"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// Status reports every identified stream, sorted by node id, connection
+// time and peer address.
+func (s *Server) Status() []NodeStatus {
+	s.mu.Lock()
+	out := make([]NodeStatus, 0, len(s.streams))
+	for _, st := range s.streams {
+		if st.nodeID != "" {
+			out = append(out, s.statusOf(st))
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].NodeID != out[j].NodeID {
+			return out[i].NodeID < out[j].NodeID
+		}
+		if !out[i].ConnectedSince.Equal(out[j].ConnectedSince) {
+			return out[i].ConnectedSince.Before(out[j].ConnectedSince)
+		}
+		return out[i].Peer < out[j].Peer
+	})
+	return out
+}
+
+// statusOf copies a stream's state; callers hold s.mu.
+func (s *Server) statusOf(st *streamState) NodeStatus {
+	ns := NodeStatus{
+		NodeID:         st.nodeID,
+		Stream:         "sotw",
+		Peer:           st.peer,
+		ConnectedSince: st.since,
+		DesiredVersion: s.desired[st.nodeID],
+		Types:          make(map[string]TypeStatus, len(st.types)),
+	}
+	if st.key.delta {
+		ns.Stream = "delta"
+	}
+	for url, tr := range st.types {
+		ts := tr.status
+		if ts.LastNACK != nil {
+			n := *ts.LastNACK
+			ts.LastNACK = &n
+		}
+		ns.Types[url] = ts
+	}
+	return ns
+}
+
+// StatusHandler serves Status as JSON on GET (the API port's /debug/xds).
+// ?node=<id> keeps only that node id's streams.
+func (s *Server) StatusHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		st := s.Status()
+		if node := r.URL.Query().Get("node"); node != "" {
+			kept := st[:0]
+			for _, ns := range st {
+				if ns.NodeID == node {
+					kept = append(kept, ns)
+				}
+			}
+			st = kept
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st) // the client is gone if this fails
+	})
+}

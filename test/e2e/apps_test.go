@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var nextIP atomic.Int32
+
+// loopbackIP hands each proxy or app its own 127.0.1.x address, so every
+// test can use fixed, readable ports.
+func loopbackIP() string {
+	n := nextIP.Add(1)
+	return fmt.Sprintf("127.0.%d.%d", 1+n/250, 1+n%250)
+}
+
+// app is a small HTTP upstream that answers with its name and counts
+// requests.
+type app struct {
+	name  string
+	addr  string
+	hits  atomic.Int64
+	hook  atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
+	srv   *http.Server
+	lastH atomic.Pointer[http.Header]
+}
+
+// startApp listens on ip:port. The response body is the app's name.
+func startApp(t *testing.T, name, ip string, port int) *app {
+	t.Helper()
+	a := &app{name: name, addr: net.JoinHostPort(ip, strconv.Itoa(port))}
+	ln, err := net.Listen("tcp", a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.srv = &http.Server{Handler: http.HandlerFunc(a.serve)}
+	go a.srv.Serve(ln)
+	t.Cleanup(func() { a.srv.Close() })
+	return a
+}
+
+func (a *app) serve(w http.ResponseWriter, r *http.Request) {
+	a.hits.Add(1)
+	h := r.Header.Clone()
+	h.Set("X-Seen-Host", r.Host)
+	h.Set("X-Seen-Path", r.URL.RequestURI())
+	a.lastH.Store(&h)
+	if f := a.hook.Load(); f != nil && (*f)(w, r) {
+		return
+	}
+	io.WriteString(w, a.name)
+}
+
+// onRequest installs a hook; returning true means the hook answered.
+func (a *app) onRequest(f func(w http.ResponseWriter, r *http.Request) bool) { a.hook.Store(&f) }
+
+// client sends requests to an Envoy egress listener with a Host header, the
+// way an app addresses a virtual service.
+type client struct {
+	http *http.Client
+}
+
+func newClient() *client {
+	return &client{http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+}
+
+// get sends GET http://addr+path with Host: host and returns status and body.
+func (c *client) get(addr, host, path string, hdr map[string]string) (int, string, error) {
+	return c.do("GET", addr, host, path, hdr)
+}
+
+func (c *client) do(method, addr, host, path string, hdr map[string]string) (int, string, error) {
+	req, err := http.NewRequest(method, "http://"+addr+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = host
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// eventually retries f until it returns nil or the timeout passes; config
+// reaches Envoy asynchronously.
+func eventually(t *testing.T, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %v: %v", timeout, err)
+}
+
+// expectBody is an eventually-condition: the request answers 200 with body.
+func (c *client) expectBody(addr, host, path string, hdr map[string]string, want string) func() error {
+	return func() error {
+		code, body, err := c.get(addr, host, path, hdr)
+		if err != nil {
+			return err
+		}
+		if code != 200 || body != want {
+			return fmt.Errorf("GET %s%s (Host %s) = %d %q, want 200 %q", addr, path, host, code, body, want)
+		}
+		return nil
+	}
+}
+
+// load sends requests at a steady rate from several goroutines until ctx
+// ends and counts statuses.
+type load struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	failures   map[string]int
+}
+
+func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int) *load {
+	l := &load{failures: map[string]int{}}
+	interval := time.Duration(workers) * time.Second / time.Duration(rps)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				code, body, err := c.get(addr, host, "/", nil)
+				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+					return
+				}
+				if err == nil && code == 200 {
+					l.ok.Add(1)
+					continue
+				}
+				l.failed.Add(1)
+				l.mu.Lock()
+				l.failures[fmt.Sprintf("%d %s %v", code, body, err)]++
+				l.mu.Unlock()
+			}
+		}()
+	}
+	go func() { <-ctx.Done(); wg.Wait() }()
+	return l
+}
+
+// expectBodyIn is an eventually-condition: the request answers 200 with
+// one of the bodies.
+func (c *client) expectBodyIn(addr, host, path string, bodies ...string) func() error {
+	return func() error {
+		code, body, err := c.get(addr, host, path, nil)
+		if err != nil {
+			return err
+		}
+		for _, b := range bodies {
+			if code == 200 && body == b {
+				return nil
+			}
+		}
+		return fmt.Errorf("GET %s%s (Host %s) = %d %q, want one of %v", addr, path, host, code, body, bodies)
+	}
+}

