@@ -153,3 +153,20 @@ func TestRouterListenerRules(t *testing.T) {
 		Spec: &types.RouteSpec{TcpRoute: &types.TcpRoute{Action: &types.TcpRouteAction{WeightedTargets: []types.WeightedTarget{target("a", 1)}}}}})
 	wantErr[*types.BadRequestException](t, err)
 }
+
+// TestInvalidRegexRejected: a regex Envoy cannot compile is refused by the
+// API instead of being NACKed by every proxy later.
+func TestInvalidRegexRejected(t *testing.T) {
+	e := newEnv(t)
+	e.mustMesh("m")
+	e.mustNode("m", "a")
+	e.mustRouter("m", "r", 8080)
+	_, err := e.client.CreateRoute(e.ctx, &appmesh.CreateRouteInput{MeshName: aws.String("m"), VirtualRouterName: aws.String("r"), RouteName: aws.String("x"),
+		Spec: &types.RouteSpec{HttpRoute: &types.HttpRoute{
+			Match:  &types.HttpRouteMatch{Path: &types.HttpPathMatch{Regex: aws.String("/(unclosed")}},
+			Action: &types.HttpRouteAction{WeightedTargets: []types.WeightedTarget{target("a", 1)}}}}})
+	br := wantErr[*types.BadRequestException](t, err)
+	if !strings.Contains(br.ErrorMessage(), "spec.httpRoute.match.path.regex: must be a valid RE2 regular expression") {
+		t.Errorf("message = %q", br.ErrorMessage())
+	}
+}

@@ -57,6 +57,19 @@ func (c *collector) optionalString(p path, s *string, minLen, maxLen int) {
 	}
 }
 
+// regex checks an optional regular expression (len 1..255) that Envoy
+// will compile with RE2. Go's regexp is RE2 syntax, so what it rejects
+// Envoy would reject too, as a NACK long after the API said yes.
+func (c *collector) regex(p path, s *string) {
+	if s == nil {
+		return
+	}
+	c.length(p, *s, 1, 255)
+	if _, err := regexp.Compile(*s); err != nil {
+		c.addf(p, "must be a valid RE2 regular expression: %v", err)
+	}
+}
+
 // length checks a string length in characters (Unicode code points, as
 // Smithy counts them). maxLen <= 0 means no upper bound.
 func (c *collector) length(p path, s string, minLen, maxLen int) {

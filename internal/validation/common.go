@@ -118,7 +118,7 @@ func (c *collector) headerMatch(p path, m *appmesh.HeaderMatchMethod) {
 		// nothing; the k8s controller rejects it too.
 		c.add(p.field("range").field("end"), "must be greater than start")
 	}
-	c.optionalString(p.field("regex"), m.Regex, 1, 255)
+	c.regex(p.field("regex"), m.Regex)
 	c.optionalString(p.field("suffix"), m.Suffix, 1, 255)
 }
 
@@ -129,7 +129,7 @@ func (c *collector) pathMatch(p path, m *appmesh.HttpPathMatch) {
 	}
 	c.oneOf(p, false, member{"exact", m.Exact != nil}, member{"regex", m.Regex != nil})
 	c.optionalString(p.field("exact"), m.Exact, 1, 255)
-	c.optionalString(p.field("regex"), m.Regex, 1, 255)
+	c.regex(p.field("regex"), m.Regex)
 }
 
 // queryParameters checks a query parameter match list (items 1..10).
