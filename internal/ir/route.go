@@ -73,6 +73,10 @@ type RouteAction struct {
 	HostRewrite   string `json:"hostRewrite,omitempty"`
 	PrefixRewrite string `json:"prefixRewrite,omitempty"`
 	PathRewrite   string `json:"pathRewrite,omitempty"`
+	// RequestHeadersToAdd are set on the forwarded request, replacing any
+	// value the client sent; RequestHeadersToRemove are dropped from it.
+	RequestHeadersToAdd    []KeyValue `json:"requestHeadersToAdd,omitempty"`
+	RequestHeadersToRemove []string   `json:"requestHeadersToRemove,omitempty"`
 }
 
 // RetryPolicy retries failed attempts.

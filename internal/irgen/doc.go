@@ -16,5 +16,7 @@
 // One file per App Mesh concept: proxy.go (entry), options.go, names.go,
 // inbound.go (virtual node listeners), outbound.go (backends), routes.go,
 // matches.go, retry.go, timeouts.go, clusters.go, tls.go, accesslog.go,
-// egressfilter.go and defaults.go.
+// egressfilter.go, defaults.go, and gateway.go / gatewayroutes.go (virtual
+// gateways: ingress listeners whose gateway routes self-redirect into the
+// gateway's own egress listener, as App Mesh's gateways did).
 package irgen

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	previoushostsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
@@ -49,7 +50,13 @@ func buildRoute(r *ir.Route) (*routev3.Route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route %q: %w", r.Name, err)
 	}
-	out := &routev3.Route{Name: r.Name, Match: m}
+	out := &routev3.Route{Name: r.Name, Match: m, RequestHeadersToRemove: slices.Clone(r.Action.RequestHeadersToRemove)}
+	for _, h := range r.Action.RequestHeadersToAdd {
+		out.RequestHeadersToAdd = append(out.RequestHeadersToAdd, &corev3.HeaderValueOption{
+			Header:       &corev3.HeaderValue{Key: h.Key, Value: h.Value},
+			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+		})
+	}
 	if totalWeight(r.Action.Clusters) == 0 {
 		if len(r.Action.Clusters) == 0 {
 			return nil, fmt.Errorf("route %q: no clusters", r.Name)

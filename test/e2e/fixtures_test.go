@@ -90,3 +90,26 @@ func prefixRoute(prefix string, action *types.HttpRouteAction) *types.RouteSpec 
 func updateNode(mesh, name string, spec *types.VirtualNodeSpec) *appmesh.UpdateVirtualNodeInput {
 	return &appmesh.UpdateVirtualNodeInput{MeshName: aws.String(mesh), VirtualNodeName: aws.String(name), Spec: spec}
 }
+
+// gateway creates a virtual gateway with one listener.
+func (c *cp) gateway(t *testing.T, mesh, name string, port int32, proto types.VirtualGatewayPortProtocol) {
+	t.Helper()
+	must[*appmesh.CreateVirtualGatewayOutput](t)(c.client.CreateVirtualGateway(c.ctx, &appmesh.CreateVirtualGatewayInput{
+		MeshName: aws.String(mesh), VirtualGatewayName: aws.String(name),
+		Spec: &types.VirtualGatewaySpec{Listeners: []types.VirtualGatewayListener{{
+			PortMapping: &types.VirtualGatewayPortMapping{Port: aws.Int32(port), Protocol: proto}}}}}))
+}
+
+func (c *cp) gatewayRoute(t *testing.T, mesh, gateway, name string, spec *types.GatewayRouteSpec) {
+	t.Helper()
+	must[*appmesh.CreateGatewayRouteOutput](t)(c.client.CreateGatewayRoute(c.ctx, &appmesh.CreateGatewayRouteInput{
+		MeshName: aws.String(mesh), VirtualGatewayName: aws.String(gateway), GatewayRouteName: aws.String(name), Spec: spec}))
+}
+
+// httpGatewayRoute sends requests matching match to virtual service vs,
+// with optional rewrites.
+func httpGatewayRoute(match *types.HttpGatewayRouteMatch, vs string, rw *types.HttpGatewayRouteRewrite) *types.GatewayRouteSpec {
+	return &types.GatewayRouteSpec{HttpRoute: &types.HttpGatewayRoute{Match: match, Action: &types.HttpGatewayRouteAction{
+		Target:  &types.GatewayRouteTarget{VirtualService: &types.GatewayRouteVirtualService{VirtualServiceName: aws.String(vs)}},
+		Rewrite: rw}}}
+}
