@@ -25,12 +25,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -42,7 +42,7 @@ func main() {
 		child   = flag.String("child", "", "internal: run the simulated proxies against this address")
 	)
 	flag.Parse()
-	raiseFDLimit()
+	adsclient.RaiseFDLimit()
 	var err error
 	if *child != "" {
 		err = runClients(*child, *clients, *delta)
@@ -52,16 +52,6 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "xdsconverge:", err)
 		os.Exit(1)
-	}
-}
-
-// raiseFDLimit lifts the soft open-file limit to the hard one: each proxy
-// costs a descriptor in each process.
-func raiseFDLimit() {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) // best effort; dials fail loudly if short
 	}
 }
 
@@ -147,22 +137,13 @@ func (b *bench) build() (time.Duration, error) {
 
 // startClients starts the child process; stop closes its stdin and waits.
 func (b *bench) startClients(addr string) (stop func(), err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find own binary: %w", err)
-	}
 	args := []string{"-child", addr, "-clients", fmt.Sprint(b.n)}
 	if b.delta {
 		args = append(args, "-delta")
 	}
-	cmd := exec.Command(self, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := adsclient.StartChild(os.Stderr, args...)
 	if err != nil {
-		return nil, fmt.Errorf("child stdin: %w", err)
+		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start clients: %w", err)
-	}
-	return func() { _ = stdin.Close(); _ = cmd.Wait() }, nil
+	return func() { _ = c.Stop() }, nil
 }

@@ -62,11 +62,13 @@ func (b *bench) updates(k int) (results, error) {
 
 // waitConverged polls Status until every node has ACKed version v of every
 // type that version changes for it, and returns each node's last such ACK
-// time, by node index. State of the world resends every type on a new
-// version; delta only the route configurations that changed.
+// time, by node index. Version 1 brings every type; later versions change
+// only the route configurations, and the server versions each type on its
+// own, so only those are sent again (with ordered state-of-the-world ADS
+// they would come last anyway).
 func (b *bench) waitConverged(v int, since time.Time) ([]time.Time, error) {
 	want, types := fmt.Sprint(v), allTypes
-	if b.delta && v > 1 {
+	if v > 1 {
 		types = []string{resourcev3.RouteType}
 	}
 	deadline := since.Add(convergeTimeout)

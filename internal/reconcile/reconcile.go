@@ -3,17 +3,15 @@ package reconcile
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	"google.golang.org/protobuf/proto"
-
+	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/irgen"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/xdsgen"
@@ -155,13 +153,14 @@ func (r *Reconciler) rebuild(selected func(*proxy) bool) {
 	}
 	r.mu.Unlock()
 	work := make(chan *proxy)
+	m := newMemo()
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(todo)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for p := range work {
-				r.build(snap, p)
+				r.build(snap, p, m)
 			}
 		}()
 	}
@@ -174,62 +173,84 @@ func (r *Reconciler) rebuild(selected func(*proxy) bool) {
 
 // build translates one proxy and publishes the result if it changed. On
 // failure the proxy keeps its last good configuration.
-func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy) {
-	res, err := translate(snap, p, r.eps)
+//
+// Translation is pure, so equal IR means equal Envoy resources: a proxy
+// whose IR fingerprint did not change is skipped before xdsgen runs, and
+// proxies of one rebuild with the same IR (nodes with the same backends,
+// which is common) share one xdsgen translation and validation.
+func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
+	irp, err := irgen.Proxy(snap, p.ref, p.opts, r.eps)
 	if err != nil {
-		if p.lastErr == nil || p.lastErr.Error() != err.Error() {
-			r.log.Error("translation failed; proxy keeps its last good configuration", "node", p.id, "revision", snap.Revision, "err", err)
-		}
-		p.lastErr = err
+		r.failed(p, snap, fmt.Errorf("irgen: %w", err))
 		return
 	}
-	p.lastErr = nil
-	byType := res.ByType()
-	h := hashResources(byType)
-	if h == p.hash && p.version > 0 {
+	fp, err := fingerprint(irp)
+	if err != nil {
+		r.failed(p, snap, err)
+		return
+	}
+	if fp == p.hash && p.version > 0 && p.lastErr == nil {
+		return
+	}
+	irp.ID = p.id
+	res, err := memo.translate(fp, irp)
+	if err != nil {
+		r.failed(p, snap, fmt.Errorf("xdsgen: %w", err))
 		return
 	}
 	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
-	if err := r.xds.SetResources(p.id, version, byType); err != nil {
-		r.log.Error("publishing configuration failed; proxy keeps its last good configuration", "node", p.id, "version", version, "err", err)
-		p.lastErr = err
+	if err := r.xds.SetResources(p.id, version, res.ByType()); err != nil {
+		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
 		return
 	}
-	p.hash, p.version = h, p.version+1
+	p.hash, p.version, p.lastErr = fp, p.version+1, nil
 	r.log.Debug("configuration published", "node", p.id, "version", version)
 }
 
-func translate(snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
-	irp, err := irgen.Proxy(snap, p.ref, p.opts, eps)
-	if err != nil {
-		return nil, fmt.Errorf("irgen: %w", err)
+// failed records a translation or publishing failure; the proxy keeps its
+// last good configuration. A repeated identical error is logged once.
+func (r *Reconciler) failed(p *proxy, snap *meshview.Snapshot, err error) {
+	if p.lastErr == nil || p.lastErr.Error() != err.Error() {
+		r.log.Error("configuration not updated; proxy keeps its last good configuration",
+			"node", p.id, "revision", snap.Revision, "err", err)
 	}
-	irp.ID = p.id
-	res, err := xdsgen.Translate(irp)
-	if err != nil {
-		return nil, fmt.Errorf("xdsgen: %w", err)
-	}
-	return res, nil
+	p.lastErr = err
 }
 
-// hashResources fingerprints a resource set: deterministic proto bytes in
-// type and name order.
-func hashResources(byType map[string][]types.Resource) [sha256.Size]byte {
-	h := sha256.New()
-	typeURLs := make([]string, 0, len(byType))
-	for t := range byType {
-		typeURLs = append(typeURLs, t)
+// fingerprint hashes a proxy's IR without its id.
+func fingerprint(irp *ir.Proxy) ([sha256.Size]byte, error) {
+	c := *irp
+	c.ID = ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return [sha256.Size]byte{}, fmt.Errorf("fingerprint IR: %w", err)
 	}
-	sort.Strings(typeURLs)
-	opts := proto.MarshalOptions{Deterministic: true}
-	for _, t := range typeURLs {
-		h.Write([]byte(t))
-		for _, res := range byType[t] {
-			b, _ := opts.Marshal(res)
-			h.Write(b)
-		}
+	return sha256.Sum256(b), nil
+}
+
+// memo shares xdsgen results between proxies with identical IR within one
+// rebuild. Envoy resources are immutable once built, so sharing them
+// between snapshots is safe.
+type memo struct {
+	mu  sync.Mutex
+	res map[[sha256.Size]byte]*xdsgen.Resources
+}
+
+func newMemo() *memo { return &memo{res: map[[sha256.Size]byte]*xdsgen.Resources{}} }
+
+func (m *memo) translate(fp [sha256.Size]byte, irp *ir.Proxy) (*xdsgen.Resources, error) {
+	m.mu.Lock()
+	res, ok := m.res[fp]
+	m.mu.Unlock()
+	if ok {
+		return res, nil
 	}
-	var out [sha256.Size]byte
-	copy(out[:], h.Sum(nil))
-	return out
+	res, err := xdsgen.Translate(irp)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.res[fp] = res
+	m.mu.Unlock()
+	return res, nil
 }

@@ -146,12 +146,18 @@ func cluster(name string, timeout time.Duration) *clusterv3.Cluster {
 // from RDS over ADS.
 func listener(t *testing.T, name, rds string) *listenerv3.Listener {
 	t.Helper()
+	return statListener(t, name, rds, name)
+}
+
+// statListener is listener with a stat prefix, which can mark a version.
+func statListener(t *testing.T, name, rds, statPrefix string) *listenerv3.Listener {
+	t.Helper()
 	router, err := anypb.New(&routerv3.Router{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hcm := &hcmv3.HttpConnectionManager{
-		StatPrefix:  name,
+		StatPrefix:  statPrefix,
 		HttpFilters: []*hcmv3.HttpFilter{{Name: "envoy.filters.http.router", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}}},
 		RouteSpecifier: &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: &routev3.RouteConfiguration{
 			Name: name,
@@ -176,11 +182,12 @@ func listener(t *testing.T, name, rds string) *listenerv3.Listener {
 	}
 }
 
-// resources is a cluster-and-listener set whose cluster timeout marks it.
+// resources is a cluster-and-listener set whose cluster timeout and
+// listener stat prefix mark it: both types change with the timeout.
 func resources(t *testing.T, timeout time.Duration) map[string][]types.Resource {
 	return map[string][]types.Resource{
 		resourcev3.ClusterType:  {cluster("c1", timeout)},
-		resourcev3.ListenerType: {listener(t, "l1", "")},
+		resourcev3.ListenerType: {statListener(t, "l1", "", "l1_"+timeout.String())},
 	}
 }
 

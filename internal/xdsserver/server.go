@@ -65,8 +65,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	streams map[streamKey]*streamState
-	nodes   map[string]int    // identified open streams per node id
-	desired map[string]string // version last set per node id
+	nodes   map[string]int           // identified open streams per node id
+	deltas  map[string]int           // of which delta streams
+	desired map[string]*nodeVersions // the versions of each node's snapshot
 }
 
 // New returns a Server with an empty cache. Nothing is served until Serve.
@@ -85,7 +86,8 @@ func New(opts Options) *Server {
 		events:  make(chan NodeEvent, eventBuffer),
 		streams: make(map[streamKey]*streamState),
 		nodes:   make(map[string]int),
-		desired: make(map[string]string),
+		deltas:  make(map[string]int),
+		desired: make(map[string]*nodeVersions),
 	}
 }
 
@@ -156,27 +158,35 @@ func (a *adsServer) DeltaAggregatedResources(st discoveryv3.AggregatedDiscoveryS
 }
 
 // SetResources publishes a complete, consistent resource set (type URL →
-// resources) for one node id under version. Streams of that node get it at
-// once: state-of-the-world streams every type whose version changed, delta
-// streams only the resources whose content changed. An inconsistent set
-// (ErrInconsistent) or an unknown type URL is refused and the node keeps its
-// previous snapshot.
+// resources) for one node id under version, which must differ from the
+// node's earlier versions whenever the set does. Each type is versioned on
+// its own (versions.go): it keeps its previous version while its content
+// is unchanged and takes version when it changes. Streams of that node get
+// the set at once: state-of-the-world streams every type whose content
+// changed, delta streams only the resources whose content changed. An
+// inconsistent set (ErrInconsistent), an unknown type URL or a resource
+// that does not marshal is refused and the node keeps its previous
+// snapshot.
 func (s *Server) SetResources(nodeID, version string, resources map[string][]types.Resource) error {
-	snap, err := cachev3.NewSnapshot(version, resources)
+	s.mu.Lock()
+	delta := s.deltas[nodeID] > 0
+	s.mu.Unlock()
+	p, err := newPendingSnapshot(resources, delta)
 	if err != nil {
 		return fmt.Errorf("xds snapshot for %q version %q: %w", nodeID, version, err)
 	}
-	if err := snap.Consistent(); err != nil {
-		return fmt.Errorf("xds snapshot for %q version %q: %w: %w", nodeID, version, ErrInconsistent, err)
-	}
-	// The cache answers waiting watches while holding its lock; their
-	// channels are buffered, so this does not wait for any stream.
-	if err := s.cache.SetSnapshot(context.Background(), nodeID, snap); err != nil {
+	// Versioning against the previous snapshot, publishing and remembering
+	// the result happen under s.mu, so concurrent calls for one node leave
+	// the cache and s.desired in agreement. The cache answers waiting
+	// watches while holding its lock; their channels are buffered, so this
+	// does not wait for any stream.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := p.version(s.desired[nodeID], version)
+	if err := s.cache.SetSnapshot(context.Background(), nodeID, p.snap); err != nil {
 		return fmt.Errorf("xds set snapshot for %q version %q: %w", nodeID, version, err)
 	}
-	s.mu.Lock()
-	s.desired[nodeID] = version
-	s.mu.Unlock()
+	s.desired[nodeID] = next
 	return nil
 }
 

@@ -16,19 +16,25 @@ type NodeStatus struct {
 	Peer           string    `json:"peer,omitempty"`
 	ConnectedSince time.Time `json:"connectedSince"`
 	// DesiredVersion is the version last passed to SetResources for the
-	// node id, empty when it has no snapshot.
+	// node id, empty when it has no snapshot. Types keep older versions
+	// while their content is unchanged (TypeStatus.DesiredVersion).
 	DesiredVersion string `json:"desiredVersion,omitempty"`
 	// Types is keyed by type URL and holds only types sent on the stream.
 	Types map[string]TypeStatus `json:"types"`
 }
 
 // TypeStatus is what one stream was sent and answered for one type URL.
+// The stream is up to date for the type when AckedVersion equals
+// DesiredVersion.
 type TypeStatus struct {
-	SentVersion  string    `json:"sentVersion"`
-	SentAt       time.Time `json:"sentAt"`
-	AckedVersion string    `json:"ackedVersion,omitempty"`
-	AckedAt      time.Time `json:"ackedAt,omitzero"`
-	LastNACK     *NACK     `json:"lastNack,omitempty"`
+	// DesiredVersion is the type's version in the node's snapshot: the
+	// version of the last SetResources that changed the type's content.
+	DesiredVersion string    `json:"desiredVersion,omitempty"`
+	SentVersion    string    `json:"sentVersion"`
+	SentAt         time.Time `json:"sentAt"`
+	AckedVersion   string    `json:"ackedVersion,omitempty"`
+	AckedAt        time.Time `json:"ackedAt,omitzero"`
+	LastNACK       *NACK     `json:"lastNack,omitempty"`
 }
 
 // NACK is a rejected response: the version Envoy refused and its
@@ -65,19 +71,23 @@ func (s *Server) Status() []NodeStatus {
 
 // statusOf copies a stream's state; callers hold s.mu.
 func (s *Server) statusOf(st *streamState) NodeStatus {
+	desired := s.desired[st.nodeID]
 	ns := NodeStatus{
 		NodeID:         st.nodeID,
 		Stream:         "sotw",
 		Peer:           st.peer,
 		ConnectedSince: st.since,
-		DesiredVersion: s.desired[st.nodeID],
 		Types:          make(map[string]TypeStatus, len(st.types)),
+	}
+	if desired != nil {
+		ns.DesiredVersion = desired.version
 	}
 	if st.key.delta {
 		ns.Stream = "delta"
 	}
 	for url, tr := range st.types {
 		ts := tr.status
+		ts.DesiredVersion = desired.typeVersion(url)
 		if ts.LastNACK != nil {
 			n := *ts.LastNACK
 			ts.LastNACK = &n

@@ -123,6 +123,11 @@ func (s *Server) closeStream(key streamKey) {
 		return
 	}
 	s.metrics.connected.Dec()
+	if st.key.delta {
+		if s.deltas[st.nodeID]--; s.deltas[st.nodeID] == 0 {
+			delete(s.deltas, st.nodeID)
+		}
+	}
 	if s.nodes[st.nodeID]--; s.nodes[st.nodeID] == 0 {
 		delete(s.nodes, st.nodeID)
 		s.emit(NodeEvent{NodeID: st.nodeID, Connected: false})
@@ -171,6 +176,9 @@ func (s *Server) identify(st *streamState, node *corev3.Node) error {
 	}
 	st.nodeID = nodeID
 	s.metrics.connected.Inc()
+	if st.key.delta {
+		s.deltas[nodeID]++
+	}
 	if s.nodes[nodeID]++; s.nodes[nodeID] == 1 {
 		var md map[string]any
 		if node.GetMetadata() != nil {

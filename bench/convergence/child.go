@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
+)
+
+// rdsName is the egress route configuration of a client in the direct
+// (interception none) shape: one listener at 127.0.0.1:8080 whose routes
+// hold a virtual host per virtual service.
+const rdsName = "rds_egress_http_8080"
+
+// The child's lines on stdout, read by the parent (records.go):
+//
+//	rds <proxy> <weights> <unix ns>   proxy got route 0 with new weights
+//	stats <cds> <lds> <rds> <eds> <bytes>   responses received so far
+//
+// It prints stats when a line "stats" arrives on stdin, and exits when
+// stdin closes.
+
+// recorder is the child's bookkeeping, shared by every proxy goroutine.
+type recorder struct {
+	last   []string // per proxy, the route 0 weights last seen (its own goroutine only)
+	counts [4]atomic.Int64
+	bytes  atomic.Int64
+	out    chan string
+}
+
+var countedTypes = [4]string{resourcev3.ClusterType, resourcev3.ListenerType, resourcev3.RouteType, resourcev3.EndpointType}
+
+// runChild is the child process: n simulated client proxies, each
+// recording when its route 0 weights change.
+func runChild(addr string, n int, delta bool) error {
+	md, err := structpb.NewStruct(map[string]any{"trellis": map[string]any{"interception": "none", "egressAddress": "127.0.0.1"}})
+	if err != nil {
+		return fmt.Errorf("node metadata: %w", err)
+	}
+	rec := &recorder{last: make([]string, n), out: make(chan string, 4*n)}
+	done, written := make(chan struct{}), make(chan struct{})
+	go func() { defer close(written); rec.write(os.Stdout, done) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go rec.commands(os.Stdin, cancel)
+	err = adsclient.Run(ctx, adsclient.Config{
+		Addr: addr, N: n, NodeID: nodeID, Delta: delta, Metadata: md,
+		RouteNames: []string{rdsName}, OnResponse: rec.seen,
+	})
+	close(done) // Run has returned: no proxy records any more
+	<-written
+	return err
+}
+
+// seen counts a response and records new route 0 weights.
+func (r *recorder) seen(i int, resp *adsclient.Response) {
+	typ := resp.TypeURL()
+	for k, t := range countedTypes {
+		if t == typ {
+			r.counts[k].Add(1)
+		}
+	}
+	if resp.Delta != nil {
+		r.bytes.Add(int64(proto.Size(resp.Delta)))
+	} else {
+		r.bytes.Add(int64(proto.Size(resp.SotW)))
+	}
+	if typ != resourcev3.RouteType {
+		return
+	}
+	for _, a := range resp.Resources() {
+		rc := &routev3.RouteConfiguration{}
+		if err := a.UnmarshalTo(rc); err != nil {
+			continue
+		}
+		if key := weightsOf(rc, updatedSvc); key != "" && key != r.last[i] {
+			r.last[i] = key
+			r.out <- fmt.Sprintf("rds %d %s %d", i, key, resp.At.UnixNano())
+		}
+	}
+}
+
+// weightsOf reads the weighted clusters of the first route of the virtual
+// host named vhost as "w1/w2/…".
+func weightsOf(rc *routev3.RouteConfiguration, vhost string) string {
+	for _, vh := range rc.GetVirtualHosts() {
+		if vh.GetName() != vhost || len(vh.GetRoutes()) == 0 {
+			continue
+		}
+		var ws []string
+		for _, c := range vh.GetRoutes()[0].GetRoute().GetWeightedClusters().GetClusters() {
+			ws = append(ws, strconv.FormatUint(uint64(c.GetWeight().GetValue()), 10))
+		}
+		return strings.Join(ws, "/")
+	}
+	return ""
+}
+
+// commands answers "stats" lines on in and cancels when in closes.
+func (r *recorder) commands(in io.Reader, cancel context.CancelFunc) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		if sc.Text() == "stats" {
+			r.out <- fmt.Sprintf("stats %d %d %d %d %d", r.counts[0].Load(), r.counts[1].Load(),
+				r.counts[2].Load(), r.counts[3].Load(), r.bytes.Load())
+		}
+	}
+	cancel()
+}
+
+// write copies lines to w, flushing whenever no more are waiting, so the
+// parent sees each burst as it happens without a write per line. Once done
+// closes it writes what is left and returns.
+func (r *recorder) write(w io.Writer, done <-chan struct{}) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	for {
+		select {
+		case line := <-r.out:
+			bw.WriteString(line)
+			bw.WriteByte('\n')
+			if len(r.out) == 0 {
+				_ = bw.Flush()
+			}
+		case <-done:
+			for len(r.out) > 0 {
+				bw.WriteString(<-r.out)
+				bw.WriteByte('\n')
+			}
+			return
+		}
+	}
+}

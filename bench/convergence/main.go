@@ -1,0 +1,78 @@
+// Command convergence measures convergence as the App Mesh user sees it:
+// the time from an App Mesh API write until every affected proxy has the
+// resulting configuration, through the whole pipeline (HTTP API → manager
+// → bbolt store with fsync → meshview → reconcile → irgen → xdsgen →
+// xdsserver → gRPC ADS → proxy).
+//
+// It starts a trellis server in-process on a temporary data dir, creates a
+// mesh through the official AWS SDK (10 backend virtual nodes, each behind
+// a virtual router with one weighted route and a virtual service, and N
+// client virtual nodes with all 10 services as backends), connects N
+// simulated Envoys from a child process of itself (real gRPC ADS streams,
+// ACKing every response; see bench/internal/adsclient), then runs K
+// UpdateRoute calls that change route 0's weights, which every client
+// uses. For each update it takes the clock just before the SDK call and
+// the wall-clock time each proxy received a route configuration with the
+// new weights (same machine, same clock), and prints the distribution per
+// proxy and of the slowest proxy per update; also the control plane's heap
+// per connected proxy and the translation time per proxy. It asserts
+// nothing.
+//
+//	go run ./bench/convergence -clients 1000 [-delta]
+//	go run ./bench/convergence -all      # 100 and 1000 proxies, SotW and delta
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
+)
+
+func main() {
+	var (
+		clients     = flag.Int("clients", 100, "client virtual nodes, one simulated proxy each")
+		delta       = flag.Bool("delta", false, "delta xDS instead of state of the world")
+		all         = flag.Bool("all", false, "run 100 and 1000 proxies, state of the world and delta")
+		updates     = flag.Int("updates", 20, "UpdateRoute calls measured")
+		concurrency = flag.Int("concurrency", 16, "concurrent API calls while creating the client nodes")
+		iters       = flag.Int("translate-iterations", 200, "translations timed per run")
+		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file")
+		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")
+	)
+	flag.Parse()
+	adsclient.RaiseFDLimit()
+	if *child != "" {
+		if err := runChild(*child, *clients, *delta); err != nil {
+			fmt.Fprintln(os.Stderr, "convergence client process:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	base := params{clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile}
+	runs := []params{base}
+	if *all {
+		runs = nil
+		for _, n := range []int{100, 1000} {
+			for _, d := range []bool{false, true} {
+				p := base
+				p.clients, p.delta = n, d
+				runs = append(runs, p)
+			}
+		}
+	}
+	var results []result
+	for _, p := range runs {
+		r, err := run(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "convergence (%d proxies, %s): %v\n", p.clients, p.mode(), err)
+			os.Exit(1)
+		}
+		r.print()
+		results = append(results, r)
+	}
+	if len(results) > 1 {
+		printTable(results)
+	}
+}

@@ -1,0 +1,149 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/irgen"
+	"github.com/trellis-mesh/trellis/internal/manager"
+	"github.com/trellis-mesh/trellis/internal/meshview"
+	"github.com/trellis-mesh/trellis/internal/store/bolt"
+	"github.com/trellis-mesh/trellis/internal/xdsgen"
+)
+
+// benchBackends and benchClients shape bench/convergence's mesh: backend
+// virtual nodes svc-<i>, each behind a virtual router with one route
+// weighted over svc-<i> and svc-<i+1> and a virtual service
+// svc-<i>.bench.local, and client virtual nodes client-<j> with every
+// service as a backend.
+const (
+	benchBackends = 10
+	benchClients  = 1000
+)
+
+// BenchmarkTranslateProxy times the reconciler's work for one client proxy
+// of that mesh when it changes: irgen alone plus the IR fingerprint (what a
+// proxy costs when its IR is unchanged or shared with another proxy in
+// the same rebuild), and the full irgen + xdsgen translation (validation
+// included) that a proxy with new IR costs.
+func BenchmarkTranslateProxy(b *testing.B) {
+	snap := benchMesh(b, benchBackends, benchClients)
+	opts, err := optionsFromMetadata(map[string]any{MetadataKey: map[string]any{"interception": "none", "egressAddress": "127.0.0.1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &proxy{id: "mesh/bench/virtualNode/client-0", ref: irgen.NodeRef{Mesh: "bench", Kind: irgen.KindVirtualNode, Name: "client-0"}, opts: opts}
+	res, err := translate(snap, p, nil)
+	if err != nil || len(res.Routes) != 1 || len(res.Clusters) != benchBackends {
+		b.Fatalf("translate: %v (%d route configs, %d clusters; want 1 and %d)", err, len(res.Routes), len(res.Clusters), benchBackends)
+	}
+	b.Run("irgen+xdsgen", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := translate(snap, p, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("irgen+fingerprint", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			irp, err := irgen.Proxy(snap, p.ref, p.opts, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := fingerprint(irp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// translate is the reconciler's translation of one proxy without the memo.
+func translate(snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
+	irp, err := irgen.Proxy(snap, p.ref, p.opts, eps)
+	if err != nil {
+		return nil, err
+	}
+	irp.ID = p.id
+	return xdsgen.Translate(irp)
+}
+
+// benchMesh writes the mesh through the manager into a bolt store (no
+// fsync) and returns the snapshot meshview builds from it.
+func benchMesh(b *testing.B, backends, clients int) *meshview.Snapshot {
+	b.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := bolt.Open(filepath.Join(b.TempDir(), "store.db"), bolt.Options{NoSync: true, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mgr := manager.New(st, manager.Options{Region: "us-west-2", AccountID: "123456789012", Logger: quiet})
+	for _, in := range benchInputs(backends, clients) {
+		if _, err := mgr.Create(ctx, in); err != nil {
+			b.Fatalf("create %s %s: %v", in.ID.Kind, in.ID.Name, err)
+		}
+	}
+	rev, err := st.Revision(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	v := meshview.New(st, quiet)
+	go func() { defer close(done); _ = v.Run(vctx) }()
+	b.Cleanup(func() { stop(); <-done })
+	if err := v.WaitRevision(ctx, rev); err != nil {
+		b.Fatalf("meshview did not reach revision %d: %v", rev, err)
+	}
+	return v.Current()
+}
+
+// benchInputs lists the mesh's resources in creation order.
+func benchInputs(backends, clients int) []manager.CreateInput {
+	const mesh = "bench"
+	id := func(k appmesh.Kind, parent, name string) appmesh.Identity {
+		return appmesh.Identity{Kind: k, Mesh: mesh, Parent: parent, Name: name}
+	}
+	http := func() *appmesh.PortMapping { return &appmesh.PortMapping{Port: 8080, Protocol: appmesh.ProtocolHTTP} }
+	svc := func(i int) string { return fmt.Sprintf("svc-%d.bench.local", i) }
+	prefix := "/"
+	ins := []manager.CreateInput{{ID: appmesh.Identity{Kind: appmesh.KindMesh, Mesh: mesh, Name: mesh}}}
+	for i := range backends {
+		ins = append(ins, manager.CreateInput{ID: id(appmesh.KindVirtualNode, "", fmt.Sprintf("svc-%d", i)), Spec: &appmesh.VirtualNodeSpec{
+			Listeners:        []appmesh.Listener{{PortMapping: http()}},
+			ServiceDiscovery: &appmesh.ServiceDiscovery{Dns: &appmesh.DnsServiceDiscovery{Hostname: svc(i)}},
+		}})
+	}
+	var backendsOf []appmesh.Backend
+	for i := range backends {
+		router := fmt.Sprintf("router-%d", i)
+		ins = append(ins,
+			manager.CreateInput{ID: id(appmesh.KindVirtualRouter, "", router), Spec: &appmesh.VirtualRouterSpec{
+				Listeners: []appmesh.VirtualRouterListener{{PortMapping: http()}}}},
+			manager.CreateInput{ID: id(appmesh.KindRoute, router, "route"), Spec: &appmesh.RouteSpec{HttpRoute: &appmesh.HttpRoute{
+				Match: &appmesh.HttpRouteMatch{Prefix: &prefix},
+				Action: &appmesh.HttpRouteAction{WeightedTargets: []appmesh.WeightedTarget{
+					{VirtualNode: fmt.Sprintf("svc-%d", i), Weight: 50},
+					{VirtualNode: fmt.Sprintf("svc-%d", (i+1)%backends), Weight: 50},
+				}},
+			}}},
+			manager.CreateInput{ID: id(appmesh.KindVirtualService, "", svc(i)), Spec: &appmesh.VirtualServiceSpec{
+				Provider: &appmesh.VirtualServiceProvider{VirtualRouter: &appmesh.VirtualRouterServiceProvider{VirtualRouterName: router}}}},
+		)
+		backendsOf = append(backendsOf, appmesh.Backend{VirtualService: &appmesh.VirtualServiceBackend{VirtualServiceName: svc(i)}})
+	}
+	for j := range clients {
+		ins = append(ins, manager.CreateInput{ID: id(appmesh.KindVirtualNode, "", fmt.Sprintf("client-%d", j)),
+			Spec: &appmesh.VirtualNodeSpec{Backends: backendsOf}})
+	}
+	return ins
+}
