@@ -232,26 +232,18 @@ func bindsOverlap(a, b string) bool {
 	return a == b || wildcard(a) || wildcard(b)
 }
 
-// gatewayCircuitBreakers maps a gateway listener's connection pool (§3.11):
-// http maxConnections and maxPendingRequests, http2/grpc maxRequests;
-// anything unset is unlimited.
+// gatewayCircuitBreakers maps a gateway listener's connection pool (§3.11)
+// exactly as a node listener's: the gateway pool shapes are the node ones
+// without tcp, so they convert.
 func gatewayCircuitBreakers(cp *appmesh.VirtualGatewayConnectionPool) *ir.CircuitBreakers {
-	cb := clientCircuitBreakers()
 	if cp == nil {
-		return cb
+		return localCircuitBreakers(nil)
 	}
-	switch {
-	case cp.Http != nil:
-		cb.MaxConnections = u32(int64(cp.Http.MaxConnections))
-		if cp.Http.MaxPendingRequests != nil {
-			cb.MaxPendingRequests = u32(int64(*cp.Http.MaxPendingRequests))
-		}
-	case cp.Http2 != nil:
-		cb.MaxRequests = u32(int64(cp.Http2.MaxRequests))
-	case cp.Grpc != nil:
-		cb.MaxRequests = u32(int64(cp.Grpc.MaxRequests))
-	}
-	return cb
+	return localCircuitBreakers(&appmesh.VirtualNodeConnectionPool{
+		Http:  (*appmesh.VirtualNodeHttpConnectionPool)(cp.Http),
+		Http2: (*appmesh.VirtualNodeHttp2ConnectionPool)(cp.Http2),
+		Grpc:  (*appmesh.VirtualNodeGrpcConnectionPool)(cp.Grpc),
+	})
 }
 
 // egress builds the listener the self-redirect clusters reach: one HTTP
