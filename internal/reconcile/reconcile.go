@@ -14,6 +14,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/irgen"
 	"github.com/trellis-mesh/trellis/internal/meshview"
+	"github.com/trellis-mesh/trellis/internal/registry"
 	"github.com/trellis-mesh/trellis/internal/xdsgen"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
@@ -27,7 +28,16 @@ const DefaultDebounce = 5 * time.Millisecond
 type Options struct {
 	Logger    *slog.Logger
 	Endpoints irgen.Endpoints
-	Debounce  time.Duration
+	// EndpointChanges, when set, reports the Cloud Map services whose
+	// instances changed; proxies of meshes with a virtual node discovered
+	// through one of them are rebuilt.
+	EndpointChanges EndpointChanges
+	Debounce        time.Duration
+}
+
+// EndpointChanges is the registry's change feed.
+type EndpointChanges interface {
+	Next(ctx context.Context) ([]registry.ServiceName, error)
 }
 
 // Reconciler keeps every connected proxy's configuration in step with the
@@ -36,6 +46,7 @@ type Reconciler struct {
 	view     *meshview.View
 	xds      *xdsserver.Server
 	eps      irgen.Endpoints
+	epsFeed  EndpointChanges
 	log      *slog.Logger
 	debounce time.Duration
 
@@ -55,7 +66,7 @@ type proxy struct {
 
 // New returns a Reconciler between a mesh view and an xDS server.
 func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
-	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, log: opts.Logger, debounce: opts.Debounce, proxies: map[string]*proxy{}}
+	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, proxies: map[string]*proxy{}}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -69,6 +80,9 @@ func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
 func (r *Reconciler) Run(ctx context.Context) error {
 	changes := make(chan []string, 1)
 	go r.watchView(ctx, changes)
+	if r.epsFeed != nil {
+		go r.watchRegistry(ctx, changes)
+	}
 	pending := map[string]bool{}
 	var timer <-chan time.Time
 	for {
@@ -106,6 +120,52 @@ func (r *Reconciler) watchView(ctx context.Context, out chan<- []string) {
 			return
 		}
 	}
+}
+
+// watchRegistry forwards the meshes that have a virtual node discovered
+// through a Cloud Map service whose instances changed.
+func (r *Reconciler) watchRegistry(ctx context.Context, out chan<- []string) {
+	for {
+		names, err := r.epsFeed.Next(ctx)
+		if err != nil {
+			return
+		}
+		meshes := meshesUsing(r.view.Current(), names)
+		if len(meshes) == 0 {
+			continue
+		}
+		select {
+		case out <- meshes:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// meshesUsing lists the meshes of snap with a virtual node whose
+// awsCloudMap discovery names one of the services.
+func meshesUsing(snap *meshview.Snapshot, names []registry.ServiceName) []string {
+	if snap == nil {
+		return nil
+	}
+	want := make(map[registry.ServiceName]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []string
+	for _, m := range snap.MeshNames() {
+		for _, vn := range snap.Mesh(m).VirtualNodes {
+			if vn.Spec == nil || vn.Spec.ServiceDiscovery == nil || vn.Spec.ServiceDiscovery.AwsCloudMap == nil {
+				continue
+			}
+			cm := vn.Spec.ServiceDiscovery.AwsCloudMap
+			if want[registry.ServiceName{Namespace: cm.NamespaceName, Service: cm.ServiceName}] {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // nodeEvent registers a proxy that connected (and builds its config at

@@ -16,6 +16,8 @@ import (
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
+	"github.com/trellis-mesh/trellis/internal/registry"
+	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
@@ -36,6 +38,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
+	// RegistryTTL is how long a registered service instance lives without
+	// a heartbeat; 0 means registry.DefaultTTL (30 s).
+	RegistryTTL time.Duration
 }
 
 // Server is a running Trellis control plane.
@@ -81,13 +86,20 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
 	mux := http.NewServeMux()
 	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
-	if err := s.startXDS(mux); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
+	s.background(func() error { return reg.Run(ctx) }, "registry")
+	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
+	if err := s.startXDS(ctx, mux, reg); err != nil {
+		cancel()
+		s.bg.Wait()
 		ln.Close()
 		st.Close()
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           mux,
+		Handler:           cloudMapOr(regAPI, mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -99,7 +111,7 @@ func Start(cfg Config) (*Server, error) {
 
 // startXDS starts the translation pipeline and the ADS server, and mounts
 // the xDS status page on the API mux.
-func (s *Server) startXDS(mux *http.ServeMux) error {
+func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry.Registry) error {
 	if s.cfg.XDSAddr == "" {
 		return nil
 	}
@@ -107,17 +119,28 @@ func (s *Server) startXDS(mux *http.ServeMux) error {
 	if err != nil {
 		return fmt.Errorf("listen on xds address %s: %w", s.cfg.XDSAddr, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.xdsLn, s.cancel = ln, cancel
+	s.xdsLn = ln
 	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
 	view := meshview.New(s.store, s.log)
-	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log})
+	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
 	s.background(func() error { return rec.Run(ctx) }, "reconcile")
 	s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
 	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
 	s.log.Info("xds server started", "xds", ln.Addr().String())
 	return nil
+}
+
+// cloudMapOr sends Cloud Map calls (POST with a Route53AutoNaming
+// X-Amz-Target) to the registry API and everything else to next.
+func cloudMapOr(cloudMap http.Handler, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if registryapi.IsCloudMapRequest(r) {
+			cloudMap.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) background(run func() error, name string) {
@@ -153,7 +176,7 @@ func (s *Server) Stop() error {
 		errAPI = errors.Join(errAPI, err)
 	}
 	if s.cancel != nil {
-		s.log.Info("shutting down: closing xDS streams")
+		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
 		s.bg.Wait()
 	}
