@@ -18,6 +18,7 @@ func main() {
 	}
 	root.AddCommand(serverCommand())
 	root.AddCommand(sidecarCommand())
+	root.AddCommand(interceptionCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "trellis:", err)
 		os.Exit(1)

@@ -150,9 +150,13 @@ type Store interface {
 	Txn(ctx context.Context, cmps []Compare, ops []Op) (int64, error)
 	// Watch delivers every change to keys under prefix with a revision
 	// greater than fromRevision, in revision order, until ctx is cancelled
-	// or the store closes, then closes the channel. fromRevision 0 means
-	// "from now". A fromRevision older than the backend's retained history
-	// yields a single response with ErrCompacted.
+	// or the store closes, then closes the channel. fromRevision is always
+	// an exclusive lower bound: 0 replays all retained history, and "from
+	// now" is Watch(Revision()) (race-free: writes between the two calls
+	// are replayed). A fromRevision older than the backend's retained
+	// history yields a single response with ErrCompacted; a negative one
+	// is an error. Readers that List then Watch from the List's revision
+	// therefore miss nothing, even on an empty store (revision 0).
 	Watch(ctx context.Context, prefix string, fromRevision int64) (<-chan WatchResponse, error)
 	// Revision returns the current store revision.
 	Revision(ctx context.Context) (int64, error)

@@ -112,7 +112,7 @@ func TestHistoryLimitCompacts(t *testing.T) {
 // ErrCompacted, never skip revisions silently.
 func TestWatcherFallsBehindHistory(t *testing.T) {
 	s := openTest(t, Options{NoSync: true, HistoryLimit: 20})
-	ch, err := s.Watch(t.Context(), "", 0)
+	ch, err := s.Watch(t.Context(), "", mustRevision(t, s))
 	if err != nil {
 		t.Fatalf("Watch: %v", err)
 	}
@@ -145,7 +145,7 @@ func TestWatcherFallsBehindHistory(t *testing.T) {
 // buffer is full and nobody reads it.
 func TestSlowWatcherDoesNotBlockWriters(t *testing.T) {
 	s := openTest(t, Options{NoSync: true, ringSize: 8})
-	if _, err := s.Watch(t.Context(), "", 0); err != nil {
+	if _, err := s.Watch(t.Context(), "", mustRevision(t, s)); err != nil {
 		t.Fatalf("Watch: %v", err)
 	}
 	last := putN(t, s, 4*watchBuffer)
@@ -233,4 +233,13 @@ func BenchmarkGet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func mustRevision(t *testing.T, s *Store) int64 {
+	t.Helper()
+	rev, err := s.Revision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
 }

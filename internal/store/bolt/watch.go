@@ -52,10 +52,9 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (<
 		return nil, err
 	}
 	defer s.closeMu.RUnlock()
-	var cur, compacted int64
+	var compacted int64
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		cur, compacted = decodeRev(meta.Get(metaRev)), decodeRev(meta.Get(metaCompacted))
+		compacted = decodeRev(tx.Bucket(bucketMeta).Get(metaCompacted))
 		return nil
 	})
 	if err != nil {
@@ -63,15 +62,10 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (<
 	}
 	w := &watcher{s: s, ctx: ctx, prefix: prefix, cursor: fromRevision,
 		out: make(chan store.WatchResponse, watchBuffer)}
-	if fromRevision == 0 {
-		// "From now": the current revision is read before Watch returns, so
-		// every Txn the caller starts afterwards is delivered.
-		w.cursor = cur
-	}
 	// Added under closeMu so that Close, which waits for watchers, cannot
 	// start waiting before this watcher is counted.
 	s.watches.Add(1)
-	if fromRevision != 0 && fromRevision < compacted {
+	if fromRevision < compacted {
 		go w.fail(fmt.Errorf("store/bolt: watch from %d, history starts after %d: %w",
 			fromRevision, compacted, store.ErrCompacted))
 	} else {

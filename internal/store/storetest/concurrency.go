@@ -71,7 +71,7 @@ func testDistinctCreates(t *testing.T, h *harness) {
 	s := h.open(t)
 	const goroutines, keysEach = 8, 20
 	before := revision(t, s)
-	w := watch(t, s, "c/", 0)
+	w := watchNow(t, s, "c/")
 	revs := make([][]int64, goroutines)
 	var wg sync.WaitGroup
 	for g := range goroutines {

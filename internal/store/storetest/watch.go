@@ -13,6 +13,7 @@ import (
 
 var watchTests = []subtest{
 	{"FromNow", testWatchFromNow},
+	{"FromZeroReplaysAll", testWatchFromZero},
 	{"ReplayThenLive", testWatchReplayThenLive},
 	{"PrefixFilter", testWatchPrefix},
 	{"DeleteCarriesPrevValue", testWatchDelete},
@@ -38,6 +39,12 @@ func watch(t *testing.T, s store.Store, prefix string, from int64) *watcher {
 		t.Fatalf("Watch(%q, %d): %v", prefix, from, err)
 	}
 	return &watcher{t: t, ch: ch}
+}
+
+// watchNow watches for changes after the current revision.
+func watchNow(t *testing.T, s store.Store, prefix string) *watcher {
+	t.Helper()
+	return watch(t, s, prefix, revision(t, s))
 }
 
 // next returns the next event, failing on timeout, Err or close.
@@ -113,7 +120,7 @@ func waitClosed(t *testing.T, ch <-chan store.WatchResponse) error {
 func testWatchFromNow(t *testing.T, h *harness) {
 	s := h.open(t)
 	put(t, s, "w/old", "1")
-	w := watch(t, s, "w/", 0)
+	w := watchNow(t, s, "w/")
 	r := put(t, s, "w/new", "2")
 	ev := w.wantEvent(store.EventPut, "w/new", "2", r)
 	if ev.KV.CreateRevision != r {
@@ -121,6 +128,18 @@ func testWatchFromNow(t *testing.T, h *harness) {
 	}
 	r2 := put(t, s, "w/old", "3")
 	w.wantEvent(store.EventPut, "w/old", "3", r2)
+}
+
+// testWatchFromZero: 0 is an exclusive lower bound like any other
+// revision, so a reader that listed an empty store (revision 0) and then
+// watches from 0 sees every write made in between.
+func testWatchFromZero(t *testing.T, h *harness) {
+	s := h.open(t)
+	r1 := put(t, s, "z/a", "1")
+	w := watch(t, s, "z/", 0)
+	w.wantEvent(store.EventPut, "z/a", "1", r1)
+	r2 := put(t, s, "z/b", "2")
+	w.wantEvent(store.EventPut, "z/b", "2", r2)
 }
 
 func testWatchReplayThenLive(t *testing.T, h *harness) {
@@ -141,8 +160,8 @@ func testWatchReplayThenLive(t *testing.T, h *harness) {
 
 func testWatchPrefix(t *testing.T, h *harness) {
 	s := h.open(t)
-	w := watch(t, s, "w/", 0)
-	all := watch(t, s, "", 0)
+	w := watchNow(t, s, "w/")
+	all := watchNow(t, s, "")
 	put(t, s, "x/1", "no")
 	put(t, s, "w", "no")
 	put(t, s, "wx", "no")
@@ -161,7 +180,7 @@ func testWatchDelete(t *testing.T, h *harness) {
 	s := h.open(t)
 	put(t, s, "w/k", "v1")
 	before := put(t, s, "w/k", "v2")
-	live := watch(t, s, "w/", 0)
+	live := watchNow(t, s, "w/")
 	r := mustTxn(t, s, nil, store.Del("w/k"), store.Del("w/absent"))
 	for name, w := range map[string]*watcher{"live": live, "replay": watch(t, s, "w/", before)} {
 		ev := w.wantEvent(store.EventDelete, "w/k", "", r)
@@ -212,8 +231,8 @@ func testWatchHandoff(t *testing.T, h *harness) {
 // be caught up from storage but must not drop events.
 func testWatchUnread(t *testing.T, h *harness) {
 	s := h.open(t)
-	w := watch(t, s, "u/", 0)
-	quiet := watch(t, s, "none/", 0)
+	w := watchNow(t, s, "u/")
+	quiet := watchNow(t, s, "none/")
 	const writes = 1000
 	revs := make([]int64, 0, writes)
 	for i := range writes {
@@ -229,7 +248,7 @@ func testWatchUnread(t *testing.T, h *harness) {
 func testWatchCancel(t *testing.T, h *harness) {
 	s := h.open(t)
 	c, cancel := context.WithCancel(ctx(t))
-	ch, err := s.Watch(c, "", 0)
+	ch, err := s.Watch(c, "", revision(t, s))
 	if err != nil {
 		t.Fatalf("Watch: %v", err)
 	}
@@ -243,10 +262,10 @@ func testWatchCancel(t *testing.T, h *harness) {
 
 func testWatchClose(t *testing.T, h *harness) {
 	s := h.open(t)
-	idle := watch(t, s, "", 0)
-	replaying := watch(t, s, "", 0)
+	idle := watchNow(t, s, "")
+	replaying := watchNow(t, s, "")
 	put(t, s, "k", "v")
-	unread := watch(t, s, "", 0)
+	unread := watchNow(t, s, "")
 	for i := range 100 {
 		put(t, s, "k", fmt.Sprint(i))
 	}
