@@ -18,6 +18,9 @@ func sidecarCommand() *cobra.Command {
 		Long: `Run the Trellis agent next to an application: render Envoy's bootstrap for
 one App Mesh virtual node or gateway, start Envoy, restart it if it exits,
 serve GET /ready and GET /status on --agent-addr, and drain on SIGTERM.
+With --api-endpoint, a virtual node discovered through awsCloudMap
+registers its instance in the Trellis registry once Envoy is live,
+heartbeats it, and deregisters it on SIGTERM before draining.
 
 Identity and settings come from flags, else from the environment variables
 of the aws-appmesh-envoy image, so existing task definitions keep working:

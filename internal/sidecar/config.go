@@ -52,8 +52,12 @@ type Config struct {
 
 	// Logger receives the sidecar's and Envoy's logs; nil discards.
 	Logger *slog.Logger
+	// Registry configures service registration over the server's API;
+	// it is used when Registrar is nil.
+	Registry RegistryOptions
 	// Registrar is told when the instance is ready and when it leaves;
-	// nil means NopRegistrar.
+	// nil means a Cloud Map registrar when Registry.APIEndpoint is set,
+	// else NopRegistrar.
 	Registrar Registrar
 	// Backoff shapes restarts after an unexpected Envoy exit; zero
 	// fields take DefaultBackoff's.
@@ -157,6 +161,10 @@ func Flags() []FlagSpec {
 		{Name: "app-address", Usage: "address of the local app (default 127.0.0.1)"},
 		{Name: "app-ports", Usage: "listenerPort:appPort,... or port,... (env APPMESH_APP_PORTS)"},
 		{Name: "agent-addr", Usage: "agent HTTP `host:port` serving /ready and /status (env APPNET_AGENT_HTTP_PORT; default " + DefaultAgentAddr + ")"},
+		{Name: "api-endpoint", Usage: "Trellis API `URL` for registering awsCloudMap instances, e.g. http://trellis:9080 (env TRELLIS_API_ENDPOINT; unset: no registration)"},
+		{Name: "instance-ip", Usage: "IPv4 registered for this instance (env TRELLIS_INSTANCE_IP; default the ingress address, else the host's first non-loopback IPv4)"},
+		{Name: "instance-id", Usage: "registry instance `id` (env TRELLIS_INSTANCE_ID; default hostname-pid)"},
+		{Name: "heartbeat-interval", Usage: "re-registration interval, `seconds` or a duration (env TRELLIS_HEARTBEAT_INTERVAL; default 10)"},
 	}
 }
 
@@ -175,6 +183,7 @@ func Load(src Source) (Config, error) {
 	c.Envoy = r.envoyOptions()
 	c.Proxy = r.proxyShape()
 	c.AgentAddr = r.agentAddr()
+	c.Registry = r.registry()
 	c.Ignored = unsupportedEnv(src.Env)
 	c.Warnings = r.warnings
 	if err := errors.Join(r.errs...); err != nil {

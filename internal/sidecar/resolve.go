@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -258,4 +259,29 @@ func (r *resolver) agentAddr() string {
 		return net.JoinHostPort(host, strconv.FormatUint(uint64(p), 10))
 	}
 	return DefaultAgentAddr
+}
+
+// registry reads the service-registration settings.
+func (r *resolver) registry() RegistryOptions {
+	o := RegistryOptions{HeartbeatInterval: r.seconds("heartbeat-interval", DefaultHeartbeatInterval, "TRELLIS_HEARTBEAT_INTERVAL")}
+	if o.HeartbeatInterval <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("heartbeat interval must be positive"))
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if v, from, ok := r.lookup("api-endpoint", "TRELLIS_API_ENDPOINT"); ok {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail(from, v, "want an http:// or https:// URL")
+		} else {
+			o.APIEndpoint = v
+		}
+	}
+	if v, from, ok := r.lookup("instance-ip", "TRELLIS_INSTANCE_IP"); ok {
+		if a, err := netip.ParseAddr(v); err != nil || !a.Is4() {
+			r.fail(from, v, "not an IPv4 address")
+		} else {
+			o.InstanceIP = v
+		}
+	}
+	o.InstanceID, _, _ = r.lookup("instance-id", "TRELLIS_INSTANCE_ID")
+	return o
 }

@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// Registrar announces the proxied instance to the Trellis registry. It is
-// the hook for service registration, which a later step implements over
-// the server's API; NopRegistrar is the default.
+// Registrar announces the proxied instance to the Trellis registry.
+// CloudMapRegistrar implements it over the server's API; NopRegistrar is
+// the default when no API endpoint is configured.
 type Registrar interface {
 	// Register is called once, when Envoy first reports LIVE. An error is
 	// logged; the sidecar keeps running.
@@ -77,10 +77,8 @@ func newSidecar(cfg Config) (*sidecar, error) {
 		}
 		path = p
 	}
-	s := &sidecar{cfg: cfg, log: log.With("component", "sidecar"), admin: newAdminClient(adminURL(&cfg)), reg: cfg.Registrar}
-	if s.reg == nil {
-		s.reg = NopRegistrar{}
-	}
+	s := &sidecar{cfg: cfg, log: log.With("component", "sidecar"), admin: newAdminClient(adminURL(&cfg))}
+	s.reg = newRegistrar(&cfg, s.log)
 	s.sup = &supervisor{
 		path: path, maxRestarts: cfg.Envoy.MaxRestarts, backoff: withDefaults(cfg.Backoff),
 		stopTimeout: cfg.StopTimeout, log: s.log, envoyLog: log.With("component", "envoy"),
