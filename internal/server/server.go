@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/manager"
@@ -31,11 +34,20 @@ type Config struct {
 	// picks a free one).
 	APIAddr string
 	// XDSAddr is the xDS (ADS, gRPC) listen address; empty disables xDS.
-	XDSAddr   string
-	Region    string
-	AccountID string
-	Limits    manager.Limits
-	Logger    *slog.Logger
+	XDSAddr string
+	// XDSTLSCert and XDSTLSKey are PEM files; when both are set the TCP xDS
+	// listener serves gRPC over TLS (what the stock App Mesh Envoy image
+	// expects of a host:port APPMESH_XDS_ENDPOINT) instead of plaintext.
+	XDSTLSCert string
+	XDSTLSKey  string
+	// XDSUnixSocket, when set, is the path of an additional plaintext xDS
+	// listener (APPMESH_XDS_ENDPOINT=unix:///path). A stale socket file is
+	// replaced at start and removed on stop; the socket gets mode 0660.
+	XDSUnixSocket string
+	Region        string
+	AccountID     string
+	Limits        manager.Limits
+	Logger        *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
 	// RegistryTTL is how long a registered service instance lives without
@@ -54,10 +66,11 @@ type Server struct {
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
-	xds    *xdsserver.Server
-	xdsLn  net.Listener
-	cancel context.CancelFunc
-	bg     sync.WaitGroup
+	xds     *xdsserver.Server
+	xdsLn   net.Listener
+	xdsUnix net.Listener
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -109,26 +122,108 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// startXDS starts the translation pipeline and the ADS server, and mounts
-// the xDS status page on the API mux.
+// startXDS starts the translation pipeline and the ADS server on the TCP
+// listener (TLS when a certificate is configured) and the optional Unix
+// socket, and mounts the xDS status page on the API mux.
 func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry.Registry) error {
-	if s.cfg.XDSAddr == "" {
+	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.XDSAddr)
+	creds, err := xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
 	if err != nil {
-		return fmt.Errorf("listen on xds address %s: %w", s.cfg.XDSAddr, err)
+		return err
 	}
-	s.xdsLn = ln
+	if s.cfg.XDSAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.XDSAddr)
+		if err != nil {
+			return fmt.Errorf("listen on xds address %s: %w", s.cfg.XDSAddr, err)
+		}
+		s.xdsLn = ln
+	}
+	if s.cfg.XDSUnixSocket != "" {
+		ln, err := listenUnix(s.cfg.XDSUnixSocket)
+		if err != nil {
+			if s.xdsLn != nil {
+				s.xdsLn.Close()
+			}
+			return err
+		}
+		s.xdsUnix = ln
+	}
 	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
 	s.background(func() error { return rec.Run(ctx) }, "reconcile")
-	s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
+	// Serve may run once per listener: the streams of both share the one
+	// snapshot cache and status table.
+	if ln := s.xdsLn; ln != nil {
+		if creds != nil {
+			s.background(func() error { return s.xds.ServeTLS(ctx, ln, creds) }, "xds server")
+		} else {
+			s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
+		}
+		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil)
+	}
+	if ln := s.xdsUnix; ln != nil {
+		path := s.cfg.XDSUnixSocket
+		s.background(func() error {
+			defer s.removeSocket(path)
+			return s.xds.Serve(ctx, ln)
+		}, "xds unix socket server")
+		s.log.Info("xds server started", "xds", "unix://"+path)
+	}
 	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
-	s.log.Info("xds server started", "xds", ln.Addr().String())
 	return nil
+}
+
+// xdsCredentials loads the xDS server certificate; nil means plaintext.
+func xdsCredentials(certFile, keyFile string) (credentials.TransportCredentials, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("xds tls needs both a certificate and a key (--xds-tls-cert, --xds-tls-key)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load xds tls certificate: %w", err)
+	}
+	// credentials.NewTLS adds the h2 ALPN protocol gRPC clients require.
+	return credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+// listenUnix listens on a Unix socket at path with mode 0660, replacing a
+// stale socket left by an earlier run. Anything at path that is not a
+// socket is left alone and reported.
+func listenUnix(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("xds unix socket %s: exists and is not a socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale xds unix socket: %w", err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("xds unix socket %s: %w", path, err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on xds unix socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod xds unix socket: %w", err)
+	}
+	return ln, nil
+}
+
+// removeSocket removes the socket file on stop (the listener's own unlink
+// may already have done so).
+func (s *Server) removeSocket(path string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("remove xds unix socket", "path", path, "err", err)
+	}
 }
 
 // cloudMapOr sends Cloud Map calls (POST with a Route53AutoNaming
@@ -159,6 +254,14 @@ func (s *Server) XDSAddr() string {
 		return ""
 	}
 	return s.xdsLn.Addr().String()
+}
+
+// XDSUnixSocket is the path of the xDS Unix socket ("" when none).
+func (s *Server) XDSUnixSocket() string {
+	if s.xdsUnix == nil {
+		return ""
+	}
+	return s.cfg.XDSUnixSocket
 }
 
 // Addr is the bound API address.

@@ -19,7 +19,9 @@ import (
 	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 )
 
 // ErrInconsistent is wrapped by SetResources when a resource set references
@@ -96,6 +98,21 @@ func New(opts Options) *Server {
 // with status OK when ctx ends, which Envoy treats as a reconnect hint. It
 // may be called for several listeners (TCP, a Unix socket) at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln)
+}
+
+// ServeTLS is Serve with gRPC over TLS on ln (a plain TCP listener): creds
+// is typically credentials.NewTLS with the server certificate. The App
+// Mesh Envoy image's default bootstrap connects this way (google_grpc
+// ssl_credentials).
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, creds credentials.TransportCredentials) error {
+	if creds == nil {
+		return errors.New("xds serve tls: nil credentials")
+	}
+	return s.serve(ctx, ln, grpc.Creds(creds))
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.ServerOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cb := &callbacks{s: s, serve: s.serves.Add(1)}
@@ -105,12 +122,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		sotw:  sotwv3.NewServer(ctx, s.cache, cb, sotwv3.WithOrderedADS(), sotwv3.WithLogger(cacheLogger(s.log))),
 		delta: deltav3.NewServer(ctx, s.cache, cb, deltav3.WithLogger(cacheLogger(s.log))),
 	}
-	gs := grpc.NewServer(
+	opts := append([]grpc.ServerOption{
 		// The App Mesh bootstrap pings every 10 s; grpc-go's default policy
 		// (one ping per 5 min) would answer that with GOAWAY too_many_pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-	)
+		grpc.StreamInterceptor(s.logCallCredentials),
+	}, extra...)
+	gs := grpc.NewServer(opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(ln) }()
@@ -124,6 +143,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopBounded(gs, shutdownGrace)
 	<-errc
 	return nil
+}
+
+// logCallCredentials notes (Debug) whether a stream carries SigV4 call
+// credentials, as the stock App Mesh Envoy sends over TLS (aws_iam:
+// authorization, x-amz-date, x-amz-security-token). They are accepted and
+// not verified: gRPC ignores metadata nothing reads.
+func (s *Server) logCallCredentials(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if s.log.Enabled(ss.Context(), slog.LevelDebug) {
+		md, _ := metadata.FromIncomingContext(ss.Context())
+		s.log.Debug("xds stream call credentials", "method", info.FullMethod,
+			"authorization", len(md.Get("authorization")) > 0, "x-amz-date", len(md.Get("x-amz-date")) > 0)
+	}
+	return handler(srv, ss)
 }
 
 // stopBounded is GracefulStop that gives up after grace.
