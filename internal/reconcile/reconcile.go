@@ -56,6 +56,9 @@ type Reconciler struct {
 
 // proxy is what the reconciler remembers about one connected Envoy.
 type proxy struct {
+	// key names the proxy's snapshot in the xDS server; id is its Envoy
+	// node id.
+	key     string
 	id      string
 	ref     irgen.NodeRef
 	opts    irgen.Options
@@ -173,9 +176,9 @@ func meshesUsing(snap *meshview.Snapshot, names []registry.ServiceName) []string
 func (r *Reconciler) nodeEvent(ev xdsserver.NodeEvent) {
 	if !ev.Connected {
 		r.mu.Lock()
-		delete(r.proxies, ev.NodeID)
+		delete(r.proxies, ev.Key)
 		r.mu.Unlock()
-		r.xds.ClearNode(ev.NodeID)
+		r.xds.ClearNode(ev.Key)
 		r.log.Info("proxy disconnected", "node", ev.NodeID)
 		return
 	}
@@ -189,9 +192,9 @@ func (r *Reconciler) nodeEvent(ev xdsserver.NodeEvent) {
 		r.log.Warn("proxy metadata rejected; using App Mesh defaults", "node", ev.NodeID, "err", err)
 		opts, _ = optionsFromMetadata(nil)
 	}
-	p := &proxy{id: ev.NodeID, ref: irgen.NodeRef{Mesh: ref.Mesh, Kind: ref.Kind, Name: ref.Name}, opts: opts}
+	p := &proxy{key: ev.Key, id: ev.NodeID, ref: irgen.NodeRef{Mesh: ref.Mesh, Kind: ref.Kind, Name: ref.Name}, opts: opts}
 	r.mu.Lock()
-	r.proxies[ev.NodeID] = p
+	r.proxies[ev.Key] = p
 	r.mu.Unlock()
 	r.log.Info("proxy connected", "node", ev.NodeID, "mesh", ref.Mesh, "kind", ref.Kind, "name", ref.Name)
 	r.rebuild(func(q *proxy) bool { return q == p })
@@ -259,7 +262,7 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		return
 	}
 	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
-	if err := r.xds.SetResources(p.id, version, res.ByType()); err != nil {
+	if err := r.xds.SetResources(p.key, version, res.ByType()); err != nil {
 		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
 		return
 	}

@@ -48,7 +48,12 @@ type Options struct {
 // NodeEvent announces that the first stream of a node id was identified
 // (Connected) or that its last stream closed (!Connected).
 type NodeEvent struct {
-	NodeID    string
+	// NodeID is the Envoy node id the proxy sent.
+	NodeID string
+	// Key names the node's snapshot: SetResources and ClearNode take it.
+	// It is the node id, plus a digest of the proxy's shape metadata when
+	// the proxy sends some (see NodeKey).
+	Key       string
 	Connected bool
 	// Metadata is the Envoy node.metadata of the stream that connected the
 	// node, as a JSON-like map (Connected events only; nil if none sent).
@@ -83,7 +88,7 @@ func New(opts Options) *Server {
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
-		cache:   cachev3.NewSnapshotCache(true, cachev3.IDHash{}, cacheLogger(log)),
+		cache:   cachev3.NewSnapshotCache(true, keyHash{}, cacheLogger(log)),
 		metrics: newMetrics(opts.Registerer, log),
 		events:  make(chan NodeEvent, eventBuffer),
 		streams: make(map[streamKey]*streamState),

@@ -35,7 +35,9 @@ func subscribe(t *testing.T, st discoveryv3.AggregatedDiscoveryService_StreamAgg
 	for i, typ := range []string{resourcev3.ClusterType, resourcev3.ListenerType} {
 		req := &discoveryv3.DiscoveryRequest{TypeUrl: typ}
 		if i == 0 { // Envoy may name itself on the first request only
-			md, err := structpb.NewStruct(map[string]any{"trellis": map[string]any{"interception": "none"}})
+			// Metadata without a shape description: the snapshot key is
+			// the node id (NodeKey).
+			md, err := structpb.NewStruct(map[string]any{"aws.appmesh.platformInfo": map[string]any{"k8sVersion": "v1.30"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +73,7 @@ func TestSotWUnknownNodeThenACKAndNACK(t *testing.T) {
 	h := start(t)
 	st, closeStream := h.sotw(t)
 	subscribe(t, st, nodeA)
-	if ev := h.nextEvent(t); ev.NodeID != nodeA || !ev.Connected || ev.Metadata["trellis"] == nil {
+	if ev := h.nextEvent(t); ev.NodeID != nodeA || !ev.Connected || ev.Key != nodeA || ev.Metadata["aws.appmesh.platformInfo"] == nil {
 		t.Fatalf("event %+v, want %s connected with its metadata", ev, nodeA)
 	}
 	if got := h.srv.ConnectedNodes(); !slices.Equal(got, []string{nodeA}) {

@@ -11,6 +11,8 @@ import (
 // virtual node share a node id, so a node id may appear once per Envoy.
 type NodeStatus struct {
 	NodeID string `json:"nodeId"`
+	// Key is the snapshot the stream is served from (see NodeKey).
+	Key string `json:"key"`
 	// Stream is "sotw" or "delta".
 	Stream         string    `json:"stream"`
 	Peer           string    `json:"peer,omitempty"`
@@ -73,7 +75,8 @@ func (s *Server) Status() []NodeStatus {
 func (s *Server) statusOf(st *streamState) NodeStatus {
 	desired := s.desired[st.nodeID]
 	ns := NodeStatus{
-		NodeID:         st.nodeID,
+		NodeID:         st.rawID,
+		Key:            st.nodeID,
 		Stream:         "sotw",
 		Peer:           st.peer,
 		ConnectedSince: st.since,

@@ -29,7 +29,8 @@ type streamKey struct {
 // streamState is what the server tracks for one open stream.
 type streamState struct {
 	key    streamKey
-	nodeID string // empty until the first request names the node
+	nodeID string // snapshot key (NodeKey); empty until the first request names the node
+	rawID  string // the node id the proxy sent
 	peer   string
 	since  time.Time
 	types  map[string]*typeTrack // by type URL, only types sent on this stream
@@ -130,7 +131,7 @@ func (s *Server) closeStream(key streamKey) {
 	}
 	if s.nodes[st.nodeID]--; s.nodes[st.nodeID] == 0 {
 		delete(s.nodes, st.nodeID)
-		s.emit(NodeEvent{NodeID: st.nodeID, Connected: false})
+		s.emit(NodeEvent{NodeID: st.rawID, Key: st.nodeID, Connected: false})
 	}
 	s.log.Debug("xds stream closed", "node", st.nodeID, "peer", st.peer)
 }
@@ -170,11 +171,11 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 // names no virtual node or gateway ends the stream, so a misconfigured
 // Envoy logs why instead of waiting forever for configuration.
 func (s *Server) identify(st *streamState, node *corev3.Node) error {
-	nodeID := node.GetId()
-	if _, err := ParseNodeID(nodeID); err != nil {
+	if _, err := ParseNodeID(node.GetId()); err != nil {
 		return status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	st.nodeID = nodeID
+	nodeID := NodeKey(node)
+	st.nodeID, st.rawID = nodeID, node.GetId()
 	s.metrics.connected.Inc()
 	if st.key.delta {
 		s.deltas[nodeID]++
@@ -184,7 +185,7 @@ func (s *Server) identify(st *streamState, node *corev3.Node) error {
 		if node.GetMetadata() != nil {
 			md = node.GetMetadata().AsMap()
 		}
-		s.emit(NodeEvent{NodeID: nodeID, Connected: true, Metadata: md})
+		s.emit(NodeEvent{NodeID: st.rawID, Key: nodeID, Connected: true, Metadata: md})
 	}
 	s.log.Debug("xds stream identified", "node", nodeID, "peer", st.peer, "delta", st.key.delta)
 	return nil

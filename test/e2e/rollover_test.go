@@ -24,11 +24,10 @@ const rolloverAppPort = 19080
 
 // startRegisteringSidecar runs sidecar.Run for instance id of a virtual
 // node on ip, registering itself in the registry at the server's API.
-//
-// The server shapes a node id's listeners after the first Envoy that
-// connects with it, so two instances on different loopback addresses need
-// different node ids: a non-empty arn gives the instance the ARN form of
-// the same virtual node.
+// A non-empty arn names the node through APPMESH_RESOURCE_ARN instead of
+// flags. Instances of one node share its node id; each still gets
+// listeners on its own address because the server keys snapshots by node
+// id plus the proxy's shape metadata.
 func startRegisteringSidecar(t *testing.T, c *cp, mesh, node, arn, id, ip string) *sidecarRun {
 	t.Helper()
 	flags := map[string]string{
@@ -101,11 +100,7 @@ func TestRollover(t *testing.T) {
 	for i := range apps {
 		ip := loopbackIP()
 		apps[i] = startApp(t, fmt.Sprintf("blue-%d", i+1), ip, rolloverAppPort)
-		arn := ""
-		if i == 1 {
-			arn = "arn:aws:appmesh:us-west-2:123456789012:mesh/roll/virtualNode/blue"
-		}
-		cars[i] = startRegisteringSidecar(t, c, "roll", "blue", arn, fmt.Sprintf("blue-%d", i+1), ip)
+		cars[i] = startRegisteringSidecar(t, c, "roll", "blue", "", fmt.Sprintf("blue-%d", i+1), ip)
 	}
 	frontIP := loopbackIP()
 	startEnvoy(t, c, proxyConfig{NodeID: "mesh/roll/virtualNode/front", IP: frontIP})
