@@ -40,7 +40,9 @@ const envoyUID = 1337
 // TestNetnsInterception runs App Mesh's iptables shape for real: two
 // network-namespace "pods", each with interception rules and an Envoy
 // running as UID 1337. An unmodified client in pod A calls
-// http://<B>:8080/ with Host b.local; A's rules send it to A's Envoy
+// http://b.local:8080/ by name (pod A's hosts table maps b.local to B's
+// pod address, as App Mesh wants virtual service names to resolve to some
+// IP); A's rules send it to A's Envoy
 // (15001), which routes it by Host to B; B's rules send it to B's Envoy
 // (15000), which hands it to B's app on 127.0.0.1:8080 — an address that
 // nothing outside pod B can reach without the mesh.
@@ -50,39 +52,20 @@ const envoyUID = 1337
 //	pod A: client, Envoy a ── 10.N.3.1/24 ─── 10.N.3.2/24 ── pod B: Envoy b, app "b" on 127.0.0.1:8080
 func TestNetnsInterception(t *testing.T) {
 	envoyELF := netnsPrereqs(t)
-	sfx := fmt.Sprintf("%05d%02d", os.Getpid()%100000, rand.IntN(100))
+	sfx := netnsSuffix()
 	n := 200 + rand.IntN(50)
 	nsA, nsB := "trellis-e2e-"+sfx+"-a", "trellis-e2e-"+sfx+"-b"
 	hostA, podAHost := fmt.Sprintf("10.%d.1.1", n), fmt.Sprintf("10.%d.1.2", n)
 	hostB, podBHost := fmt.Sprintf("10.%d.2.1", n), fmt.Sprintf("10.%d.2.2", n)
 	podALink, podB := fmt.Sprintf("10.%d.3.1", n), fmt.Sprintf("10.%d.3.2", n)
-	vhA, vhB := "tha"+sfx, "thb"+sfx
 
-	for _, ns := range []string{nsA, nsB} {
-		ipCmd(t, "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
-	}
-	t.Cleanup(func() {
-		// Deleting the namespaces removes the veths; this is for the case
-		// where a namespace was not created.
-		exec.Command("ip", "link", "del", vhA).Run()
-		exec.Command("ip", "link", "del", vhB).Run()
-	})
-	for _, l := range []struct{ ns, hostIf, host, pod string }{{nsA, vhA, hostA, podAHost}, {nsB, vhB, hostB, podBHost}} {
-		ipCmd(t, "link", "add", l.hostIf, "type", "veth", "peer", "name", "eth0", "netns", l.ns)
-		ipCmd(t, "addr", "add", l.host+"/24", "dev", l.hostIf)
-		ipCmd(t, "link", "set", l.hostIf, "up")
-		ipCmd(t, "-n", l.ns, "addr", "add", l.pod+"/24", "dev", "eth0")
-		ipCmd(t, "-n", l.ns, "link", "set", "eth0", "up")
-	}
+	addNetns(t, nsA)
+	addNetns(t, nsB)
+	linkToHost(t, nsA, "tha"+sfx, hostA, podAHost)
+	linkToHost(t, nsB, "thb"+sfx, hostB, podBHost)
 	// The pod-to-pod link; B reaches the xDS address on A's host link
 	// through its own.
-	ipCmd(t, "-n", nsA, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1", "netns", nsB)
-	ipCmd(t, "-n", nsA, "addr", "add", podALink+"/24", "dev", "eth1")
-	ipCmd(t, "-n", nsB, "addr", "add", podB+"/24", "dev", "eth1")
-	ipCmd(t, "-n", nsA, "link", "set", "eth1", "up")
-	ipCmd(t, "-n", nsB, "link", "set", "eth1", "up")
+	linkPods(t, nsA, "eth1", podALink, nsB, "eth1", podB)
 	ipCmd(t, "-n", nsB, "route", "add", hostA+"/32", "via", hostB)
 
 	// The control plane, in the host namespace, serving xDS on the host
@@ -100,17 +83,8 @@ func TestNetnsInterception(t *testing.T) {
 	ctx := context.Background()
 	cfgA := interception.Config{IgnoreUIDs: []int{envoyUID}}
 	cfgB := interception.Config{IgnoreUIDs: []int{envoyUID}, AppPorts: []int{8080}}
-	runA := interception.PrefixRunner("ip", "netns", "exec", nsA)
-	runB := interception.PrefixRunner("ip", "netns", "exec", nsB)
-	for _, p := range []struct {
-		run interception.Runner
-		cfg interception.Config
-	}{{runA, cfgA}, {runB, cfgB}} {
-		if err := interception.Apply(ctx, p.cfg, p.run); err != nil {
-			t.Fatalf("apply interception: %v", err)
-		}
-		t.Cleanup(func() { interception.Remove(context.Background(), p.cfg, p.run) })
-	}
+	runA := applyInterception(t, nsA, cfgA)
+	runB := applyInterception(t, nsB, cfgB)
 	if s := natRules(t, nsB); !strings.Contains(s, "-A APPMESH_INGRESS -p tcp -m multiport --dports 8080 -j REDIRECT --to-ports 15000") {
 		t.Fatalf("pod B nat table lacks the ingress redirect:\n%s", s)
 	}
@@ -119,27 +93,25 @@ func TestNetnsInterception(t *testing.T) {
 	envoyA := startEnvoyInNetns(t, envoyELF, nsA, "mesh/netns/virtualNode/a", podAHost, xdsHost, xdsPort)
 	envoyB := startEnvoyInNetns(t, envoyELF, nsB, "mesh/netns/virtualNode/b", podBHost, xdsHost, xdsPort)
 
-	// The unmodified client: a plain HTTP GET whose socket lives in pod A.
+	// The unmodified client: a plain HTTP GET of http://b.local:8080/,
+	// whose socket lives in pod A. As App Mesh required, the virtual
+	// service name resolves to some IP (here B's pod address, as an
+	// /etc/hosts entry in pod A would make it); A's Envoy routes by Host.
 	cl := &client{http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
-			err = inNetns(nsA, func() error {
-				var d net.Dialer
-				conn, err = d.DialContext(ctx, network, addr)
-				return err
-			})
-			return conn, err
-		},
+		DialContext:       dialInNetns(nsA, map[string]string{"b.local": podB}),
 	}}}
-	target := net.JoinHostPort(podB, "8080")
-	eventually(t, 30*time.Second, cl.expectBody(target, "b.local", "/", nil, "b"))
+	const byName = "b.local:8080"
+	eventually(t, 30*time.Second, cl.expectBody(byName, "", "/", nil, "b"))
 	for range 4 {
-		if code, body, err := cl.get(target, "b.local", "/", nil); err != nil || code != 200 || body != "b" {
-			t.Fatalf("GET http://%s/ (Host b.local) from pod A = %d %q %v, want 200 \"b\"", target, code, body, err)
+		if code, body, err := cl.get(byName, "", "/", nil); err != nil || code != 200 || body != "b" {
+			t.Fatalf("GET http://%s/ from pod A = %d %q %v, want 200 \"b\"", byName, code, body, err)
 		}
 	}
-	if seen := *b.lastH.Load(); seen.Get("X-Seen-Host") != "b.local" {
-		t.Errorf("app saw Host %q, want b.local", seen.Get("X-Seen-Host"))
+	// The client named b.local:8080 in its URL, so that is its Host;
+	// Envoy passes it through unchanged.
+	if seen := *b.lastH.Load(); seen.Get("X-Seen-Host") != byName {
+		t.Errorf("app saw Host %q, want %s", seen.Get("X-Seen-Host"), byName)
 	}
 	// A's egress capture listener and HTTP manager handled the requests...
 	for _, s := range []string{"listener.0.0.0.0_15001.downstream_cx_total", "http.egress.downstream_rq_total"} {
@@ -160,6 +132,7 @@ func TestNetnsInterception(t *testing.T) {
 	}
 	// An unknown virtual service is refused by A's Envoy (DROP_ALL), which
 	// shows the client's call really went through it.
+	target := net.JoinHostPort(podB, "8080")
 	if code, _, err := cl.get(target, "nope.local", "/", nil); err != nil || code != 404 {
 		t.Errorf("Host nope.local: %d %v, want Envoy's 404", code, err)
 	}
@@ -181,8 +154,8 @@ func TestNetnsInterception(t *testing.T) {
 		}
 	}
 	hits := b.hits.Load()
-	if code, body, err := cl.get(target, "b.local", "/", nil); err == nil {
-		t.Errorf("without interception GET %s = %d %q, want a connection error", target, code, body)
+	if code, body, err := cl.get(byName, "", "/", nil); err == nil {
+		t.Errorf("without interception GET http://%s/ = %d %q, want a connection error", byName, code, body)
 	}
 	if b.hits.Load() != hits {
 		t.Error("the app was reached without interception")
@@ -274,6 +247,82 @@ func isELF(path string) bool {
 	return err == nil && string(magic) == "\x7fELF"
 }
 
+// netnsSuffix makes namespace and interface names unique per run.
+func netnsSuffix() string {
+	return fmt.Sprintf("%05d%02d", os.Getpid()%100000, rand.IntN(100))
+}
+
+// addNetns creates a network namespace with its loopback up, and deletes
+// it (and with it every veth end and process-free socket inside) when the
+// test ends.
+func addNetns(t *testing.T, ns string) {
+	t.Helper()
+	ipCmd(t, "netns", "add", ns) // fails, and deletes nothing, on a name clash
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
+}
+
+// linkToHost wires a pod to the host namespace: hostIf (hostIP/24) in the
+// host, eth0 (podIP/24) in the pod.
+func linkToHost(t *testing.T, ns, hostIf, hostIP, podIP string) {
+	t.Helper()
+	ipCmd(t, "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns)
+	// Deleting the namespace removes the veth too; this covers a test that
+	// ends before the namespace is deleted, or a namespace deleted early.
+	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
+	ipCmd(t, "addr", "add", hostIP+"/24", "dev", hostIf)
+	ipCmd(t, "link", "set", hostIf, "up")
+	ipCmd(t, "-n", ns, "addr", "add", podIP+"/24", "dev", "eth0")
+	ipCmd(t, "-n", ns, "link", "set", "eth0", "up")
+}
+
+// linkPods wires two pods directly: ifA (ipA/24) in nsA, ifB (ipB/24) in nsB.
+func linkPods(t *testing.T, nsA, ifA, ipA, nsB, ifB, ipB string) {
+	t.Helper()
+	ipCmd(t, "-n", nsA, "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", nsB)
+	ipCmd(t, "-n", nsA, "addr", "add", ipA+"/24", "dev", ifA)
+	ipCmd(t, "-n", nsB, "addr", "add", ipB+"/24", "dev", ifB)
+	ipCmd(t, "-n", nsA, "link", "set", ifA, "up")
+	ipCmd(t, "-n", nsB, "link", "set", ifB, "up")
+}
+
+// applyInterception runs proxy-init (App Mesh's iptables rules) in ns and
+// removes the rules when the test ends; it returns the namespace's runner.
+func applyInterception(t *testing.T, ns string, cfg interception.Config) interception.Runner {
+	t.Helper()
+	run := interception.PrefixRunner("ip", "netns", "exec", ns)
+	t.Cleanup(func() { interception.Remove(context.Background(), cfg, run) })
+	if err := interception.Apply(context.Background(), cfg, run); err != nil {
+		t.Fatalf("apply interception in %s: %v", ns, err)
+	}
+	return run
+}
+
+// dialInNetns is an http.Transport DialContext for a client in pod ns. It
+// resolves names through hosts only, like an /etc/hosts in the pod (an
+// unknown name fails as DNS would), then dials from inside ns.
+func dialInNetns(ns string, hosts map[string]string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if net.ParseIP(host) == nil {
+			ip, ok := hosts[host]
+			if !ok {
+				return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+			}
+			addr = net.JoinHostPort(ip, port)
+		}
+		err = inNetns(ns, func() error {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+}
+
 func ipCmd(t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -357,6 +406,13 @@ func startAppInNetns(t *testing.T, ns, name, addr string) *app {
 // pod's host-link address), where the test reads it.
 func startEnvoyInNetns(t *testing.T, elf, ns, nodeID, adminIP, xdsHost, xdsPort string) *envoyProc {
 	t.Helper()
+	return startEnvoyInNetnsAs(t, elf, ns, nodeID, adminIP, xdsHost, xdsPort, envoyUID)
+}
+
+// startEnvoyInNetnsAs is startEnvoyInNetns with Envoy running as uid (and
+// the same gid); uid 0 keeps root.
+func startEnvoyInNetnsAs(t *testing.T, elf, ns, nodeID, adminIP, xdsHost, xdsPort string, uid int) *envoyProc {
+	t.Helper()
 	port, _ := strconv.Atoi(xdsPort)
 	yaml, err := bootstrap.Render(bootstrap.Config{
 		NodeID: nodeID, Cluster: nodeID,
@@ -393,9 +449,9 @@ func startEnvoyInNetns(t *testing.T, elf, ns, nodeID, adminIP, xdsHost, xdsPort 
 		"--concurrency", "1", "--drain-time-s", "1")
 	e.cmd.Dir = dir
 	e.cmd.Stdout, e.cmd.Stderr = &syncWriter{w: e.log}, &syncWriter{w: e.log}
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: envoyUID, Gid: envoyUID, Groups: []uint32{}},
-		Pdeathsig:  syscall.SIGKILL,
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if uid != 0 {
+		e.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}
 	}
 	// Pdeathsig fires when the starting thread exits, and inNetns's thread
 	// exits right away; so start from a thread that stays in the namespace
