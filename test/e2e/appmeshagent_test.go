@@ -121,7 +121,7 @@ func TestStockAppMeshBootstrap(t *testing.T) {
 	}
 
 	// Over TLS the call credentials reached the server and did no harm.
-	if got := logs.w.(*bytes.Buffer).String(); !strings.Contains(got, `msg="xds stream call credentials"`) ||
+	if got := logs.String(); !strings.Contains(got, `msg="xds stream call credentials"`) ||
 		!strings.Contains(got, "authorization=true x-amz-date=true") {
 		t.Errorf("server did not log a stream with authorization and x-amz-date metadata; log:\n%s", got)
 	}
@@ -277,11 +277,11 @@ func startStockEnvoy(t *testing.T, bin, yaml string) *stockEnvoy {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &stockEnvoy{envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: &bytes.Buffer{}}}
+	e := &stockEnvoy{envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: newLogBuffer()}}
 	// The agent's flags (agent.go buildCommandArgs), with a short drain.
 	e.cmd = exec.Command(bin, "-c", path, "-l", "info", "--concurrency", "1",
 		"--drain-time-s", "1", "--disable-hot-restart", "--skip-deprecated-logs")
-	e.cmd.Stdout, e.cmd.Stderr = &syncWriter{w: e.log}, &syncWriter{w: e.log}
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ type proxyConfig struct {
 type envoyProc struct {
 	cmd   *exec.Cmd
 	admin string
-	log   *bytes.Buffer
+	log   *syncWriter
 }
 
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
@@ -78,10 +78,10 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	if err := os.WriteFile(cfgPath, yaml, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: &bytes.Buffer{}}
+	e := &envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: newLogBuffer()}
 	e.cmd = exec.Command(bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
 		"--concurrency", "1", "--drain-time-s", "1")
-	e.cmd.Stdout, e.cmd.Stderr = &syncWriter{w: e.log}, &syncWriter{w: e.log}
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +141,21 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// newLogBuffer is a concurrency-safe log sink for a process or logger
+// that tests read while it is still being written.
+func newLogBuffer() *syncWriter { return &syncWriter{w: &bytes.Buffer{}} }
+
+// String returns what was written so far, under the writer's lock (the
+// writer keeps being written to while tests read it).
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.w.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return ""
 }
 
 // freePort asks the kernel for a free TCP port on ip.

@@ -444,11 +444,11 @@ func startEnvoyInNetnsAs(t *testing.T, elf, ns, nodeID, adminIP, xdsHost, xdsPor
 	if err := os.WriteFile(cfgPath, yaml, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &envoyProc{admin: "http://" + net.JoinHostPort(adminIP, "9901"), log: &bytes.Buffer{}}
+	e := &envoyProc{admin: "http://" + net.JoinHostPort(adminIP, "9901"), log: newLogBuffer()}
 	e.cmd = exec.Command(bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
 		"--concurrency", "1", "--drain-time-s", "1")
 	e.cmd.Dir = dir
-	e.cmd.Stdout, e.cmd.Stderr = &syncWriter{w: e.log}, &syncWriter{w: e.log}
+	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if uid != 0 {
 		e.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -48,8 +47,8 @@ func startRegisteringSidecar(t *testing.T, c *cp, mesh, node, arn, id, ip string
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sidecarRun{cfg: cfg, agent: "http://" + cfg.AgentAddr, done: make(chan error, 1), log: &bytes.Buffer{}}
-	var w io.Writer = &syncWriter{w: s.log}
+	s := &sidecarRun{cfg: cfg, agent: "http://" + cfg.AgentAddr, done: make(chan error, 1), log: newLogBuffer()}
+	var w io.Writer = s.log
 	if os.Getenv("TRELLIS_E2E_LOG") != "" {
 		w = os.Stderr
 	}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,7 +25,7 @@ type sidecarRun struct {
 	agent  string // http://host:port of the agent API
 	cancel context.CancelFunc
 	done   chan error
-	log    *bytes.Buffer
+	log    *syncWriter
 }
 
 // startSidecar runs sidecar.Run for a virtual node, configured through
@@ -44,8 +43,8 @@ func startSidecar(t *testing.T, c *cp, mesh, node, ip string) *sidecarRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sidecarRun{cfg: cfg, agent: "http://" + cfg.AgentAddr, done: make(chan error, 1), log: &bytes.Buffer{}}
-	var w io.Writer = &syncWriter{w: s.log}
+	s := &sidecarRun{cfg: cfg, agent: "http://" + cfg.AgentAddr, done: make(chan error, 1), log: newLogBuffer()}
+	var w io.Writer = s.log
 	if os.Getenv("TRELLIS_E2E_LOG") != "" {
 		w = os.Stderr
 	}
