@@ -170,17 +170,7 @@ func (g *gatewayTranslator) gatewayChains(l *appmesh.VirtualGatewayListener, hcm
 	port, proto := uint32(l.PortMapping.Port), l.PortMapping.Protocol
 	base := ir.FilterChain{Name: chainName("ingress", proto, port, ""), HTTP: hcm}
 	tls, mode := g.listenerTLS(asNodeListener(l), proto, port)
-	switch mode {
-	case appmesh.TLSModeStrict:
-		base.TLS = tls
-	case appmesh.TLSModePermissive:
-		secure, plain := base, base
-		secure.Name, plain.Name = chainName("ingress", proto, port, "tls"), chainName("ingress", proto, port, "plaintext")
-		secure.Match.TransportProtocol, plain.Match.TransportProtocol = "tls", "raw_buffer"
-		secure.TLS = tls
-		return []ir.FilterChain{secure, plain}, true
-	}
-	return []ir.FilterChain{base}, false
+	return tlsChains(base, tls, mode, proto, port)
 }
 
 // asNodeListener views a gateway listener as a virtual-node listener, so

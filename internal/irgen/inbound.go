@@ -73,6 +73,14 @@ func (t *translator) inboundChains(l *appmesh.Listener, multi bool) ([]ir.Filter
 		base.Match.DestinationPort = port
 	}
 	tls, mode := t.listenerTLS(l, proto, port)
+	return tlsChains(base, tls, mode, proto, port)
+}
+
+// tlsChains applies a listener's TLS mode to its chain (nodes and gateways
+// alike): STRICT terminates TLS on it, PERMISSIVE splits it into a TLS and
+// a plaintext chain on the detected transport protocol, anything else
+// stays plaintext. It says whether the listener needs the TLS inspector.
+func tlsChains(base ir.FilterChain, tls *ir.DownstreamTLS, mode, proto string, port uint32) ([]ir.FilterChain, bool) {
 	switch mode {
 	case appmesh.TLSModeStrict:
 		base.TLS = tls
