@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/trellis-mesh/trellis/internal/cli"
 )
 
 func main() {
@@ -19,6 +21,7 @@ func main() {
 	root.AddCommand(serverCommand())
 	root.AddCommand(sidecarCommand())
 	root.AddCommand(interceptionCommand())
+	root.AddCommand(cli.Commands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "trellis:", err)
 		os.Exit(1)
