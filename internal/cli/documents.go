@@ -35,6 +35,10 @@ type Document struct {
 	Source string `json:"-"`
 	// ID is the resolved identity.
 	ID appmesh.Identity `json:"-"`
+
+	// crd, when set, is an appmesh.k8s.aws custom resource that
+	// convertCRDs replaces with API-form documents (see crd.go).
+	crd *crdObject
 }
 
 // names maps a name key to the document's field.
@@ -182,6 +186,10 @@ func loadDocuments(paths []string, stdin io.Reader) ([]*Document, error) {
 			docs = append(docs, d...)
 		}
 	}
+	docs, err := convertCRDs(docs)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[appmesh.Identity]string{}
 	for _, d := range docs {
 		if prev, ok := seen[d.ID]; ok {
@@ -237,6 +245,14 @@ func parseDocuments(source string, data []byte) ([]*Document, error) {
 		j = bytes.TrimSpace(j)
 		if len(j) == 0 || string(j) == "null" {
 			n--
+			continue
+		}
+		if isCRD(j) {
+			d, err := decodeCRD(src, j)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", src, err)
+			}
+			docs = append(docs, d)
 			continue
 		}
 		d := &Document{Source: src}
