@@ -226,15 +226,16 @@ type options struct {
 
 func (o *options) client() (*client, error) { return newClient(o.endpoint) }
 
-// Commands returns the CLI verbs (apply, get, delete, export), each with
-// the --endpoint flag (env TRELLIS_ENDPOINT, default DefaultEndpoint).
+// Commands returns the CLI verbs (apply, diff, get, describe, delete,
+// export), each with the --endpoint flag (env TRELLIS_ENDPOINT, default
+// DefaultEndpoint).
 func Commands() []*cobra.Command {
 	def := os.Getenv("TRELLIS_ENDPOINT")
 	if def == "" {
 		def = DefaultEndpoint
 	}
 	cmds := []*cobra.Command{}
-	for _, mk := range []func(*options) *cobra.Command{applyCommand, getCommand, deleteCommand, exportCommand} {
+	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand} {
 		o := &options{}
 		c := mk(o)
 		c.PersistentFlags().StringVar(&o.endpoint, "endpoint", def, "Trellis API endpoint (env TRELLIS_ENDPOINT)")
