@@ -31,7 +31,7 @@ Tags are set on create only.`,
 			sortDocs(docs, false)
 			out := cmd.OutOrStdout()
 			for _, d := range docs {
-				result, err := applyOne(cmd.Context(), cl, d)
+				result, err := applyOne(commandContext(cmd), cl, d)
 				if err != nil {
 					return fmt.Errorf("%s (%s): %w", label(d.ID), d.Source, err)
 				}
@@ -47,9 +47,6 @@ Tags are set on create only.`,
 // applyOne creates the document's resource if absent, updates it if its
 // spec differs and reports what it did.
 func applyOne(ctx context.Context, cl *client, d *Document) (string, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	raw, err := cl.describe(ctx, d.ID)
 	if isNotFound(err) {
 		if err := cl.create(ctx, d.ID, d.Spec, d.Tags); err != nil {

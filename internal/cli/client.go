@@ -226,6 +226,15 @@ type options struct {
 
 func (o *options) client() (*client, error) { return newClient(o.endpoint) }
 
+// commandContext is the command's context; cobra leaves it nil when the
+// root was started with Execute rather than ExecuteContext.
+func commandContext(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
 // Commands returns the CLI verbs (apply, diff, get, describe, delete,
 // export), each with the --endpoint flag (env TRELLIS_ENDPOINT, default
 // DefaultEndpoint).

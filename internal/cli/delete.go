@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -18,10 +17,7 @@ func deleteCommand(o *options) *cobra.Command {
 		Short: "Delete one resource, or every resource of the documents (reverse dependency order)",
 		Args:  cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := commandContext(cmd)
 			out := cmd.OutOrStdout()
 			cl, err := o.client()
 			if err != nil {

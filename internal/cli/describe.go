@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 
 	"github.com/spf13/cobra"
@@ -24,10 +23,7 @@ func describeCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := commandContext(cmd)
 			raw, err := cl.describe(ctx, id)
 			if err != nil {
 				return err

@@ -50,10 +50,7 @@ change and with an error ("N resources would change") otherwise.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := commandContext(cmd)
 			sortDocs(docs, false)
 			out := cmd.OutOrStdout()
 			changed := 0

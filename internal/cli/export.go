@@ -28,10 +28,7 @@ func exportCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := commandContext(cmd)
 			ids, err := meshResources(ctx, cl, mesh)
 			if err != nil {
 				return err
