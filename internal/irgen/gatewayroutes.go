@@ -266,13 +266,7 @@ func gatewayHTTPMatch(m *appmesh.HttpGatewayRouteMatch) (ir.RouteMatch, hostMatc
 	if m.Method != "" {
 		rm.Headers = append(rm.Headers, ir.HeaderMatch{Name: ":method", Exact: ptr(m.Method)})
 	}
-	for _, q := range m.QueryParameters {
-		qm := ir.QueryParamMatch{Name: q.Name}
-		if q.Match != nil && q.Match.Exact != nil {
-			qm.Exact = ptr(*q.Match.Exact)
-		}
-		rm.QueryParams = append(rm.QueryParams, qm)
-	}
+	rm.QueryParams = append(rm.QueryParams, queryMatches(m.QueryParameters)...)
 	return rm, host
 }
 

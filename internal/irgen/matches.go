@@ -34,13 +34,7 @@ func httpMatch(m *appmesh.HttpRouteMatch) ir.RouteMatch {
 	if m.Scheme != "" {
 		rm.Headers = append(rm.Headers, ir.HeaderMatch{Name: ":scheme", Exact: ptr(m.Scheme)})
 	}
-	for _, q := range m.QueryParameters {
-		qm := ir.QueryParamMatch{Name: q.Name}
-		if q.Match != nil && q.Match.Exact != nil {
-			qm.Exact = ptr(*q.Match.Exact)
-		}
-		rm.QueryParams = append(rm.QueryParams, qm)
-	}
+	rm.QueryParams = append(rm.QueryParams, queryMatches(m.QueryParameters)...)
 	return rm
 }
 
@@ -88,3 +82,17 @@ func headerMatch(name string, mm *appmesh.HeaderMatchMethod, invert *bool) ir.He
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// queryMatches maps query parameter matches: exact, or presence when the
+// match is absent.
+func queryMatches(qs []appmesh.HttpQueryParameter) []ir.QueryParamMatch {
+	var out []ir.QueryParamMatch
+	for _, q := range qs {
+		qm := ir.QueryParamMatch{Name: q.Name}
+		if q.Match != nil && q.Match.Exact != nil {
+			qm.Exact = ptr(*q.Match.Exact)
+		}
+		out = append(out, qm)
+	}
+	return out
+}
