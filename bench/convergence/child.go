@@ -12,8 +12,11 @@ import (
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
 )
@@ -43,11 +46,16 @@ var countedTypes = [4]string{resourcev3.ClusterType, resourcev3.ListenerType, re
 
 // runChild is the child process: n simulated client proxies, each
 // recording when its route 0 weights change.
-func runChild(addr string, n int, delta bool) error {
+func runChild(addr string, n int, delta bool, cpuProfile string) error {
 	md, err := structpb.NewStruct(map[string]any{"trellis": map[string]any{"interception": "none", "egressAddress": "127.0.0.1"}})
 	if err != nil {
 		return fmt.Errorf("node metadata: %w", err)
 	}
+	stopProfile, err := startProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	rec := &recorder{last: make([]string, n), out: make(chan string, 4*n)}
 	done, written := make(chan struct{}), make(chan struct{})
 	go func() { defer close(written); rec.write(os.Stdout, done) }()
@@ -80,31 +88,120 @@ func (r *recorder) seen(i int, resp *adsclient.Response) {
 		return
 	}
 	for _, a := range resp.Resources() {
-		rc := &routev3.RouteConfiguration{}
-		if err := a.UnmarshalTo(rc); err != nil {
-			continue
-		}
-		if key := weightsOf(rc, updatedSvc); key != "" && key != r.last[i] {
+		if key := weightsOf(a.GetValue(), updatedSvc); key != "" && key != r.last[i] {
 			r.last[i] = key
 			r.out <- fmt.Sprintf("rds %d %s %d", i, key, resp.At.UnixNano())
 		}
 	}
 }
 
-// weightsOf reads the weighted clusters of the first route of the virtual
-// host named vhost as "w1/w2/…".
-func weightsOf(rc *routev3.RouteConfiguration, vhost string) string {
-	for _, vh := range rc.GetVirtualHosts() {
-		if vh.GetName() != vhost || len(vh.GetRoutes()) == 0 {
+// Field numbers on the path weightsOf walks, from the generated
+// descriptors: RouteConfiguration.virtual_hosts → VirtualHost.name and
+// .routes → Route.route → RouteAction.weighted_clusters →
+// WeightedCluster.clusters → ClusterWeight.weight → UInt32Value.value.
+var (
+	fVirtualHosts = fieldNum(&routev3.RouteConfiguration{}, "virtual_hosts")
+	fVHostName    = fieldNum(&routev3.VirtualHost{}, "name")
+	fRoutes       = fieldNum(&routev3.VirtualHost{}, "routes")
+	fRouteAction  = fieldNum(&routev3.Route{}, "route")
+	fWeighted     = fieldNum(&routev3.RouteAction{}, "weighted_clusters")
+	fClusters     = fieldNum(&routev3.WeightedCluster{}, "clusters")
+	fWeight       = fieldNum(&routev3.WeightedCluster_ClusterWeight{}, "weight")
+	fValue        = fieldNum(&wrapperspb.UInt32Value{}, "value")
+)
+
+func fieldNum(m proto.Message, name string) protowire.Number {
+	fd := m.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
+	if fd == nil {
+		panic("no field " + name)
+	}
+	return fd.Number()
+}
+
+// weightsOf reads, from an encoded RouteConfiguration, the weighted
+// clusters of the first route of the virtual host named vhost as
+// "w1/w2/…". It walks the wire format instead of decoding the message: the
+// simulated proxies share the machine's cores with the control plane they
+// measure, and decoding every route configuration a thousand proxies
+// receive would take a third of the fleet's CPU.
+func weightsOf(rc []byte, vhost string) string {
+	for _, vh := range fields(rc, fVirtualHosts) {
+		if name := fields(vh, fVHostName); len(name) != 1 || string(name[0]) != vhost {
 			continue
 		}
+		routes := fields(vh, fRoutes)
+		if len(routes) == 0 {
+			return ""
+		}
 		var ws []string
-		for _, c := range vh.GetRoutes()[0].GetRoute().GetWeightedClusters().GetClusters() {
-			ws = append(ws, strconv.FormatUint(uint64(c.GetWeight().GetValue()), 10))
+		for _, action := range fields(routes[0], fRouteAction) {
+			for _, wc := range fields(action, fWeighted) {
+				for _, c := range fields(wc, fClusters) {
+					var w uint64
+					for _, wv := range fields(c, fWeight) {
+						for _, v := range varints(wv, fValue) {
+							w = v
+						}
+					}
+					ws = append(ws, strconv.FormatUint(w, 10))
+				}
+			}
 		}
 		return strings.Join(ws, "/")
 	}
 	return ""
+}
+
+// fields returns the bodies of the length-delimited fields numbered num.
+func fields(b []byte, num protowire.Number) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return out
+		}
+		b = b[l:]
+		if n == num && typ == protowire.BytesType {
+			v, vl := protowire.ConsumeBytes(b)
+			if vl < 0 {
+				return out
+			}
+			out = append(out, v)
+			b = b[vl:]
+			continue
+		}
+		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
+			return out
+		}
+		b = b[l:]
+	}
+	return out
+}
+
+// varints returns the values of the varint fields numbered num.
+func varints(b []byte, num protowire.Number) []uint64 {
+	var out []uint64
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return out
+		}
+		b = b[l:]
+		if n == num && typ == protowire.VarintType {
+			v, vl := protowire.ConsumeVarint(b)
+			if vl < 0 {
+				return out
+			}
+			out = append(out, v)
+			b = b[vl:]
+			continue
+		}
+		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
+			return out
+		}
+		b = b[l:]
+	}
+	return out
 }
 
 // commands answers "stats" lines on in and cancels when in closes.

@@ -39,18 +39,22 @@ func main() {
 		concurrency = flag.Int("concurrency", 16, "concurrent API calls while creating the client nodes")
 		iters       = flag.Int("translate-iterations", 200, "translations timed per run")
 		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file")
+		memProfile  = flag.String("memprofile", "", "write an allocation profile of the control plane, taken after the updates of the (last) run, to this file")
+		childCPU    = flag.String("child-cpuprofile", "", "write a CPU profile of the simulated proxies' process (whole run) to this file")
+		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
 		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
 	if *child != "" {
-		if err := runChild(*child, *clients, *delta); err != nil {
+		if err := runChild(*child, *clients, *delta, *childCPU); err != nil {
 			fmt.Fprintln(os.Stderr, "convergence client process:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	base := params{clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile}
+	base := params{clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile, memProfile: *memProfile,
+		childCPUProfile: *childCPU, perUpdateLog: *perUpdate}
 	runs := []params{base}
 	if *all {
 		runs = nil

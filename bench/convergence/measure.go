@@ -30,7 +30,8 @@ const (
 type params struct {
 	clients, updates, concurrency, translateIters int
 	delta                                         bool
-	cpuProfile                                    string
+	cpuProfile, memProfile, childCPUProfile       string
+	perUpdateLog                                  bool
 }
 
 // result holds one run's figures.
@@ -97,7 +98,7 @@ func (r *result) measure(srv *server.Server) error {
 	r.setup, r.apiCalls = time.Since(t), calls
 	heap0 := heapInUse()
 	t = time.Now()
-	f, err := startFleet(srv.XDSAddr(), r.clients, r.delta)
+	f, err := startFleet(srv.XDSAddr(), r.clients, r.delta, r.childCPUProfile)
 	if err != nil {
 		return err
 	}
@@ -123,6 +124,9 @@ func (r *result) measure(srv *server.Server) error {
 	if err != nil {
 		return err
 	}
+	if err := writeHeapProfile(r.memProfile); err != nil {
+		return err
+	}
 	after, err := f.counts()
 	r.pushed = after.minus(before)
 	return err
@@ -144,6 +148,11 @@ func (r *result) updatesLoop(ctx context.Context, api *appmesh.Client, f *fleet)
 		}
 		r.perNode = append(r.perNode, lat...)
 		r.perUpdate = append(r.perUpdate, slices.Max(lat))
+		if r.perUpdateLog {
+			s := slices.Sorted(slices.Values(lat))
+			fmt.Printf("    update %2d: p50 %9v  p90 %9v  p99 %9v  max %9v\n", k,
+				ms(s[len(s)/2]), ms(s[len(s)*9/10]), ms(s[len(s)*99/100]), ms(s[len(s)-1]))
+		}
 	}
 	return nil
 }
@@ -212,4 +221,21 @@ func startProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile (allocations since the start
+// included) to path ("" writes nothing).
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return nil
 }

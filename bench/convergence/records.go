@@ -35,10 +35,13 @@ type fleet struct {
 
 // startFleet starts n simulated proxies in a child process against the
 // xDS address.
-func startFleet(xdsAddr string, n int, delta bool) (*fleet, error) {
+func startFleet(xdsAddr string, n int, delta bool, cpuProfile string) (*fleet, error) {
 	args := []string{"-child", xdsAddr, "-clients", strconv.Itoa(n)}
 	if delta {
 		args = append(args, "-delta")
+	}
+	if cpuProfile != "" {
+		args = append(args, "-child-cpuprofile", cpuProfile)
 	}
 	c, err := adsclient.StartChild(nil, args...)
 	if err != nil {

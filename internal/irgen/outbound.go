@@ -160,7 +160,7 @@ func (t *translator) tcpTaken(plan *outboundPlan, vs string, port uint32) bool {
 	if ep == nil || ep.tcpService == "" {
 		return false
 	}
-	t.warnf("virtualNode %s backend %s: port %d already carries TCP virtual service %s; ignored", t.node.Name, vs, port, ep.tcpService)
+	t.warnf("backend %s: port %d already carries TCP virtual service %s; ignored", vs, port, ep.tcpService)
 	return true
 }
 
@@ -185,7 +185,7 @@ func (t *translator) egressChains(plan *outboundPlan) []portChain {
 			continue
 		}
 		if ep.tcp != nil {
-			t.warnf("virtualNode %s backend %s: port %d carries HTTP virtual services; TCP service ignored", t.node.Name, ep.tcpService, port)
+			t.warnf("backend %s: port %d carries HTTP virtual services; TCP service ignored", ep.tcpService, port)
 		}
 		proto := ep.httpProtocol()
 		rc := ir.RouteConfig{Name: EgressRouteConfigName(proto, port), VirtualHosts: slices.Clone(ep.vhosts)}

@@ -10,38 +10,6 @@ import (
 	"github.com/trellis-mesh/trellis/internal/meshview"
 )
 
-// Proxy translates one proxy. It is pure and deterministic. A node that is
-// not in the snapshot (or a nil snapshot) yields a proxy with no listeners
-// or clusters, not an error: the proxy waits for its resource; the same
-// holds for a virtual gateway (gateway.go). The only error is a NodeRef of
-// an unknown kind.
-func Proxy(snap *meshview.Snapshot, node NodeRef, opts Options, eps Endpoints) (*ir.Proxy, error) {
-	out := &ir.Proxy{ID: NodeID(node)}
-	if node.Kind != KindVirtualNode && node.Kind != KindVirtualGateway {
-		return nil, fmt.Errorf("irgen: proxy %s: unknown kind %q (want %s or %s)",
-			out.ID, node.Kind, KindVirtualNode, KindVirtualGateway)
-	}
-	if snap == nil {
-		return out, nil
-	}
-	mesh := snap.Mesh(node.Mesh)
-	if node.Kind == KindVirtualGateway {
-		if vg := meshGateway(mesh, node.Name); vg != nil {
-			translateGateway(mesh, vg, opts, eps, out)
-		}
-		return out, nil
-	}
-	if mesh == nil || mesh.VirtualNodes[node.Name] == nil {
-		return out, nil
-	}
-	t := newTranslator(mesh, mesh.VirtualNodes[node.Name], opts, eps)
-	t.out = out
-	t.inbound()
-	t.outbound()
-	t.finish()
-	return out, nil
-}
-
 // translator holds one translation: its inputs, and the clusters and
 // warnings gathered so far.
 type translator struct {

@@ -118,8 +118,8 @@ func (t *translator) clientTrust(tr *appmesh.TlsValidationContextTrust, target s
 	case tr.Sds != nil:
 		return &ir.CertSource{SDSSecret: tr.Sds.SecretName}
 	}
-	t.warnf("virtualNode %s client policy towards %s port %d: ACM trust is not supported; the server certificate is not validated",
-		t.node.Name, target, port)
+	t.warnf("client policy towards %s port %d: ACM trust is not supported; the server certificate is not validated",
+		target, port)
 	return nil
 }
 

@@ -2,11 +2,10 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/trellis-mesh/trellis/internal/irgen"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/registry"
-	"github.com/trellis-mesh/trellis/internal/xdsgen"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -50,6 +48,11 @@ type Reconciler struct {
 	log      *slog.Logger
 	debounce time.Duration
 
+	// specs carries irgen's per-spec work from one rebuild to the next;
+	// table holds the translations of the parts proxies use.
+	specs *irgen.SpecMemo
+	table *translations
+
 	mu      sync.Mutex
 	proxies map[string]*proxy
 }
@@ -58,18 +61,22 @@ type Reconciler struct {
 type proxy struct {
 	// key names the proxy's snapshot in the xDS server; id is its Envoy
 	// node id.
-	key     string
-	id      string
-	ref     irgen.NodeRef
-	opts    irgen.Options
-	hash    [sha256.Size]byte
-	version uint64
-	lastErr error
+	key  string
+	id   string
+	ref  irgen.NodeRef
+	opts irgen.Options
+	// hash combines the fingerprints of the parts last published, whose
+	// translations parts holds.
+	hash     fingerprint
+	parts    []*translation
+	warnings []string
+	version  uint64
+	lastErr  error
 }
 
 // New returns a Reconciler between a mesh view and an xDS server.
 func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
-	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, proxies: map[string]*proxy{}}
+	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, specs: irgen.NewSpecMemo(), table: newTranslations(), proxies: map[string]*proxy{}}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -176,6 +183,9 @@ func meshesUsing(snap *meshview.Snapshot, names []registry.ServiceName) []string
 func (r *Reconciler) nodeEvent(ev xdsserver.NodeEvent) {
 	if !ev.Connected {
 		r.mu.Lock()
+		if p := r.proxies[ev.Key]; p != nil {
+			r.forget(p)
+		}
 		delete(r.proxies, ev.Key)
 		r.mu.Unlock()
 		r.xds.ClearNode(ev.Key)
@@ -194,6 +204,9 @@ func (r *Reconciler) nodeEvent(ev xdsserver.NodeEvent) {
 	}
 	p := &proxy{key: ev.Key, id: ev.NodeID, ref: irgen.NodeRef{Mesh: ref.Mesh, Kind: ref.Kind, Name: ref.Name}, opts: opts}
 	r.mu.Lock()
+	if old := r.proxies[ev.Key]; old != nil { // a disconnect event was dropped
+		r.forget(old)
+	}
 	r.proxies[ev.Key] = p
 	r.mu.Unlock()
 	r.log.Info("proxy connected", "node", ev.NodeID, "mesh", ref.Mesh, "kind", ref.Kind, "name", ref.Name)
@@ -215,8 +228,9 @@ func (r *Reconciler) rebuild(selected func(*proxy) bool) {
 		}
 	}
 	r.mu.Unlock()
+	t0 := time.Now()
 	work := make(chan *proxy)
-	m := newMemo()
+	m := newMemo(irgen.NewCache(snap, r.eps, r.specs), r.table)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(todo)) {
 		wg.Add(1)
@@ -232,22 +246,25 @@ func (r *Reconciler) rebuild(selected func(*proxy) bool) {
 	}
 	close(work)
 	wg.Wait()
+	m.done()
+	r.log.Debug("proxies rebuilt", "revision", snap.Revision, "proxies", len(todo),
+		"translations", m.table.size(), "took", time.Since(t0))
 }
 
 // build translates one proxy and publishes the result if it changed. On
 // failure the proxy keeps its last good configuration.
 //
-// Translation is pure, so equal IR means equal Envoy resources: a proxy
-// whose IR fingerprint did not change is skipped before xdsgen runs, and
-// proxies of one rebuild with the same IR (nodes with the same backends,
-// which is common) share one xdsgen translation and validation.
+// Translation is pure, so equal IR means equal Envoy resources: the
+// proxy's parts are fingerprinted, a proxy whose parts all kept their
+// fingerprints is not published again, and each part's Envoy resources
+// come from the translations table (parts.go).
 func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
-	irp, err := irgen.Proxy(snap, p.ref, p.opts, r.eps)
+	parts, err := memo.cache.Parts(p.ref, p.opts)
 	if err != nil {
 		r.failed(p, snap, fmt.Errorf("irgen: %w", err))
 		return
 	}
-	fp, err := fingerprint(irp)
+	fp, fps, err := memo.fingerprints(parts)
 	if err != nil {
 		r.failed(p, snap, err)
 		return
@@ -255,10 +272,14 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 	if fp == p.hash && p.version > 0 && p.lastErr == nil {
 		return
 	}
-	irp.ID = p.id
-	res, err := memo.translate(fp, irp)
+	ts, err := memo.translate(parts, fps)
 	if err != nil {
-		r.failed(p, snap, fmt.Errorf("xdsgen: %w", err))
+		r.failed(p, snap, err)
+		return
+	}
+	res, err := mergeParts(ts)
+	if err != nil {
+		r.failed(p, snap, err)
 		return
 	}
 	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
@@ -266,8 +287,30 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
 		return
 	}
-	p.hash, p.version, p.lastErr = fp, p.version+1, nil
+	r.table.publish(p.parts, ts)
+	p.hash, p.parts, p.version, p.lastErr = fp, ts, p.version+1, nil
+	r.warnings(p, parts)
 	r.log.Debug("configuration published", "node", p.id, "version", version)
+}
+
+// warnings logs the App Mesh settings a proxy's configuration could not
+// honour, when they differ from what was last logged for it.
+func (r *Reconciler) warnings(p *proxy, parts []*ir.Proxy) {
+	var ws []string
+	for _, part := range parts {
+		for _, w := range part.Warnings {
+			if !slices.Contains(ws, w) {
+				ws = append(ws, w)
+			}
+		}
+	}
+	if slices.Equal(ws, p.warnings) {
+		return
+	}
+	p.warnings = ws
+	if len(ws) > 0 {
+		r.log.Warn("configuration published without settings Trellis cannot honour", "node", p.id, "warnings", ws)
+	}
 }
 
 // failed records a translation or publishing failure; the proxy keeps its
@@ -280,40 +323,9 @@ func (r *Reconciler) failed(p *proxy, snap *meshview.Snapshot, err error) {
 	p.lastErr = err
 }
 
-// fingerprint hashes a proxy's IR without its id.
-func fingerprint(irp *ir.Proxy) ([sha256.Size]byte, error) {
-	c := *irp
-	c.ID = ""
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return [sha256.Size]byte{}, fmt.Errorf("fingerprint IR: %w", err)
-	}
-	return sha256.Sum256(b), nil
-}
-
-// memo shares xdsgen results between proxies with identical IR within one
-// rebuild. Envoy resources are immutable once built, so sharing them
-// between snapshots is safe.
-type memo struct {
-	mu  sync.Mutex
-	res map[[sha256.Size]byte]*xdsgen.Resources
-}
-
-func newMemo() *memo { return &memo{res: map[[sha256.Size]byte]*xdsgen.Resources{}} }
-
-func (m *memo) translate(fp [sha256.Size]byte, irp *ir.Proxy) (*xdsgen.Resources, error) {
-	m.mu.Lock()
-	res, ok := m.res[fp]
-	m.mu.Unlock()
-	if ok {
-		return res, nil
-	}
-	res, err := xdsgen.Translate(irp)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	m.res[fp] = res
-	m.mu.Unlock()
-	return res, nil
+// forget releases the translations a proxy that left was using.
+func (r *Reconciler) forget(p *proxy) {
+	r.table.publish(p.parts, nil)
+	r.table.sweep(fingerprintsOf(p.parts))
+	p.parts = nil
 }

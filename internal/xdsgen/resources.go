@@ -69,6 +69,42 @@ func Translate(p *ir.Proxy) (*Resources, error) {
 	return r, nil
 }
 
+// Merge joins the resources of closed parts of one proxy (the parts of
+// irgen.Cache, each translated and validated on its own), every list
+// sorted by name. A part is closed when its listeners reference only its
+// own route configs and clusters, so the union of valid parts is valid as
+// long as no name is in two parts, which Merge checks.
+func Merge(parts ...*Resources) (*Resources, error) {
+	out := &Resources{}
+	for _, p := range parts {
+		out.Listeners = append(out.Listeners, p.Listeners...)
+		out.Routes = append(out.Routes, p.Routes...)
+		out.Clusters = append(out.Clusters, p.Clusters...)
+		out.Endpoints = append(out.Endpoints, p.Endpoints...)
+	}
+	out.sort()
+	errs := []error{
+		repeatedName("listener", out.Listeners, (*listenerv3.Listener).GetName),
+		repeatedName("route config", out.Routes, (*routev3.RouteConfiguration).GetName),
+		repeatedName("cluster", out.Clusters, (*clusterv3.Cluster).GetName),
+		repeatedName("load assignment", out.Endpoints, (*endpointv3.ClusterLoadAssignment).GetClusterName),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("merge parts: %w", err)
+	}
+	return out, nil
+}
+
+// repeatedName reports a name that two items of a sorted list share.
+func repeatedName[T any](kind string, items []T, name func(T) string) error {
+	for i := 1; i < len(items); i++ {
+		if n := name(items[i]); n == name(items[i-1]) {
+			return fmt.Errorf("%s %q is in two parts", kind, n)
+		}
+	}
+	return nil
+}
+
 // sort orders every list by name; the IR's own order is kept inside each
 // resource (filter chains, routes), where it carries meaning.
 func (r *Resources) sort() {

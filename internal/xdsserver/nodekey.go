@@ -3,6 +3,7 @@ package xdsserver
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/protobuf/proto"
@@ -31,7 +32,32 @@ func NodeKey(node *corev3.Node) string {
 	return node.GetId() + "#" + hex.EncodeToString(sum[:6])
 }
 
-// keyHash makes the snapshot cache look snapshots up by NodeKey.
-type keyHash struct{}
+// keyHash makes the snapshot cache look snapshots up by NodeKey. The cache
+// asks on every request, and a stream passes the node of its first request
+// with each one, so keys are remembered by node object: an ACK does not
+// marshal and hash the metadata again. Entries live in two generations
+// (see preparedCache), so the nodes of closed streams are dropped.
+type keyHash struct {
+	mu       sync.Mutex
+	cur, old map[*corev3.Node]string
+}
 
-func (keyHash) ID(node *corev3.Node) string { return NodeKey(node) }
+const nodeKeyGeneration = 1 << 14
+
+func newKeyHash() *keyHash { return &keyHash{cur: map[*corev3.Node]string{}} }
+
+func (h *keyHash) ID(node *corev3.Node) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key, ok := h.cur[node]
+	if !ok {
+		if key, ok = h.old[node]; !ok {
+			key = NodeKey(node)
+		}
+		if len(h.cur) >= nodeKeyGeneration {
+			h.old, h.cur = h.cur, make(map[*corev3.Node]string, nodeKeyGeneration)
+		}
+		h.cur[node] = key
+	}
+	return key
+}

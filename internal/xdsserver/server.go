@@ -33,6 +33,12 @@ var ErrInconsistent = errors.New("inconsistent resource set")
 // context ends, so this only waits for handlers to unwind.
 const shutdownGrace = 5 * time.Second
 
+// Flow-control windows of the ADS connections (see serve).
+const (
+	streamWindow = 1 << 20
+	connWindow   = 1 << 20
+)
+
 // eventBuffer is the capacity of the Events channel.
 const eventBuffer = 1024
 
@@ -75,6 +81,9 @@ type Server struct {
 	nodes   map[string]int           // identified open streams per node id
 	deltas  map[string]int           // of which delta streams
 	desired map[string]*nodeVersions // the versions of each node's snapshot
+	// prepared holds what is learnt once from each resource object the
+	// snapshots hold (prepared.go).
+	prepared *preparedCache
 }
 
 // New returns a Server with an empty cache. Nothing is served until Serve.
@@ -88,13 +97,14 @@ func New(opts Options) *Server {
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
-		cache:   cachev3.NewSnapshotCache(true, keyHash{}, cacheLogger(log)),
-		metrics: newMetrics(opts.Registerer, log),
-		events:  make(chan NodeEvent, eventBuffer),
-		streams: make(map[streamKey]*streamState),
-		nodes:   make(map[string]int),
-		deltas:  make(map[string]int),
-		desired: make(map[string]*nodeVersions),
+		cache:    cachev3.NewSnapshotCache(true, newKeyHash(), cacheLogger(log)),
+		metrics:  newMetrics(opts.Registerer, log),
+		events:   make(chan NodeEvent, eventBuffer),
+		streams:  make(map[streamKey]*streamState),
+		nodes:    make(map[string]int),
+		deltas:   make(map[string]int),
+		desired:  make(map[string]*nodeVersions),
+		prepared: newPreparedCache(),
 	}
 }
 
@@ -133,6 +143,13 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.Serve
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.StreamInterceptor(s.logCallCredentials),
+		// Fixed flow-control windows, as Istio's xDS server sets them: the
+		// requests a proxy sends are small, and with a static window
+		// grpc-go does not run its bandwidth estimator, which answers every
+		// received message with a BDP ping: a thousand proxies ACKing a
+		// push would cost a thousand extra writes and reads each way.
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
 	}, extra...)
 	gs := grpc.NewServer(opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)
@@ -207,8 +224,9 @@ func (a *adsServer) DeltaAggregatedResources(st discoveryv3.AggregatedDiscoveryS
 func (s *Server) SetResources(nodeID, version string, resources map[string][]types.Resource) error {
 	s.mu.Lock()
 	delta := s.deltas[nodeID] > 0
+	prev := s.desired[nodeID]
 	s.mu.Unlock()
-	p, err := newPendingSnapshot(resources, delta)
+	p, err := newPendingSnapshot(s.prepared, prev, resources, delta)
 	if err != nil {
 		return fmt.Errorf("xds snapshot for %q version %q: %w", nodeID, version, err)
 	}
@@ -219,10 +237,12 @@ func (s *Server) SetResources(nodeID, version string, resources map[string][]typ
 	// does not wait for any stream.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := p.version(s.desired[nodeID], version)
+	prev = s.desired[nodeID]
+	next := p.version(prev, version)
 	if err := s.cache.SetSnapshot(context.Background(), nodeID, p.snap); err != nil {
 		return fmt.Errorf("xds set snapshot for %q version %q: %w", nodeID, version, err)
 	}
+	handOver(s.prepared, prev, next)
 	s.desired[nodeID] = next
 	return nil
 }
@@ -243,6 +263,7 @@ func (s *Server) ClearNode(nodeID string) {
 		return
 	}
 	s.cache.ClearSnapshot(nodeID)
+	handOver(s.prepared, s.desired[nodeID], nil)
 	delete(s.desired, nodeID)
 }
 

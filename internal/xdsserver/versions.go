@@ -2,12 +2,11 @@ package xdsserver
 
 import (
 	"fmt"
-	"hash/maphash"
-	"sync"
+	"slices"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	"google.golang.org/protobuf/proto"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 )
 
 // Per-type versions. go-control-plane's NewSnapshot gives every type the
@@ -20,17 +19,22 @@ import (
 // caller's version. A type's version is thus the caller's version of the
 // last SetResources that changed it, and only changed types are sent.
 
-// fingerprintSeed keys content fingerprints; they never leave the process.
-var fingerprintSeed = maphash.MakeSeed()
-
-// marshalBuffers recycles the buffers resources are marshalled into.
-var marshalBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// typeVersion is the version of one type's content in a node's snapshot.
+// typeVersion is the version of one type's content in a node's snapshot,
+// with the content as the snapshot holds it: a later snapshot whose
+// content of the type is the same reuses it instead of indexing again.
 type typeVersion struct {
 	version string
 	sum     uint64 // content fingerprint
 	present bool   // the type was in the resource set (possibly empty)
+	content *typeContent
+}
+
+// typeContent is one type's resources indexed for a snapshot.
+type typeContent struct {
+	entries  []*prepared
+	items    map[string]types.ResourceWithTTL // by name, pre-marshalled stand-ins
+	versions map[string]string                // per-resource versions, for delta; nil if not computed
+	refs     map[resourcev3.Type]map[string]bool
 }
 
 // nodeVersions is what the server remembers of a node's current snapshot:
@@ -53,109 +57,94 @@ func (nv *nodeVersions) typeVersion(typeURL string) string {
 
 // pendingSnapshot is a checked snapshot whose types are not versioned yet.
 type pendingSnapshot struct {
-	snap *cachev3.Snapshot
-	sums [types.UnknownType]uint64
-	has  [types.UnknownType]bool
+	snap     *cachev3.Snapshot
+	sums     [types.UnknownType]uint64
+	has      [types.UnknownType]bool
+	contents [types.UnknownType]*typeContent
 }
 
 // newPendingSnapshot indexes and fingerprints a resource set and checks its
 // consistency; it is the expensive part of SetResources and takes no lock.
-// With versionMap it also fills in the per-resource versions delta streams
-// compare (go-control-plane would otherwise compute them, marshalling
-// every resource again, under its cache-wide lock).
-func newPendingSnapshot(resources map[string][]types.Resource, versionMap bool) (*pendingSnapshot, error) {
+// prev is the node's current snapshot (nil if none): a type whose content
+// it already has reuses its index. The snapshot holds each resource's
+// pre-marshalled stand-in (prepared.go). With versionMap it also fills in
+// the per-resource versions delta streams compare (go-control-plane would
+// otherwise compute them, marshalling every resource again, under its
+// cache-wide lock).
+func newPendingSnapshot(cache *preparedCache, prev *nodeVersions, resources map[string][]types.Resource, versionMap bool) (*pendingSnapshot, error) {
 	p := &pendingSnapshot{snap: &cachev3.Snapshot{}}
 	if versionMap {
 		p.snap.VersionMap = make(map[string]map[string]string, len(resources))
 	}
-	buf := marshalBuffers.Get().(*[]byte)
-	defer marshalBuffers.Put(buf)
+	refs := map[resourcev3.Type]map[string]bool{}
+	var found [16]*prepared
 	for typeURL, items := range resources {
 		t := cachev3.GetResponseType(typeURL)
 		if t == types.UnknownType {
 			return nil, fmt.Errorf("unknown resource type: %s", typeURL)
 		}
-		sum, hashes, err := fingerprint(items, versionMap, buf)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", typeURL, err)
+		prs := found[:0]
+		var sum uint64
+		for _, r := range items {
+			pr, err := cache.get(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", typeURL, err)
+			}
+			// Fingerprints add up, so the order of items does not matter.
+			sum += pr.sum
+			prs = append(prs, pr)
 		}
-		p.snap.Resources[t] = cachev3.NewResources("", items)
-		p.sums[t], p.has[t] = sum, true
+		c := prev.reusable(t, prs, versionMap)
+		if c == nil {
+			c = newTypeContent(prs, versionMap)
+		}
+		p.snap.Resources[t] = cachev3.Resources{Items: c.items}
+		p.sums[t], p.has[t], p.contents[t] = sum, true, c
 		if versionMap {
-			p.snap.VersionMap[typeURL] = hashes
+			p.snap.VersionMap[typeURL] = c.versions
 		}
+		mergeRefs(refs, c.refs)
 	}
-	if err := p.snap.Consistent(); err != nil {
+	if err := consistent(p.snap, refs); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInconsistent, err)
 	}
 	return p, nil
 }
 
-// fingerprint hashes each resource's deterministic proto bytes and adds
-// the hashes up, so the order of items does not matter. With hashes it
-// also returns each resource's version as go-control-plane's
-// Snapshot.ConstructVersionMap computes it.
-func fingerprint(items []types.Resource, hashes bool, buf *[]byte) (uint64, map[string]string, error) {
-	var sum uint64
-	var byName map[string]string
-	if hashes {
-		byName = make(map[string]string, len(items))
+// reusable returns the node's current content of type t if it holds the
+// same resource objects (and has per-resource versions when they are
+// needed). Equal content in new objects is indexed anew, so that the
+// snapshot lets go of the old objects; its version does not change.
+func (nv *nodeVersions) reusable(t types.ResponseType, prs []*prepared, versionMap bool) *typeContent {
+	if nv == nil || !nv.types[t].present {
+		return nil
 	}
-	for _, r := range items {
-		h, err := resourceHashes.get(r, buf)
-		if err != nil {
-			return 0, nil, err
+	c := nv.types[t].content
+	if c == nil || (versionMap && c.versions == nil) || !slices.Equal(c.entries, prs) {
+		return nil
+	}
+	return c
+}
+
+// newTypeContent indexes one type's prepared resources.
+func newTypeContent(prs []*prepared, versionMap bool) *typeContent {
+	c := &typeContent{entries: slices.Clone(prs), items: make(map[string]types.ResourceWithTTL, len(prs))}
+	if versionMap {
+		c.versions = make(map[string]string, len(prs))
+	}
+	for _, pr := range prs {
+		c.items[pr.name] = types.ResourceWithTTL{Resource: pr.wire}
+		if versionMap {
+			c.versions[pr.name] = pr.version
 		}
-		sum += h.sum
-		if hashes {
-			byName[h.name] = h.version
+		if pr.refs != nil {
+			if c.refs == nil {
+				c.refs = map[resourcev3.Type]map[string]bool{}
+			}
+			mergeRefs(c.refs, pr.refs)
 		}
 	}
-	return sum, byName, nil
-}
-
-// resourceHash is what fingerprinting learns from one resource's bytes.
-type resourceHash struct {
-	name    string
-	sum     uint64
-	version string
-}
-
-// hashCache remembers the hashes of resource objects. Resources handed to
-// SetResources are immutable by contract, and the reconciler hands the
-// same objects to every node whose configuration is identical, so a push
-// to a thousand such nodes marshals each resource once, not a thousand
-// times. The cache is dropped whole when it grows past its bound, which
-// keeps it from pinning resources of configurations long replaced.
-type hashCache struct {
-	mu sync.Mutex
-	m  map[types.Resource]resourceHash
-}
-
-const hashCacheLimit = 1 << 16
-
-var resourceHashes = &hashCache{m: map[types.Resource]resourceHash{}}
-
-func (c *hashCache) get(r types.Resource, buf *[]byte) (resourceHash, error) {
-	c.mu.Lock()
-	h, ok := c.m[r]
-	c.mu.Unlock()
-	if ok {
-		return h, nil
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend((*buf)[:0], r)
-	if err != nil {
-		return resourceHash{}, fmt.Errorf("marshal %q: %w", cachev3.GetResourceName(r), err)
-	}
-	*buf = b
-	h = resourceHash{name: cachev3.GetResourceName(r), sum: maphash.Bytes(fingerprintSeed, b), version: cachev3.HashResource(b)}
-	c.mu.Lock()
-	if len(c.m) >= hashCacheLimit {
-		c.m = map[types.Resource]resourceHash{}
-	}
-	c.m[r] = h
-	c.mu.Unlock()
-	return h, nil
+	return c
 }
 
 // version gives every type of the snapshot its version against the node's
@@ -166,7 +155,7 @@ func (p *pendingSnapshot) version(prev *nodeVersions, version string) *nodeVersi
 		if !has {
 			continue
 		}
-		tv := typeVersion{version: version, sum: p.sums[t], present: true}
+		tv := typeVersion{version: version, sum: p.sums[t], present: true, content: p.contents[t]}
 		if prev != nil && prev.types[t].present && prev.types[t].sum == tv.sum {
 			tv.version = prev.types[t].version
 		}
@@ -174,4 +163,27 @@ func (p *pendingSnapshot) version(prev *nodeVersions, version string) *nodeVersi
 		p.snap.Resources[t].Version = tv.version
 	}
 	return next
+}
+
+// handOver moves the node's hold on prepared resources from its previous
+// snapshot (nil if none) to its next one (nil when it is cleared).
+func handOver(cache *preparedCache, prev, next *nodeVersions) {
+	for t := range types.UnknownType {
+		var from, to *typeContent
+		if prev != nil {
+			from = prev.types[t].content
+		}
+		if next != nil {
+			to = next.types[t].content
+		}
+		if from == to {
+			continue
+		}
+		if to != nil {
+			cache.acquire(to.entries)
+		}
+		if from != nil {
+			cache.release(from.entries)
+		}
+	}
 }

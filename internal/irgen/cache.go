@@ -1,0 +1,217 @@
+package irgen
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/ir"
+	"github.com/trellis-mesh/trellis/internal/meshview"
+)
+
+// Cache translates the proxies of one snapshot, sharing between them the
+// part of their configuration they have in common.
+//
+// A virtual node's configuration splits into two closed parts (the
+// listeners of a part reference only that part's route configs and
+// clusters, and names never collide: ingress names vs egress names):
+//
+//   - inbound: the node's own listeners and local app clusters, a function
+//     of the node itself, its name included;
+//   - outbound: its backends' routing and clusters, a function of the
+//     node's backends, backend defaults and logging and of the proxy's
+//     options, but never of its name.
+//
+// Nodes with the same outbound inputs, the common case of many clients of
+// the same services, get the same outbound part, translated once per
+// snapshot. So a route edit that reaches a thousand such clients costs one
+// outbound translation, not a thousand.
+//
+// A Cache is safe for concurrent use. The parts it returns are shared and
+// must not be modified.
+type Cache struct {
+	snap  *meshview.Snapshot
+	eps   Endpoints
+	specs *SpecMemo
+
+	mu       sync.Mutex
+	outbound map[string]*sharedPart
+}
+
+// sharedPart is an outbound part translated at most once.
+type sharedPart struct {
+	once sync.Once
+	part *ir.Proxy
+}
+
+// NewCache returns a Cache over snap (which may be nil) resolving
+// registry-backed discovery through eps (which may be nil). specs, when
+// not nil, carries what the Caches of successive snapshots learn from
+// node specs.
+func NewCache(snap *meshview.Snapshot, eps Endpoints, specs *SpecMemo) *Cache {
+	if specs == nil {
+		specs = NewSpecMemo()
+	}
+	return &Cache{snap: snap, eps: eps, specs: specs, outbound: map[string]*sharedPart{}}
+}
+
+// SpecMemo remembers the encoded outbound inputs of virtual node specs
+// across snapshots. meshview hands an unchanged node's decoded spec from
+// one snapshot to the next, so after a route edit every node's outbound
+// key is found here rather than encoded again. Entries live in two
+// generations: when the current one is full it becomes the old one, and
+// specs not looked up since are dropped with it.
+type SpecMemo struct {
+	mu       sync.Mutex
+	cur, old map[*appmesh.VirtualNodeSpec]string
+}
+
+const specMemoGeneration = 1 << 14
+
+// NewSpecMemo returns an empty SpecMemo.
+func NewSpecMemo() *SpecMemo { return &SpecMemo{cur: map[*appmesh.VirtualNodeSpec]string{}} }
+
+// outboundInputs returns the JSON of the spec fields outbound translation
+// reads.
+func (m *SpecMemo) outboundInputs(spec *appmesh.VirtualNodeSpec) (string, error) {
+	m.mu.Lock()
+	s, ok := m.cur[spec]
+	if !ok {
+		s, ok = m.old[spec]
+	}
+	m.mu.Unlock()
+	if !ok {
+		b, err := json.Marshal(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
+		if err != nil {
+			return "", err
+		}
+		s = string(b)
+	}
+	m.mu.Lock()
+	if _, ok := m.cur[spec]; !ok {
+		if len(m.cur) >= specMemoGeneration {
+			m.old, m.cur = m.cur, make(map[*appmesh.VirtualNodeSpec]string, specMemoGeneration)
+		}
+		m.cur[spec] = s
+	}
+	m.mu.Unlock()
+	return s, nil
+}
+
+// Proxy translates one proxy. It is pure and deterministic. A node that is
+// not in the snapshot (or a nil snapshot) yields a proxy with no listeners
+// or clusters, not an error: the proxy waits for its resource; the same
+// holds for a virtual gateway (gateway.go). The only error is a NodeRef of
+// an unknown kind.
+func Proxy(snap *meshview.Snapshot, node NodeRef, opts Options, eps Endpoints) (*ir.Proxy, error) {
+	parts, err := NewCache(snap, eps, nil).Parts(node, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Merge(parts...), nil
+}
+
+// Parts translates one proxy into closed parts whose union (Merge) is what
+// Proxy returns. The first part is the proxy's own and carries its ID; a
+// virtual node also has its outbound part, which proxies with the same
+// outbound inputs share (the same pointer).
+func (c *Cache) Parts(node NodeRef, opts Options) ([]*ir.Proxy, error) {
+	own := &ir.Proxy{ID: NodeID(node)}
+	if node.Kind != KindVirtualNode && node.Kind != KindVirtualGateway {
+		return nil, fmt.Errorf("irgen: proxy %s: unknown kind %q (want %s or %s)",
+			own.ID, node.Kind, KindVirtualNode, KindVirtualGateway)
+	}
+	if c.snap == nil {
+		return []*ir.Proxy{own}, nil
+	}
+	mesh := c.snap.Mesh(node.Mesh)
+	if node.Kind == KindVirtualGateway {
+		if vg := meshGateway(mesh, node.Name); vg != nil {
+			translateGateway(mesh, vg, opts, c.eps, own)
+		}
+		return []*ir.Proxy{own}, nil
+	}
+	if mesh == nil || mesh.VirtualNodes[node.Name] == nil {
+		return []*ir.Proxy{own}, nil
+	}
+	vn := mesh.VirtualNodes[node.Name]
+	t := newTranslator(mesh, vn, opts, c.eps)
+	t.out = own
+	t.inbound()
+	t.finish()
+	return []*ir.Proxy{own, c.outboundPart(mesh, vn, t.opts)}, nil
+}
+
+// outboundSpec is everything the outbound translation of a virtual node
+// reads from its spec: translateOutbound hands the translator a node
+// holding only these fields, so nothing else can leak into a shared part.
+// Besides the spec, it reads the mesh snapshot and the proxy's options,
+// which complete the key.
+type outboundSpec struct {
+	Backends        []appmesh.Backend
+	BackendDefaults *appmesh.BackendDefaults
+	Logging         *appmesh.Logging
+}
+
+// outboundPart returns the node's outbound part, translating it once per
+// distinct key. opts are the node's options with defaults applied.
+func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts Options) *ir.Proxy {
+	spec := outboundSpec{Backends: vn.Spec.Backends, BackendDefaults: vn.Spec.BackendDefaults, Logging: vn.Spec.Logging}
+	inputs, err := c.specs.outboundInputs(vn.Spec)
+	var o []byte
+	if err == nil {
+		o, err = json.Marshal(opts)
+	}
+	if err != nil { // not expected of decoded specs; translate unshared
+		return translateOutbound(mesh, spec, opts, c.eps)
+	}
+	key := mesh.Name + "\x00" + string(o) + "\x00" + inputs
+	c.mu.Lock()
+	sp := c.outbound[key]
+	if sp == nil {
+		sp = &sharedPart{}
+		c.outbound[key] = sp
+	}
+	c.mu.Unlock()
+	sp.once.Do(func() { sp.part = translateOutbound(mesh, spec, opts, c.eps) })
+	return sp.part
+}
+
+// translateOutbound builds an outbound part from its key's inputs alone.
+func translateOutbound(mesh *meshview.Mesh, spec outboundSpec, opts Options, eps Endpoints) *ir.Proxy {
+	node := &meshview.VirtualNode{Resource: &appmesh.Resource{}, Spec: &appmesh.VirtualNodeSpec{
+		Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging}}
+	t := &translator{mesh: mesh, node: node, opts: opts, eps: eps, logs: accessLogs(spec.Logging),
+		clusters: map[string]*ir.Cluster{}, out: &ir.Proxy{}}
+	t.outbound()
+	t.finish()
+	return t.out
+}
+
+// Merge joins closed parts into one proxy (the first part's ID), every list
+// sorted by name and warnings kept once, in order.
+func Merge(parts ...*ir.Proxy) *ir.Proxy {
+	out := &ir.Proxy{}
+	if len(parts) > 0 {
+		out.ID = parts[0].ID
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		out.Listeners = append(out.Listeners, p.Listeners...)
+		out.RouteConfigs = append(out.RouteConfigs, p.RouteConfigs...)
+		out.Clusters = append(out.Clusters, p.Clusters...)
+		for _, w := range p.Warnings {
+			if !seen[w] {
+				seen[w] = true
+				out.Warnings = append(out.Warnings, w)
+			}
+		}
+	}
+	slices.SortStableFunc(out.Listeners, func(a, b ir.Listener) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out.RouteConfigs, func(a, b ir.RouteConfig) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out.Clusters, func(a, b ir.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}

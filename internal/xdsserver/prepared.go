@@ -1,0 +1,178 @@
+package xdsserver
+
+import (
+	"fmt"
+	"hash/maphash"
+	"maps"
+	"sync"
+
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Resources handed to SetResources are immutable by contract, and the
+// reconciler hands the same objects to every node whose configuration has
+// them in common (the routes of a service a thousand clients call). So
+// everything the server needs from a resource is learnt once per object,
+// not once per node or per stream:
+//
+//   - its deterministic proto bytes, hashed into the fingerprint that
+//     versions each type (versions.go) and into the per-resource version
+//     delta streams compare;
+//   - the names it references (a listener's route configs, a cluster's
+//     load assignment), for the snapshot consistency check;
+//   - a pre-marshalled stand-in (wireResource) that goes into the snapshot
+//     in its place, so that go-control-plane, which marshals every resource
+//     of every response for every stream, copies bytes instead of encoding
+//     the whole message again.
+
+// fingerprintSeed keys content fingerprints; they never leave the process.
+var fingerprintSeed = maphash.MakeSeed()
+
+// prepared is what the server learns once from one resource object.
+type prepared struct {
+	key     types.Resource
+	name    string
+	sum     uint64 // fingerprint of the bytes
+	version string // go-control-plane's HashResource of the bytes
+	refs    map[resourcev3.Type]map[string]bool
+	wire    types.Resource
+	// users counts the node snapshots holding it; preparedCache.mu guards
+	// it.
+	users int
+}
+
+// preparedCache holds the prepared resources of every node snapshot,
+// by resource object, for as long as some snapshot holds them: a node's
+// snapshot acquires its resources when it is set and releases them when
+// it is replaced or cleared.
+type preparedCache struct {
+	mu sync.Mutex
+	m  map[types.Resource]*prepared
+}
+
+func newPreparedCache() *preparedCache { return &preparedCache{m: map[types.Resource]*prepared{}} }
+
+// get returns the resource's prepared entry, preparing it if no snapshot
+// holds it. A new entry joins the cache when a snapshot acquires it.
+func (c *preparedCache) get(r types.Resource) (*prepared, error) {
+	c.mu.Lock()
+	p, ok := c.m[r]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	return prepare(r)
+}
+
+// acquire records that a snapshot holds the entries.
+func (c *preparedCache) acquire(ps []*prepared) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range ps {
+		p.users++
+		if c.m[p.key] == nil {
+			c.m[p.key] = p
+		}
+	}
+}
+
+// release records that a snapshot no longer holds the entries.
+func (c *preparedCache) release(ps []*prepared) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range ps {
+		p.users--
+		if p.users <= 0 && c.m[p.key] == p {
+			delete(c.m, p.key)
+		}
+	}
+}
+
+// size is the number of resources snapshots hold.
+func (c *preparedCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// prepare marshals a resource and learns what the server needs from it.
+func prepare(r types.Resource) (*prepared, error) {
+	name := cachev3.GetResourceName(r)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %q: %w", name, err)
+	}
+	p := &prepared{key: r, name: name, sum: maphash.Bytes(fingerprintSeed, b), version: cachev3.HashResource(b), wire: wireResource(r, b)}
+	switch cachev3.GetResponseType(resourcev3.Type(typeURLOf(r))) {
+	case types.Listener, types.Cluster, types.ScopedRoute:
+		p.refs = cachev3.GetResourceReferences(map[string]types.ResourceWithTTL{name: {Resource: r}})
+	}
+	return p, nil
+}
+
+// typeURLOf is the xDS type URL of a resource message.
+func typeURLOf(r types.Resource) string {
+	return resourcev3.APITypePrefix + string(r.ProtoReflect().Descriptor().FullName())
+}
+
+// wireResource returns a message of r's type whose deterministic encoding
+// is b, r's own, but costs a copy: it holds r's field 1 (the name of every
+// xDS resource type) and the rest of b as unknown fields. Go's proto
+// encoder writes known fields in field-number order and unknown fields
+// after them, so the stand-in encodes to exactly b, and Envoy receives the
+// same bytes. go-control-plane reads only the name (GetResourceName), which
+// the stand-in keeps. A resource whose encoding does not start with a
+// string field 1 is returned as is.
+func wireResource(r types.Resource, b []byte) types.Resource {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != 1 || typ != protowire.BytesType {
+		return r
+	}
+	m := r.ProtoReflect()
+	fd := m.Descriptor().Fields().ByNumber(1)
+	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() || fd.ContainingOneof() != nil {
+		return r
+	}
+	l := protowire.ConsumeFieldValue(num, typ, b[n:])
+	if l < 0 {
+		return r
+	}
+	w := m.New()
+	w.Set(fd, m.Get(fd))
+	w.SetUnknown(b[n+l:])
+	return w.Interface()
+}
+
+// mergeRefs adds src's references to dst.
+func mergeRefs(dst, src map[resourcev3.Type]map[string]bool) {
+	for t, names := range src {
+		if dst[t] == nil {
+			dst[t] = map[string]bool{}
+		}
+		maps.Copy(dst[t], names)
+	}
+}
+
+// consistent is go-control-plane's Snapshot.Consistent over references
+// learnt once per resource: every route configuration and load assignment
+// a listener or cluster names is in the snapshot, and nothing else is.
+func consistent(snap *cachev3.Snapshot, refs map[resourcev3.Type]map[string]bool) error {
+	for _, t := range []types.ResponseType{types.Endpoint, types.Route} {
+		typeURL, _ := cachev3.GetResponseTypeURL(t)
+		want, items := refs[typeURL], snap.Resources[t].Items
+		if len(want) != len(items) {
+			return fmt.Errorf("mismatched %q reference and resource lengths: len(%v) != %d", typeURL, want, len(items))
+		}
+		for name := range want {
+			if _, ok := items[name]; !ok {
+				return fmt.Errorf("inconsistent %q reference: %q not listed", typeURL, name)
+			}
+		}
+	}
+	return nil
+}
