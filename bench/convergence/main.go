@@ -39,7 +39,7 @@ func main() {
 		concurrency = flag.Int("concurrency", 16, "concurrent API calls while creating the client nodes")
 		iters       = flag.Int("translate-iterations", 200, "translations timed per run")
 		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file")
-		memProfile  = flag.String("memprofile", "", "write an allocation profile of the control plane, taken after the updates of the (last) run, to this file")
+		memProfile  = flag.String("memprofile", "", "write the control plane's allocation profile after the updates of the (last) run to this file, and the one before them to this file.before")
 		childCPU    = flag.String("child-cpuprofile", "", "write a CPU profile of the simulated proxies' process (whole run) to this file")
 		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
 		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")

@@ -115,6 +115,9 @@ func (r *result) measure(srv *server.Server) error {
 	if err != nil {
 		return err
 	}
+	if err := writeHeapProfile(r.memProfile, ".before"); err != nil {
+		return err
+	}
 	stopProfile, err := startProfile(r.cpuProfile)
 	if err != nil {
 		return err
@@ -124,7 +127,7 @@ func (r *result) measure(srv *server.Server) error {
 	if err != nil {
 		return err
 	}
-	if err := writeHeapProfile(r.memProfile); err != nil {
+	if err := writeHeapProfile(r.memProfile, ""); err != nil {
 		return err
 	}
 	after, err := f.counts()
@@ -224,12 +227,15 @@ func startProfile(path string) (stop func(), err error) {
 }
 
 // writeHeapProfile writes the heap profile (allocations since the start
-// included) to path ("" writes nothing).
-func writeHeapProfile(path string) error {
+// included) to path+suffix (an empty path writes nothing). The profile
+// taken before the updates (suffix ".before") is the base that isolates
+// what the updates allocated: go tool pprof -base path.before path.
+func writeHeapProfile(path, suffix string) error {
 	if path == "" {
 		return nil
 	}
-	f, err := os.Create(path)
+	runtime.GC() // the profile reflects the heap as of the last collection
+	f, err := os.Create(path + suffix)
 	if err != nil {
 		return fmt.Errorf("heap profile: %w", err)
 	}

@@ -38,8 +38,12 @@ type Cache struct {
 	specs *SpecMemo
 
 	mu       sync.Mutex
-	outbound map[string]*sharedPart
+	outbound map[outboundKey]*sharedPart
 }
+
+// outboundKey identifies an outbound part within a snapshot: the mesh, the
+// proxy's options and the node's outbound spec fields, both as JSON.
+type outboundKey struct{ mesh, opts, spec string }
 
 // sharedPart is an outbound part translated at most once.
 type sharedPart struct {
@@ -55,7 +59,7 @@ func NewCache(snap *meshview.Snapshot, eps Endpoints, specs *SpecMemo) *Cache {
 	if specs == nil {
 		specs = NewSpecMemo()
 	}
-	return &Cache{snap: snap, eps: eps, specs: specs, outbound: map[string]*sharedPart{}}
+	return &Cache{snap: snap, eps: eps, specs: specs, outbound: map[outboundKey]*sharedPart{}}
 }
 
 // SpecMemo remembers the encoded outbound inputs of virtual node specs
@@ -168,7 +172,7 @@ func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts
 	if err != nil { // not expected of decoded specs; translate unshared
 		return translateOutbound(mesh, spec, opts, c.eps)
 	}
-	key := mesh.Name + "\x00" + string(o) + "\x00" + inputs
+	key := outboundKey{mesh: mesh.Name, opts: string(o), spec: inputs}
 	c.mu.Lock()
 	sp := c.outbound[key]
 	if sp == nil {

@@ -63,7 +63,7 @@ func BenchmarkTranslateProxy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.translate(parts, fps); err != nil {
+			if _, err := m.translate(parts, fps, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

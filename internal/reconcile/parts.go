@@ -43,9 +43,13 @@ type translations struct {
 func newTranslations() *translations { return &translations{m: map[fingerprint]*translation{}} }
 
 // get returns the translation of a part, translating it if no proxy uses
-// one of that fingerprint. The entry stays in the table until sweep finds
-// it unused.
-func (ts *translations) get(fp fingerprint, part *ir.Proxy) (*translation, error) {
+// one of that fingerprint. A new translation keeps the resource objects of
+// prev (the translation the part replaces, if any) that it left unchanged:
+// a route edit then brings one new route configuration object, not new
+// objects for every cluster and listener beside it, and the xDS server
+// keeps what it learnt from them. The entry stays in the table until sweep
+// finds it unused.
+func (ts *translations) get(fp fingerprint, part *ir.Proxy, prev *translation) (*translation, error) {
 	ts.mu.Lock()
 	t := ts.m[fp]
 	if t == nil {
@@ -53,7 +57,12 @@ func (ts *translations) get(fp fingerprint, part *ir.Proxy) (*translation, error
 		ts.m[fp] = t
 	}
 	ts.mu.Unlock()
-	t.once.Do(func() { t.res, t.err = xdsgen.Translate(part) })
+	t.once.Do(func() {
+		t.res, t.err = xdsgen.Translate(part)
+		if t.err == nil && prev != nil && prev.err == nil {
+			t.res = xdsgen.KeepUnchanged(t.res, prev.res)
+		}
+	})
 	return t, t.err
 }
 
@@ -146,14 +155,19 @@ func (m *memo) fingerprint(part *ir.Proxy, shared bool) (fingerprint, error) {
 	return o.fp, o.err
 }
 
-// translate returns the translations of a proxy's parts.
-func (m *memo) translate(parts []*ir.Proxy, fps []fingerprint) ([]*translation, error) {
+// translate returns the translations of a proxy's parts; prev are the
+// translations of its parts last published.
+func (m *memo) translate(parts []*ir.Proxy, fps []fingerprint, prev []*translation) ([]*translation, error) {
 	out := make([]*translation, len(parts))
 	for i, part := range parts {
 		m.mu.Lock()
 		m.touched = append(m.touched, fps[i])
 		m.mu.Unlock()
-		t, err := m.table.get(fps[i], part)
+		var before *translation
+		if len(prev) == len(parts) {
+			before = prev[i]
+		}
+		t, err := m.table.get(fps[i], part, before)
 		if err != nil {
 			return nil, fmt.Errorf("xdsgen: %w", err)
 		}

@@ -27,7 +27,7 @@ func TestTranslationsShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ts, err := m.translate(ps, fps)
+		ts, err := m.translate(ps, fps, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

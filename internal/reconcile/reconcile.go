@@ -272,7 +272,7 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 	if fp == p.hash && p.version > 0 && p.lastErr == nil {
 		return
 	}
-	ts, err := memo.translate(parts, fps)
+	ts, err := memo.translate(parts, fps, p.parts)
 	if err != nil {
 		r.failed(p, snap, err)
 		return

@@ -95,6 +95,34 @@ func Merge(parts ...*Resources) (*Resources, error) {
 	return out, nil
 }
 
+// KeepUnchanged returns next with each resource that equals (proto.Equal)
+// the resource of the same name in prev replaced by prev's object. Both
+// are left as they are. Resources are immutable once built, so callers
+// that key work by object (the xDS server marshals each object once) keep
+// that work for what did not change.
+func KeepUnchanged(next, prev *Resources) *Resources {
+	return &Resources{
+		Listeners: keepUnchanged(next.Listeners, prev.Listeners, (*listenerv3.Listener).GetName),
+		Routes:    keepUnchanged(next.Routes, prev.Routes, (*routev3.RouteConfiguration).GetName),
+		Clusters:  keepUnchanged(next.Clusters, prev.Clusters, (*clusterv3.Cluster).GetName),
+		Endpoints: keepUnchanged(next.Endpoints, prev.Endpoints, (*endpointv3.ClusterLoadAssignment).GetClusterName),
+	}
+}
+
+func keepUnchanged[T proto.Message](next, prev []T, name func(T) string) []T {
+	byName := make(map[string]T, len(prev))
+	for _, r := range prev {
+		byName[name(r)] = r
+	}
+	out := slices.Clone(next)
+	for i, r := range out {
+		if old, ok := byName[name(r)]; ok && proto.Equal(old, r) {
+			out[i] = old
+		}
+	}
+	return out
+}
+
 // repeatedName reports a name that two items of a sorted list share.
 func repeatedName[T any](kind string, items []T, name func(T) string) error {
 	for i := 1; i < len(items); i++ {

@@ -161,10 +161,10 @@ func mergeRefs(dst, src map[resourcev3.Type]map[string]bool) {
 // consistent is go-control-plane's Snapshot.Consistent over references
 // learnt once per resource: every route configuration and load assignment
 // a listener or cluster names is in the snapshot, and nothing else is.
-func consistent(snap *cachev3.Snapshot, refs map[resourcev3.Type]map[string]bool) error {
+func consistent(snap *cachev3.Snapshot, contents [types.UnknownType]*typeContent) error {
 	for _, t := range []types.ResponseType{types.Endpoint, types.Route} {
 		typeURL, _ := cachev3.GetResponseTypeURL(t)
-		want, items := refs[typeURL], snap.Resources[t].Items
+		want, items := referenced(contents, typeURL), snap.Resources[t].Items
 		if len(want) != len(items) {
 			return fmt.Errorf("mismatched %q reference and resource lengths: len(%v) != %d", typeURL, want, len(items))
 		}
@@ -175,4 +175,28 @@ func consistent(snap *cachev3.Snapshot, refs map[resourcev3.Type]map[string]bool
 		}
 	}
 	return nil
+}
+
+// referenced is the set of names of type typeURL that the contents
+// reference. In an Envoy configuration one type references each (listeners
+// route configurations, clusters load assignments), so that type's own set
+// is returned without copying.
+func referenced(contents [types.UnknownType]*typeContent, typeURL resourcev3.Type) map[string]bool {
+	var sets []map[string]bool
+	for _, c := range contents {
+		if c != nil && len(c.refs[typeURL]) > 0 {
+			sets = append(sets, c.refs[typeURL])
+		}
+	}
+	switch len(sets) {
+	case 0:
+		return nil
+	case 1:
+		return sets[0]
+	}
+	union := map[string]bool{}
+	for _, s := range sets {
+		maps.Copy(union, s)
+	}
+	return union
 }

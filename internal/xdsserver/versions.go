@@ -76,7 +76,6 @@ func newPendingSnapshot(cache *preparedCache, prev *nodeVersions, resources map[
 	if versionMap {
 		p.snap.VersionMap = make(map[string]map[string]string, len(resources))
 	}
-	refs := map[resourcev3.Type]map[string]bool{}
 	var found [16]*prepared
 	for typeURL, items := range resources {
 		t := cachev3.GetResponseType(typeURL)
@@ -103,9 +102,8 @@ func newPendingSnapshot(cache *preparedCache, prev *nodeVersions, resources map[
 		if versionMap {
 			p.snap.VersionMap[typeURL] = c.versions
 		}
-		mergeRefs(refs, c.refs)
 	}
-	if err := consistent(p.snap, refs); err != nil {
+	if err := consistent(p.snap, p.contents); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInconsistent, err)
 	}
 	return p, nil
