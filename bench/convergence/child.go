@@ -12,9 +12,6 @@ import (
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -73,24 +70,19 @@ func runChild(addr string, n int, delta bool, cpuProfile string) error {
 
 // seen counts a response and records new route 0 weights.
 func (r *recorder) seen(i int, resp *adsclient.Response) {
-	typ := resp.TypeURL()
 	for k, t := range countedTypes {
-		if t == typ {
+		if t == resp.TypeURL {
 			r.counts[k].Add(1)
 		}
 	}
-	if resp.Delta != nil {
-		r.bytes.Add(int64(proto.Size(resp.Delta)))
-	} else {
-		r.bytes.Add(int64(proto.Size(resp.SotW)))
-	}
-	if typ != resourcev3.RouteType {
+	r.bytes.Add(int64(resp.Size))
+	if resp.TypeURL != resourcev3.RouteType {
 		return
 	}
-	for _, a := range resp.Resources() {
-		if key := weightsOf(a.GetValue(), updatedSvc); key != "" && key != r.last[i] {
+	for _, rc := range resp.Resources {
+		if key := weightsOf(rc, updatedSvc); key != "" && key != r.last[i] {
 			r.last[i] = key
-			r.out <- fmt.Sprintf("rds %d %s %d", i, key, resp.At.UnixNano())
+			r.out <- "rds " + strconv.Itoa(i) + " " + key + " " + strconv.FormatInt(resp.At.UnixNano(), 10)
 		}
 	}
 }
@@ -100,23 +92,15 @@ func (r *recorder) seen(i int, resp *adsclient.Response) {
 // .routes → Route.route → RouteAction.weighted_clusters →
 // WeightedCluster.clusters → ClusterWeight.weight → UInt32Value.value.
 var (
-	fVirtualHosts = fieldNum(&routev3.RouteConfiguration{}, "virtual_hosts")
-	fVHostName    = fieldNum(&routev3.VirtualHost{}, "name")
-	fRoutes       = fieldNum(&routev3.VirtualHost{}, "routes")
-	fRouteAction  = fieldNum(&routev3.Route{}, "route")
-	fWeighted     = fieldNum(&routev3.RouteAction{}, "weighted_clusters")
-	fClusters     = fieldNum(&routev3.WeightedCluster{}, "clusters")
-	fWeight       = fieldNum(&routev3.WeightedCluster_ClusterWeight{}, "weight")
-	fValue        = fieldNum(&wrapperspb.UInt32Value{}, "value")
+	fVirtualHosts = adsclient.FieldNum(&routev3.RouteConfiguration{}, "virtual_hosts")
+	fVHostName    = adsclient.FieldNum(&routev3.VirtualHost{}, "name")
+	fRoutes       = adsclient.FieldNum(&routev3.VirtualHost{}, "routes")
+	fRouteAction  = adsclient.FieldNum(&routev3.Route{}, "route")
+	fWeighted     = adsclient.FieldNum(&routev3.RouteAction{}, "weighted_clusters")
+	fClusters     = adsclient.FieldNum(&routev3.WeightedCluster{}, "clusters")
+	fWeight       = adsclient.FieldNum(&routev3.WeightedCluster_ClusterWeight{}, "weight")
+	fValue        = adsclient.FieldNum(&wrapperspb.UInt32Value{}, "value")
 )
-
-func fieldNum(m proto.Message, name string) protowire.Number {
-	fd := m.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
-	if fd == nil {
-		panic("no field " + name)
-	}
-	return fd.Number()
-}
 
 // weightsOf reads, from an encoded RouteConfiguration, the weighted
 // clusters of the first route of the virtual host named vhost as
@@ -125,21 +109,21 @@ func fieldNum(m proto.Message, name string) protowire.Number {
 // measure, and decoding every route configuration a thousand proxies
 // receive would take a third of the fleet's CPU.
 func weightsOf(rc []byte, vhost string) string {
-	for _, vh := range fields(rc, fVirtualHosts) {
-		if name := fields(vh, fVHostName); len(name) != 1 || string(name[0]) != vhost {
+	for _, vh := range adsclient.Fields(rc, fVirtualHosts) {
+		if name := adsclient.Fields(vh, fVHostName); len(name) != 1 || string(name[0]) != vhost {
 			continue
 		}
-		routes := fields(vh, fRoutes)
+		routes := adsclient.Fields(vh, fRoutes)
 		if len(routes) == 0 {
 			return ""
 		}
 		var ws []string
-		for _, action := range fields(routes[0], fRouteAction) {
-			for _, wc := range fields(action, fWeighted) {
-				for _, c := range fields(wc, fClusters) {
+		for _, action := range adsclient.Fields(routes[0], fRouteAction) {
+			for _, wc := range adsclient.Fields(action, fWeighted) {
+				for _, c := range adsclient.Fields(wc, fClusters) {
 					var w uint64
-					for _, wv := range fields(c, fWeight) {
-						for _, v := range varints(wv, fValue) {
+					for _, wv := range adsclient.Fields(c, fWeight) {
+						for _, v := range adsclient.Varints(wv, fValue) {
 							w = v
 						}
 					}
@@ -150,58 +134,6 @@ func weightsOf(rc []byte, vhost string) string {
 		return strings.Join(ws, "/")
 	}
 	return ""
-}
-
-// fields returns the bodies of the length-delimited fields numbered num.
-func fields(b []byte, num protowire.Number) [][]byte {
-	var out [][]byte
-	for len(b) > 0 {
-		n, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return out
-		}
-		b = b[l:]
-		if n == num && typ == protowire.BytesType {
-			v, vl := protowire.ConsumeBytes(b)
-			if vl < 0 {
-				return out
-			}
-			out = append(out, v)
-			b = b[vl:]
-			continue
-		}
-		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
-			return out
-		}
-		b = b[l:]
-	}
-	return out
-}
-
-// varints returns the values of the varint fields numbered num.
-func varints(b []byte, num protowire.Number) []uint64 {
-	var out []uint64
-	for len(b) > 0 {
-		n, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return out
-		}
-		b = b[l:]
-		if n == num && typ == protowire.VarintType {
-			v, vl := protowire.ConsumeVarint(b)
-			if vl < 0 {
-				return out
-			}
-			out = append(out, v)
-			b = b[vl:]
-			continue
-		}
-		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
-			return out
-		}
-		b = b[l:]
-	}
-	return out
 }
 
 // commands answers "stats" lines on in and cancels when in closes.

@@ -2,6 +2,7 @@ package irgen
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -42,8 +43,12 @@ type Cache struct {
 }
 
 // outboundKey identifies an outbound part within a snapshot: the mesh, the
-// proxy's options and the node's outbound spec fields, both as JSON.
-type outboundKey struct{ mesh, opts, spec string }
+// proxy's options as JSON and the SHA-256 of the node's outbound spec
+// fields as JSON.
+type outboundKey struct {
+	mesh, opts string
+	spec       [sha256.Size]byte
+}
 
 // sharedPart is an outbound part translated at most once.
 type sharedPart struct {
@@ -62,25 +67,27 @@ func NewCache(snap *meshview.Snapshot, eps Endpoints, specs *SpecMemo) *Cache {
 	return &Cache{snap: snap, eps: eps, specs: specs, outbound: map[outboundKey]*sharedPart{}}
 }
 
-// SpecMemo remembers the encoded outbound inputs of virtual node specs
-// across snapshots. meshview hands an unchanged node's decoded spec from
+// SpecMemo remembers the digest of the outbound inputs of virtual node
+// specs across snapshots. meshview hands an unchanged node's decoded spec from
 // one snapshot to the next, so after a route edit every node's outbound
 // key is found here rather than encoded again. Entries live in two
 // generations: when the current one is full it becomes the old one, and
 // specs not looked up since are dropped with it.
 type SpecMemo struct {
 	mu       sync.Mutex
-	cur, old map[*appmesh.VirtualNodeSpec]string
+	cur, old map[*appmesh.VirtualNodeSpec][sha256.Size]byte
 }
 
 const specMemoGeneration = 1 << 14
 
 // NewSpecMemo returns an empty SpecMemo.
-func NewSpecMemo() *SpecMemo { return &SpecMemo{cur: map[*appmesh.VirtualNodeSpec]string{}} }
+func NewSpecMemo() *SpecMemo {
+	return &SpecMemo{cur: map[*appmesh.VirtualNodeSpec][sha256.Size]byte{}}
+}
 
-// outboundInputs returns the JSON of the spec fields outbound translation
-// reads.
-func (m *SpecMemo) outboundInputs(spec *appmesh.VirtualNodeSpec) (string, error) {
+// outboundInputs returns the SHA-256 of the JSON of the spec fields
+// outbound translation reads.
+func (m *SpecMemo) outboundInputs(spec *appmesh.VirtualNodeSpec) ([sha256.Size]byte, error) {
 	m.mu.Lock()
 	s, ok := m.cur[spec]
 	if !ok {
@@ -90,14 +97,14 @@ func (m *SpecMemo) outboundInputs(spec *appmesh.VirtualNodeSpec) (string, error)
 	if !ok {
 		b, err := json.Marshal(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
 		if err != nil {
-			return "", err
+			return s, err
 		}
-		s = string(b)
+		s = sha256.Sum256(b)
 	}
 	m.mu.Lock()
 	if _, ok := m.cur[spec]; !ok {
 		if len(m.cur) >= specMemoGeneration {
-			m.old, m.cur = m.cur, make(map[*appmesh.VirtualNodeSpec]string, specMemoGeneration)
+			m.old, m.cur = m.cur, make(map[*appmesh.VirtualNodeSpec][sha256.Size]byte, specMemoGeneration)
 		}
 		m.cur[spec] = s
 	}

@@ -17,10 +17,12 @@ import (
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
-// DefaultDebounce is how long a burst of changes is collected before
-// proxies are rebuilt: long enough to batch one apply of many resources,
-// short enough to stay invisible next to an API round trip.
-const DefaultDebounce = 5 * time.Millisecond
+// Changes are batched without waiting: the first change after a quiet
+// spell is rebuilt at once, and whatever changes while a rebuild runs (the
+// rest of an apply of many resources, registry churn) is coalesced by the
+// mesh view into the one rebuild that follows. A waiting debounce would add
+// its whole window to every edit's convergence; Options.Debounce adds one
+// when batching matters more than latency.
 
 // Options configure a Reconciler.
 type Options struct {
@@ -30,7 +32,9 @@ type Options struct {
 	// instances changed; proxies of meshes with a virtual node discovered
 	// through one of them are rebuilt.
 	EndpointChanges EndpointChanges
-	Debounce        time.Duration
+	// Debounce, when positive, is how long changes are collected after the
+	// first one before proxies are rebuilt. Zero rebuilds at once.
+	Debounce time.Duration
 }
 
 // EndpointChanges is the registry's change feed.
@@ -80,9 +84,6 @@ func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	if r.debounce == 0 {
-		r.debounce = DefaultDebounce
-	}
 	return r
 }
 
@@ -105,7 +106,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			for _, m := range meshes {
 				pending[m] = true
 			}
-			if timer == nil {
+			if r.debounce <= 0 {
+				r.rebuild(func(p *proxy) bool { return pending[p.ref.Mesh] })
+				pending = map[string]bool{}
+			} else if timer == nil {
 				timer = time.After(r.debounce)
 			}
 		case <-timer:

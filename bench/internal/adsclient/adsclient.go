@@ -19,7 +19,7 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -49,34 +49,21 @@ type Config struct {
 	OnResponse func(i int, r *Response)
 }
 
-// Response is one response as a proxy received it.
+// Response is one response as a proxy received it, decoded as far as an
+// ACK needs (wire.go).
 type Response struct {
 	// At is the wall clock right after the response was received.
 	At time.Time
-	// Exactly one of SotW and Delta is set.
-	SotW  *discoveryv3.DiscoveryResponse
-	Delta *discoveryv3.DeltaDiscoveryResponse
-}
-
-// TypeURL is the response's resource type.
-func (r *Response) TypeURL() string {
-	if r.Delta != nil {
-		return r.Delta.GetTypeUrl()
-	}
-	return r.SotW.GetTypeUrl()
-}
-
-// Resources are the resource bodies the response carries (for delta, the
-// added or changed ones).
-func (r *Response) Resources() []*anypb.Any {
-	if r.Delta == nil {
-		return r.SotW.GetResources()
-	}
-	out := make([]*anypb.Any, 0, len(r.Delta.GetResources()))
-	for _, res := range r.Delta.GetResources() {
-		out = append(out, res.GetResource())
-	}
-	return out
+	// Delta says the response is a DeltaDiscoveryResponse.
+	Delta bool
+	// TypeURL, Version (version_info, or system_version_info for delta)
+	// and Nonce are the response's.
+	TypeURL, Version, Nonce string
+	// Size is the encoded response's length.
+	Size int
+	// Resources are the encoded resource bodies (Any values) it carries:
+	// for delta, the added or changed ones.
+	Resources [][]byte
 }
 
 // Run connects the fleet and keeps every stream ACKing until ctx ends; it
@@ -101,16 +88,15 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("client %d: %w", i, err)
 		}
 		defer cc.Close()
-		ads := discoveryv3.NewAggregatedDiscoveryServiceClient(cc)
 		p := &proxy{cfg: &cfg, i: i, node: cfg.NodeID(i), sem: sem}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var err error
 			if cfg.Delta {
-				err = p.delta(ctx, ads)
+				err = p.delta(ctx, cc)
 			} else {
-				err = p.sotw(ctx, ads)
+				err = p.sotw(ctx, cc)
 			}
 			if err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("client %s: %w", p.node, err)
@@ -143,68 +129,79 @@ func (p *proxy) corev3Node() *corev3.Node {
 	return &corev3.Node{Id: p.node, Cluster: p.node, Metadata: p.cfg.Metadata}
 }
 
-// sotw subscribes and ACKs state-of-the-world responses; it frees its
-// dial slot once the stream's first requests are out.
-func (p *proxy) sotw(ctx context.Context, ads discoveryv3.AggregatedDiscoveryServiceClient) error {
-	st, err := ads.StreamAggregatedResources(ctx)
+// ADS methods, called on raw streams.
+const (
+	sotwMethod  = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+	deltaMethod = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+)
+
+var adsStream = &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}
+
+// open starts an ADS stream whose responses stay encoded, sends the
+// subscriptions and frees the proxy's dial slot.
+func (p *proxy) open(ctx context.Context, cc *grpc.ClientConn, method string, subscribe []proto.Message) (grpc.ClientStream, error) {
+	defer func() { <-p.sem }()
+	st, err := cc.NewStream(ctx, adsStream, method, grpc.ForceCodecV2(rawCodec{}))
 	if err != nil {
-		<-p.sem
-		return fmt.Errorf("open stream: %w", err)
+		return nil, fmt.Errorf("open stream: %w", err)
 	}
-	reqs := []*discoveryv3.DiscoveryRequest{
-		{Node: p.corev3Node(), TypeUrl: resourcev3.ClusterType},
-		{TypeUrl: resourcev3.ListenerType},
-		{TypeUrl: resourcev3.RouteType, ResourceNames: p.cfg.RouteNames},
-	}
-	for _, r := range reqs {
-		if err := st.Send(r); err != nil {
-			<-p.sem
-			return fmt.Errorf("subscribe: %w", err)
+	for _, r := range subscribe {
+		if err := st.SendMsg(r); err != nil {
+			return nil, fmt.Errorf("subscribe: %w", err)
 		}
 	}
-	<-p.sem
+	return st, nil
+}
+
+// sotw subscribes and ACKs state-of-the-world responses.
+func (p *proxy) sotw(ctx context.Context, cc *grpc.ClientConn) error {
+	st, err := p.open(ctx, cc, sotwMethod, []proto.Message{
+		&discoveryv3.DiscoveryRequest{Node: p.corev3Node(), TypeUrl: resourcev3.ClusterType},
+		&discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.ListenerType},
+		&discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.RouteType, ResourceNames: p.cfg.RouteNames},
+	})
+	if err != nil {
+		return err
+	}
+	var msg rawMessage
+	var resp Response
 	for {
-		resp, err := st.Recv()
-		if err != nil {
+		if err := st.RecvMsg(&msg); err != nil {
 			return fmt.Errorf("recv: %w", err)
 		}
-		p.seen(&Response{At: time.Now(), SotW: resp})
-		ack := &discoveryv3.DiscoveryRequest{TypeUrl: resp.GetTypeUrl(), VersionInfo: resp.GetVersionInfo(), ResponseNonce: resp.GetNonce()}
-		if resp.GetTypeUrl() == resourcev3.RouteType {
+		resp.At = time.Now()
+		resp.decode(msg.b, false)
+		p.seen(&resp)
+		ack := &discoveryv3.DiscoveryRequest{TypeUrl: resp.TypeURL, VersionInfo: resp.Version, ResponseNonce: resp.Nonce}
+		if resp.TypeURL == resourcev3.RouteType {
 			ack.ResourceNames = p.cfg.RouteNames
 		}
-		if err := st.Send(ack); err != nil {
+		if err := st.SendMsg(ack); err != nil {
 			return fmt.Errorf("ack: %w", err)
 		}
 	}
 }
 
 // delta does the same over the delta protocol.
-func (p *proxy) delta(ctx context.Context, ads discoveryv3.AggregatedDiscoveryServiceClient) error {
-	st, err := ads.DeltaAggregatedResources(ctx)
+func (p *proxy) delta(ctx context.Context, cc *grpc.ClientConn) error {
+	st, err := p.open(ctx, cc, deltaMethod, []proto.Message{
+		&discoveryv3.DeltaDiscoveryRequest{Node: p.corev3Node(), TypeUrl: resourcev3.ClusterType},
+		&discoveryv3.DeltaDiscoveryRequest{TypeUrl: resourcev3.ListenerType},
+		&discoveryv3.DeltaDiscoveryRequest{TypeUrl: resourcev3.RouteType, ResourceNamesSubscribe: p.cfg.RouteNames},
+	})
 	if err != nil {
-		<-p.sem
-		return fmt.Errorf("open delta stream: %w", err)
+		return err
 	}
-	reqs := []*discoveryv3.DeltaDiscoveryRequest{
-		{Node: p.corev3Node(), TypeUrl: resourcev3.ClusterType},
-		{TypeUrl: resourcev3.ListenerType},
-		{TypeUrl: resourcev3.RouteType, ResourceNamesSubscribe: p.cfg.RouteNames},
-	}
-	for _, r := range reqs {
-		if err := st.Send(r); err != nil {
-			<-p.sem
-			return fmt.Errorf("subscribe: %w", err)
-		}
-	}
-	<-p.sem
+	var msg rawMessage
+	resp := Response{Delta: true}
 	for {
-		resp, err := st.Recv()
-		if err != nil {
+		if err := st.RecvMsg(&msg); err != nil {
 			return fmt.Errorf("recv: %w", err)
 		}
-		p.seen(&Response{At: time.Now(), Delta: resp})
-		if err := st.Send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: resp.GetTypeUrl(), ResponseNonce: resp.GetNonce()}); err != nil {
+		resp.At = time.Now()
+		resp.decode(msg.b, true)
+		p.seen(&resp)
+		if err := st.SendMsg(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: resp.TypeURL, ResponseNonce: resp.Nonce}); err != nil {
 			return fmt.Errorf("ack: %w", err)
 		}
 	}
