@@ -44,6 +44,9 @@ type result struct {
 	perNode   []time.Duration // write → a proxy's receipt, every proxy of every update
 	perUpdate []time.Duration // write → the last proxy's receipt, per update
 	heap      float64         // control-plane heap per connected proxy, bytes
+	peakHeap  float64         // largest heap per proxy seen after an update, bytes
+	gogc      int             // the control plane's GC target
+	heapBase  int64           // heap in use before the proxies connected
 	pushed    counts          // responses received during the updates
 	translate time.Duration   // irgen + xdsgen for one client proxy
 }
@@ -64,6 +67,7 @@ func run(p params) (result, error) {
 	}
 	defer os.RemoveAll(dir)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r.gogc = server.TuneGC() // as trellis server does
 	srv, err := server.Start(server.Config{DataDir: dir, APIAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
 		Region: region, AccountID: accountID, Logger: log})
 	if err != nil {
@@ -97,6 +101,7 @@ func (r *result) measure(srv *server.Server) error {
 	}
 	r.setup, r.apiCalls = time.Since(t), calls
 	heap0 := heapInUse()
+	r.heapBase = heap0
 	t = time.Now()
 	f, err := startFleet(srv.XDSAddr(), r.clients, r.delta, r.childCPUProfile)
 	if err != nil {
@@ -151,6 +156,9 @@ func (r *result) updatesLoop(ctx context.Context, api *appmesh.Client, f *fleet)
 		}
 		r.perNode = append(r.perNode, lat...)
 		r.perUpdate = append(r.perUpdate, slices.Max(lat))
+		var mem runtime.MemStats
+		runtime.ReadMemStats(&mem) // outside the timed span: the update has converged
+		r.peakHeap = max(r.peakHeap, float64(int64(mem.HeapAlloc)-r.heapBase)/float64(r.clients))
 		if r.perUpdateLog {
 			s := slices.Sorted(slices.Values(lat))
 			fmt.Printf("    update %2d: p50 %9v  p90 %9v  p99 %9v  max %9v\n", k,

@@ -37,6 +37,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 				return fmt.Errorf("--account-id must be 12 digits, got %q", cfg.AccountID)
 			}
 			cfg.Logger = log
+			log.Debug("garbage collector target", "gogc", server.TuneGC())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, cfg)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+
 	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/irgen"
 	"github.com/trellis-mesh/trellis/internal/xdsgen"
@@ -107,6 +109,7 @@ type memo struct {
 
 	mu      sync.Mutex
 	fps     map[*ir.Proxy]*onceFingerprint
+	merged  map[mergeKey]*merged
 	touched []fingerprint
 }
 
@@ -117,7 +120,7 @@ type onceFingerprint struct {
 }
 
 func newMemo(cache *irgen.Cache, table *translations) *memo {
-	return &memo{cache: cache, table: table, fps: map[*ir.Proxy]*onceFingerprint{}}
+	return &memo{cache: cache, table: table, fps: map[*ir.Proxy]*onceFingerprint{}, merged: map[mergeKey]*merged{}}
 }
 
 // fingerprints hashes a proxy's parts and combines them into one
@@ -188,6 +191,48 @@ func hashIR(irp *ir.Proxy) (fingerprint, error) {
 		return fingerprint{}, fmt.Errorf("fingerprint IR: %w", err)
 	}
 	return sha256.Sum256(b), nil
+}
+
+// merged is a proxy's resource set as the xDS server takes it.
+type merged struct {
+	once   sync.Once
+	byType map[string][]types.Resource
+	err    error
+}
+
+// mergeKey names a combination of translations (at most two parts).
+type mergeKey [2]*translation
+
+// resources joins the resources of a proxy's parts, once per rebuild for
+// each combination of translations: proxies with the same parts (clients
+// without listeners of the same services) share one resource set, which
+// the xDS server only reads.
+func (m *memo) resources(parts []*translation) (map[string][]types.Resource, error) {
+	if len(parts) > len(mergeKey{}) {
+		res, err := mergeParts(parts)
+		if err != nil {
+			return nil, err
+		}
+		return res.ByType(), nil
+	}
+	var k mergeKey
+	copy(k[:], parts)
+	m.mu.Lock()
+	mg := m.merged[k]
+	if mg == nil {
+		mg = &merged{}
+		m.merged[k] = mg
+	}
+	m.mu.Unlock()
+	mg.once.Do(func() {
+		res, err := mergeParts(parts)
+		if err != nil {
+			mg.err = err
+			return
+		}
+		mg.byType = res.ByType()
+	})
+	return mg.byType, mg.err
 }
 
 // mergeParts joins the resources of a proxy's parts.

@@ -281,13 +281,13 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.failed(p, snap, err)
 		return
 	}
-	res, err := mergeParts(ts)
+	res, err := memo.resources(ts)
 	if err != nil {
 		r.failed(p, snap, err)
 		return
 	}
 	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
-	if err := r.xds.SetResources(p.key, version, res.ByType()); err != nil {
+	if err := r.xds.SetResources(p.key, version, res); err != nil {
 		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
 		return
 	}
