@@ -6,12 +6,12 @@ import (
 	"maps"
 	"sync"
 
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Resources handed to SetResources are immutable by contract, and the
@@ -25,10 +25,9 @@ import (
 //     delta streams compare;
 //   - the names it references (a listener's route configs, a cluster's
 //     load assignment), for the snapshot consistency check;
-//   - a pre-marshalled stand-in (wireResource) that goes into the snapshot
-//     in its place, so that go-control-plane, which marshals every resource
-//     of every response for every stream, copies bytes instead of encoding
-//     the whole message again.
+//   - the Any (and the delta Resource around it) every response carrying
+//     the resource shares, so that no response marshals it again
+//     (cache.go).
 
 // fingerprintSeed keys content fingerprints; they never leave the process.
 var fingerprintSeed = maphash.MakeSeed()
@@ -40,7 +39,8 @@ type prepared struct {
 	sum     uint64 // fingerprint of the bytes
 	version string // go-control-plane's HashResource of the bytes
 	refs    map[resourcev3.Type]map[string]bool
-	wire    types.Resource
+	any     *anypb.Any
+	delta   *discoveryv3.Resource
 	// users counts the node snapshots holding it; preparedCache.mu guards
 	// it.
 	users int
@@ -107,7 +107,9 @@ func prepare(r types.Resource) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal %q: %w", name, err)
 	}
-	p := &prepared{key: r, name: name, sum: maphash.Bytes(fingerprintSeed, b), version: cachev3.HashResource(b), wire: wireResource(r, b)}
+	p := &prepared{key: r, name: name, sum: maphash.Bytes(fingerprintSeed, b), version: cachev3.HashResource(b),
+		any: &anypb.Any{TypeUrl: typeURLOf(r), Value: b}}
+	p.delta = &discoveryv3.Resource{Name: name, Version: p.version, Resource: p.any}
 	switch cachev3.GetResponseType(resourcev3.Type(typeURLOf(r))) {
 	case types.Listener, types.Cluster, types.ScopedRoute:
 		p.refs = cachev3.GetResourceReferences(map[string]types.ResourceWithTTL{name: {Resource: r}})
@@ -118,34 +120,6 @@ func prepare(r types.Resource) (*prepared, error) {
 // typeURLOf is the xDS type URL of a resource message.
 func typeURLOf(r types.Resource) string {
 	return resourcev3.APITypePrefix + string(r.ProtoReflect().Descriptor().FullName())
-}
-
-// wireResource returns a message of r's type whose deterministic encoding
-// is b, r's own, but costs a copy: it holds r's field 1 (the name of every
-// xDS resource type) and the rest of b as unknown fields. Go's proto
-// encoder writes known fields in field-number order and unknown fields
-// after them, so the stand-in encodes to exactly b, and Envoy receives the
-// same bytes. go-control-plane reads only the name (GetResourceName), which
-// the stand-in keeps. A resource whose encoding does not start with a
-// string field 1 is returned as is.
-func wireResource(r types.Resource, b []byte) types.Resource {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || num != 1 || typ != protowire.BytesType {
-		return r
-	}
-	m := r.ProtoReflect()
-	fd := m.Descriptor().Fields().ByNumber(1)
-	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() || fd.ContainingOneof() != nil {
-		return r
-	}
-	l := protowire.ConsumeFieldValue(num, typ, b[n:])
-	if l < 0 {
-		return r
-	}
-	w := m.New()
-	w.Set(fd, m.Get(fd))
-	w.SetUnknown(b[n+l:])
-	return w.Interface()
 }
 
 // mergeRefs adds src's references to dst.
@@ -161,15 +135,19 @@ func mergeRefs(dst, src map[resourcev3.Type]map[string]bool) {
 // consistent is go-control-plane's Snapshot.Consistent over references
 // learnt once per resource: every route configuration and load assignment
 // a listener or cluster names is in the snapshot, and nothing else is.
-func consistent(snap *cachev3.Snapshot, contents [types.UnknownType]*typeContent) error {
+func consistent(contents [types.UnknownType]*typeContent) error {
 	for _, t := range []types.ResponseType{types.Endpoint, types.Route} {
 		typeURL, _ := cachev3.GetResponseTypeURL(t)
-		want, items := referenced(contents, typeURL), snap.Resources[t].Items
-		if len(want) != len(items) {
-			return fmt.Errorf("mismatched %q reference and resource lengths: len(%v) != %d", typeURL, want, len(items))
+		want, have := referenced(contents, typeURL), contents[t]
+		n := 0
+		if have != nil {
+			n = len(have.entries)
+		}
+		if len(want) != n {
+			return fmt.Errorf("mismatched %q reference and resource lengths: len(%v) != %d", typeURL, want, n)
 		}
 		for name := range want {
-			if _, ok := items[name]; !ok {
+			if have.lookup(name) == nil {
 				return fmt.Errorf("inconsistent %q reference: %q not listed", typeURL, name)
 			}
 		}

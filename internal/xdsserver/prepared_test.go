@@ -14,11 +14,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestWireResourceEncodesLikeTheResource: the pre-marshalled stand-in of
-// every resource type encodes to the resource's own bytes (what Envoy
-// receives is unchanged), keeps its name, and decodes back to an equal
-// resource.
-func TestWireResourceEncodesLikeTheResource(t *testing.T) {
+// TestPreparedAny: the Any every response shares holds the resource's
+// deterministic encoding under its type URL, and the delta Resource around
+// it its name and content version.
+func TestPreparedAny(t *testing.T) {
 	eds := &clusterv3.Cluster{Name: "c-eds", ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS},
 		EdsClusterConfig: &clusterv3.Cluster_EdsClusterConfig{EdsConfig: &corev3.ConfigSource{
 			ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}}}}}
@@ -27,30 +26,26 @@ func TestWireResourceEncodesLikeTheResource(t *testing.T) {
 	for _, items := range routed(t, time.Second, 7) {
 		all = append(all, items...)
 	}
-	all = append(all, eds, cla, &clusterv3.Cluster{}) // the last has no name: kept as is
+	all = append(all, eds, cla)
 	for _, r := range all {
-		name := cachev3.GetResourceName(r)
+		p, err := prepare(r)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := wireResource(r, want)
-		if name == "" && w != r {
-			t.Errorf("nameless %T replaced", r)
+		name := cachev3.GetResourceName(r)
+		if !bytes.Equal(p.any.GetValue(), want) || p.any.GetTypeUrl() != typeURLOf(r) {
+			t.Errorf("%T %q: Any %s holds other bytes", r, name, p.any.GetTypeUrl())
 		}
-		if got := cachev3.GetResourceName(w); got != name {
-			t.Errorf("%T %q: stand-in named %q", r, name, got)
+		back, err := p.any.UnmarshalNew()
+		if err != nil || !proto.Equal(back, r) {
+			t.Errorf("%T %q: Any decodes to %v (err %v)", r, name, back, err)
 		}
-		got, err := cachev3.MarshalResource(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%T %q: stand-in encodes to other bytes", r, name)
-		}
-		back := r.ProtoReflect().New().Interface()
-		if err := proto.Unmarshal(got, back); err != nil || !proto.Equal(back, r) {
-			t.Errorf("%T %q: stand-in bytes decode to %v (err %v)", r, name, back, err)
+		if p.delta.GetName() != name || p.delta.GetVersion() != cachev3.HashResource(want) || p.delta.GetResource() != p.any {
+			t.Errorf("%T %q: delta resource %v", r, name, p.delta)
 		}
 	}
 }
@@ -66,7 +61,7 @@ func TestPreparedReferences(t *testing.T) {
 	if !p.refs[resourcev3.RouteType]["r1"] {
 		t.Errorf("listener refs = %v, want route r1", p.refs)
 	}
-	if p.wire == nil || p.name != "l1" || p.version == "" {
+	if p.any == nil || p.name != "l1" || p.version == "" {
 		t.Errorf("prepared = %+v", p)
 	}
 }

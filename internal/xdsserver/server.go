@@ -13,7 +13,6 @@ import (
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	deltav3 "github.com/envoyproxy/go-control-plane/pkg/server/delta/v3"
 	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
@@ -70,7 +69,7 @@ type NodeEvent struct {
 // methods are safe for concurrent use.
 type Server struct {
 	log     *slog.Logger
-	cache   cachev3.SnapshotCache
+	cache   *adsCache
 	metrics *metrics
 	events  chan NodeEvent
 	serves  atomic.Int64 // numbers Serve calls, which number streams independently
@@ -97,7 +96,7 @@ func New(opts Options) *Server {
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
-		cache:    cachev3.NewSnapshotCache(true, newKeyHash(), cacheLogger(log)),
+		cache:    newADSCache(newKeyHash()),
 		metrics:  newMetrics(opts.Registerer, log),
 		events:   make(chan NodeEvent, eventBuffer),
 		streams:  make(map[streamKey]*streamState),
@@ -223,10 +222,9 @@ func (a *adsServer) DeltaAggregatedResources(st discoveryv3.AggregatedDiscoveryS
 // snapshot.
 func (s *Server) SetResources(nodeID, version string, resources map[string][]types.Resource) error {
 	s.mu.Lock()
-	delta := s.deltas[nodeID] > 0
 	prev := s.desired[nodeID]
 	s.mu.Unlock()
-	p, err := newPendingSnapshot(s.prepared, prev, resources, delta)
+	p, err := newPendingSnapshot(s.prepared, prev, resources)
 	if err != nil {
 		return fmt.Errorf("xds snapshot for %q version %q: %w", nodeID, version, err)
 	}
@@ -239,9 +237,7 @@ func (s *Server) SetResources(nodeID, version string, resources map[string][]typ
 	defer s.mu.Unlock()
 	prev = s.desired[nodeID]
 	next := p.version(prev, version)
-	if err := s.cache.SetSnapshot(context.Background(), nodeID, p.snap); err != nil {
-		return fmt.Errorf("xds set snapshot for %q version %q: %w", nodeID, version, err)
-	}
+	s.cache.set(nodeID, next)
 	handOver(s.prepared, prev, next)
 	s.desired[nodeID] = next
 	return nil
@@ -262,7 +258,7 @@ func (s *Server) ClearNode(nodeID string) {
 		s.log.Debug("xds snapshot kept: node still connected", "node", nodeID)
 		return
 	}
-	s.cache.ClearSnapshot(nodeID)
+	s.cache.clear(nodeID)
 	handOver(s.prepared, s.desired[nodeID], nil)
 	delete(s.desired, nodeID)
 }

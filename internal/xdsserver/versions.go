@@ -3,10 +3,12 @@ package xdsserver
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // Per-type versions. go-control-plane's NewSnapshot gives every type the
@@ -31,10 +33,18 @@ type typeVersion struct {
 
 // typeContent is one type's resources indexed for a snapshot.
 type typeContent struct {
-	entries  []*prepared
-	items    map[string]types.ResourceWithTTL // by name, pre-marshalled stand-ins
-	versions map[string]string                // per-resource versions, for delta; nil if not computed
-	refs     map[resourcev3.Type]map[string]bool
+	entries []*prepared // by name
+	byName  map[string]*prepared
+	anys    []*anypb.Any // entries' Anys, the body of a state-of-the-world response of them all
+	refs    map[resourcev3.Type]map[string]bool
+}
+
+// lookup returns the named resource (nil content has none).
+func (c *typeContent) lookup(name string) *prepared {
+	if c == nil {
+		return nil
+	}
+	return c.byName[name]
 }
 
 // nodeVersions is what the server remembers of a node's current snapshot:
@@ -57,7 +67,6 @@ func (nv *nodeVersions) typeVersion(typeURL string) string {
 
 // pendingSnapshot is a checked snapshot whose types are not versioned yet.
 type pendingSnapshot struct {
-	snap     *cachev3.Snapshot
 	sums     [types.UnknownType]uint64
 	has      [types.UnknownType]bool
 	contents [types.UnknownType]*typeContent
@@ -66,16 +75,9 @@ type pendingSnapshot struct {
 // newPendingSnapshot indexes and fingerprints a resource set and checks its
 // consistency; it is the expensive part of SetResources and takes no lock.
 // prev is the node's current snapshot (nil if none): a type whose content
-// it already has reuses its index. The snapshot holds each resource's
-// pre-marshalled stand-in (prepared.go). With versionMap it also fills in
-// the per-resource versions delta streams compare (go-control-plane would
-// otherwise compute them, marshalling every resource again, under its
-// cache-wide lock).
-func newPendingSnapshot(cache *preparedCache, prev *nodeVersions, resources map[string][]types.Resource, versionMap bool) (*pendingSnapshot, error) {
-	p := &pendingSnapshot{snap: &cachev3.Snapshot{}}
-	if versionMap {
-		p.snap.VersionMap = make(map[string]map[string]string, len(resources))
-	}
+// it already has reuses its index.
+func newPendingSnapshot(cache *preparedCache, prev *nodeVersions, resources map[string][]types.Resource) (*pendingSnapshot, error) {
+	p := &pendingSnapshot{}
 	var found [16]*prepared
 	for typeURL, items := range resources {
 		t := cachev3.GetResponseType(typeURL)
@@ -93,48 +95,44 @@ func newPendingSnapshot(cache *preparedCache, prev *nodeVersions, resources map[
 			sum += pr.sum
 			prs = append(prs, pr)
 		}
-		c := prev.reusable(t, prs, versionMap)
+		slices.SortStableFunc(prs, func(a, b *prepared) int { return strings.Compare(a.name, b.name) })
+		// Of resources sharing a name the first is kept, as go-control-plane
+		// does.
+		prs = slices.CompactFunc(prs, func(a, b *prepared) bool { return a.name == b.name })
+		c := prev.reusable(t, prs)
 		if c == nil {
-			c = newTypeContent(prs, versionMap)
+			c = newTypeContent(prs)
 		}
-		p.snap.Resources[t] = cachev3.Resources{Items: c.items}
 		p.sums[t], p.has[t], p.contents[t] = sum, true, c
-		if versionMap {
-			p.snap.VersionMap[typeURL] = c.versions
-		}
 	}
-	if err := consistent(p.snap, p.contents); err != nil {
+	if err := consistent(p.contents); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInconsistent, err)
 	}
 	return p, nil
 }
 
 // reusable returns the node's current content of type t if it holds the
-// same resource objects (and has per-resource versions when they are
-// needed). Equal content in new objects is indexed anew, so that the
-// snapshot lets go of the old objects; its version does not change.
-func (nv *nodeVersions) reusable(t types.ResponseType, prs []*prepared, versionMap bool) *typeContent {
+// same resource objects. Equal content in new objects is indexed anew, so
+// that the snapshot lets go of the old objects; its version does not
+// change.
+func (nv *nodeVersions) reusable(t types.ResponseType, prs []*prepared) *typeContent {
 	if nv == nil || !nv.types[t].present {
 		return nil
 	}
-	c := nv.types[t].content
-	if c == nil || (versionMap && c.versions == nil) || !slices.Equal(c.entries, prs) {
-		return nil
+	if c := nv.types[t].content; c != nil && slices.Equal(c.entries, prs) {
+		return c
 	}
-	return c
+	return nil
 }
 
-// newTypeContent indexes one type's prepared resources.
-func newTypeContent(prs []*prepared, versionMap bool) *typeContent {
-	c := &typeContent{entries: slices.Clone(prs), items: make(map[string]types.ResourceWithTTL, len(prs))}
-	if versionMap {
-		c.versions = make(map[string]string, len(prs))
-	}
-	for _, pr := range prs {
-		c.items[pr.name] = types.ResourceWithTTL{Resource: pr.wire}
-		if versionMap {
-			c.versions[pr.name] = pr.version
-		}
+// newTypeContent indexes one type's prepared resources, sorted by name
+// without repeats.
+func newTypeContent(prs []*prepared) *typeContent {
+	c := &typeContent{entries: slices.Clone(prs), byName: make(map[string]*prepared, len(prs)),
+		anys: make([]*anypb.Any, 0, len(prs))}
+	for _, pr := range c.entries {
+		c.byName[pr.name] = pr
+		c.anys = append(c.anys, pr.any)
 		if pr.refs != nil {
 			if c.refs == nil {
 				c.refs = map[resourcev3.Type]map[string]bool{}
@@ -158,7 +156,6 @@ func (p *pendingSnapshot) version(prev *nodeVersions, version string) *nodeVersi
 			tv.version = prev.types[t].version
 		}
 		next.types[t] = tv
-		p.snap.Resources[t].Version = tv.version
 	}
 	return next
 }

@@ -10,6 +10,7 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -127,11 +128,10 @@ func (h *harness) waitAcked(t *testing.T, cds, lds, rds string) {
 	}
 }
 
-// TestDeltaVersionsAgreeWithCache: the resource versions SetResources
-// computes for a node with a delta stream match those go-control-plane
-// computes itself for a snapshot set before the stream came: a change to
-// one cluster sends that cluster alone.
-func TestDeltaVersionsAgreeWithCache(t *testing.T) {
+// TestDeltaStreamAfterSnapshot: a delta stream that opens after the
+// node's snapshot was set gets every resource once, then, when one cluster
+// changes, that cluster alone.
+func TestDeltaStreamAfterSnapshot(t *testing.T) {
 	h := start(t)
 	const node = "mesh/m/virtualNode/late"
 	if err := h.srv.SetResources(node, "v1", twoClusters(t, time.Second, true)); err != nil {
@@ -155,5 +155,45 @@ func TestDeltaVersionsAgreeWithCache(t *testing.T) {
 	resp, got, removed := recvDelta(t, st, resourcev3.ClusterType)
 	if !slices.Equal(got, []string{"c2"}) || len(removed) != 0 || resp.GetSystemVersionInfo() != "v2" {
 		t.Fatalf("v2 sent %v removed %v version %q, want only c2 at v2", got, removed, resp.GetSystemVersionInfo())
+	}
+}
+
+// TestSotWWaitsForNamedRoutes: an RDS request naming a route configuration
+// the snapshot does not have yet (Envoy asks for what a new listener names)
+// is answered, with every name it asked for, once the snapshot has them,
+// without Envoy asking again.
+func TestSotWWaitsForNamedRoutes(t *testing.T) {
+	h := start(t)
+	if err := h.srv.SetResources(nodeA, "v1", routed(t, time.Second, 10)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := h.sotw(t)
+	subscribe(t, st, nodeA)
+	for _, r := range recvTypes(t, st, resourcev3.ClusterType, resourcev3.ListenerType) {
+		ack(t, st, r)
+	}
+	both := &discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.RouteType, ResourceNames: []string{"r1", "r2"}}
+	if err := st.Send(both); err != nil {
+		t.Fatal(err)
+	}
+	v2 := routed(t, time.Second, 10)
+	r2 := proto.Clone(v2[resourcev3.RouteType][0]).(*routev3.RouteConfiguration)
+	r2.Name = "r2"
+	v2[resourcev3.RouteType] = append(v2[resourcev3.RouteType], r2)
+	v2[resourcev3.ListenerType] = append(v2[resourcev3.ListenerType], listener(t, "l2", "r2"))
+	time.Sleep(50 * time.Millisecond) // the request is in: only r1 exists
+	if err := h.srv.SetResources(nodeA, "v2", v2); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		resp := recvTypes(t, st, "")[0]
+		if resp.GetTypeUrl() == resourcev3.ListenerType {
+			ack(t, st, resp)
+			continue
+		}
+		if got := names(t, resp); resp.GetTypeUrl() != resourcev3.RouteType || !slices.Equal(got, []string{"r1", "r2"}) {
+			t.Fatalf("got %s %v, want RDS r1 and r2", resp.GetTypeUrl(), got)
+		}
+		return
 	}
 }

@@ -1,0 +1,312 @@
+package xdsserver
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// adsCache is the configuration cache go-control-plane's state-of-the-world
+// and delta stream servers ask for watches. It follows the semantics of
+// go-control-plane's snapshot cache in ADS mode, with three differences
+// that matter at a thousand proxies:
+//
+//   - responses carry the Any each resource object was marshalled into
+//     once (prepared.go), shared by every stream and node, where the
+//     snapshot cache marshals every resource of every response again;
+//   - each type has its own version (versions.go), and delta versions are
+//     the resources' content hashes, known before any stream asks;
+//   - a state-of-the-world request naming resources the snapshot lacks
+//     (ADS consistency: Envoy asks for a route configuration its new
+//     listener names before the snapshot has it) keeps its watch and is
+//     answered when they appear, instead of being dropped.
+//
+// Watches of a node are answered in type order (clusters, endpoints,
+// listeners, routes, ...), the make-before-break order ADS asks for.
+type adsCache struct {
+	hash cachev3.NodeHash
+
+	mu     sync.Mutex
+	nodes  map[string]*nodeState
+	nextID int64
+}
+
+// nodeState is one node key's snapshot and open watches.
+type nodeState struct {
+	snap  *nodeVersions // nil until SetResources
+	sotw  [types.UnknownType]map[int64]*sotwWatch
+	delta [types.UnknownType]map[int64]*deltaWatch
+}
+
+type sotwWatch struct {
+	req *discoveryv3.DiscoveryRequest
+	sub cachev3.Subscription
+	ch  chan cachev3.Response
+}
+
+type deltaWatch struct {
+	req *discoveryv3.DeltaDiscoveryRequest
+	sub cachev3.Subscription
+	ch  chan cachev3.DeltaResponse
+}
+
+var errFetch = errors.New("xds: fetch (REST xDS) is not served; use ADS over gRPC")
+
+func newADSCache(hash cachev3.NodeHash) *adsCache {
+	return &adsCache{hash: hash, nodes: map[string]*nodeState{}}
+}
+
+// state returns a node's state, creating it; c.mu is held.
+func (c *adsCache) state(key string) *nodeState {
+	st := c.nodes[key]
+	if st == nil {
+		st = &nodeState{}
+		c.nodes[key] = st
+	}
+	return st
+}
+
+// set installs a node's snapshot and answers the watches it satisfies.
+func (c *adsCache) set(key string, snap *nodeVersions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.state(key)
+	st.snap = snap
+	for t := range types.UnknownType {
+		for id, w := range st.sotw[t] {
+			if w.req.GetVersionInfo() != snap.types[t].version && respondSotw(w, snap.types[t]) {
+				delete(st.sotw[t], id)
+			}
+		}
+		for id, w := range st.delta[t] {
+			if respondDelta(w, snap.types[t]) {
+				delete(st.delta[t], id)
+			}
+		}
+	}
+}
+
+// clear forgets a node: its snapshot and any watches.
+func (c *adsCache) clear(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.nodes, key)
+}
+
+// CreateWatch answers a state-of-the-world request at once when the
+// snapshot has a newer version of the type, or resources the stream asked
+// for and was not sent; otherwise it keeps the watch until set does.
+func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Subscription, ch chan cachev3.Response) (func(), error) {
+	t := cachev3.GetResponseType(req.GetTypeUrl())
+	if t == types.UnknownType {
+		return nil, errors.New("xds: unknown type " + req.GetTypeUrl())
+	}
+	key := c.hash.ID(req.GetNode())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.state(key)
+	w := &sotwWatch{req: req, sub: sub, ch: ch}
+	if st.snap != nil {
+		tv := st.snap.types[t]
+		if (req.GetVersionInfo() != tv.version || unsent(sub, tv.content)) && respondSotw(w, tv) {
+			return func() {}, nil
+		}
+	}
+	return c.watch(key, st, func(st *nodeState, id int64) {
+		if st.sotw[t] == nil {
+			st.sotw[t] = map[int64]*sotwWatch{}
+		}
+		st.sotw[t][id] = w
+	}, func(st *nodeState, id int64) { delete(st.sotw[t], id) }), nil
+}
+
+// CreateDeltaWatch answers a delta request at once when the snapshot has
+// resources the stream lacks (or lacks ones it has); otherwise it keeps the
+// watch until set does.
+func (c *adsCache) CreateDeltaWatch(req *discoveryv3.DeltaDiscoveryRequest, sub cachev3.Subscription, ch chan cachev3.DeltaResponse) (func(), error) {
+	t := cachev3.GetResponseType(req.GetTypeUrl())
+	if t == types.UnknownType {
+		return nil, errors.New("xds: unknown type " + req.GetTypeUrl())
+	}
+	key := c.hash.ID(req.GetNode())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.state(key)
+	w := &deltaWatch{req: req, sub: sub, ch: ch}
+	if st.snap != nil && respondDelta(w, st.snap.types[t]) {
+		return func() {}, nil
+	}
+	return c.watch(key, st, func(st *nodeState, id int64) {
+		if st.delta[t] == nil {
+			st.delta[t] = map[int64]*deltaWatch{}
+		}
+		st.delta[t][id] = w
+	}, func(st *nodeState, id int64) { delete(st.delta[t], id) }), nil
+}
+
+// watch registers a watch under a new id and returns its cancel function;
+// c.mu is held.
+func (c *adsCache) watch(key string, st *nodeState, add, remove func(*nodeState, int64)) func() {
+	c.nextID++
+	id := c.nextID
+	add(st, id)
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if st := c.nodes[key]; st != nil {
+			remove(st, id)
+		}
+	}
+}
+
+// Fetch is REST xDS, which the server does not serve.
+func (c *adsCache) Fetch(context.Context, *discoveryv3.DiscoveryRequest) (cachev3.Response, error) {
+	return nil, errFetch
+}
+
+// unsent reports whether the snapshot has resources the stream asked for
+// (all of them, for a wildcard subscription) and was not sent.
+func unsent(sub cachev3.Subscription, content *typeContent) bool {
+	if content == nil {
+		return false
+	}
+	sent := sub.ReturnedResources()
+	if sub.IsWildcard() {
+		for _, p := range content.entries {
+			if _, ok := sent[p.name]; !ok {
+				return true
+			}
+		}
+		return false
+	}
+	for name := range sub.SubscribedResources() {
+		if _, ok := sent[name]; !ok && content.byName[name] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// respondSotw sends the type's resources, those the request names or all,
+// and reports whether it did: a request naming resources the snapshot
+// lacks is not answered. c.mu is held; the stream's channel has room for a
+// response per type, so the send does not block.
+func respondSotw(w *sotwWatch, tv typeVersion) bool {
+	names := w.req.GetResourceNames()
+	var anys []*anypb.Any
+	returned := map[string]string{}
+	if len(names) == 0 {
+		if tv.content != nil {
+			anys = tv.content.anys
+			for _, p := range tv.content.entries {
+				returned[p.name] = tv.version
+			}
+		}
+	} else {
+		for _, name := range names {
+			if _, dup := returned[name]; dup {
+				continue
+			}
+			p := tv.content.lookup(name)
+			if p == nil {
+				return false
+			}
+			anys = append(anys, p.any)
+			returned[name] = tv.version
+		}
+	}
+	w.ch <- &sotwResponse{req: w.req, version: tv.version, resources: anys, returned: returned}
+	return true
+}
+
+// respondDelta sends what changed for the stream, if anything, and reports
+// whether it did. The first response of a wildcard subscription is sent
+// even when empty: Envoy waits for it to finish initialising.
+func respondDelta(w *deltaWatch, tv typeVersion) bool {
+	sent := w.sub.ReturnedResources()
+	next := map[string]string{}
+	var changed []*discoveryv3.Resource
+	var removed []string
+	if w.sub.IsWildcard() {
+		if tv.content != nil {
+			for _, p := range tv.content.entries {
+				next[p.name] = p.version
+				if v, ok := sent[p.name]; !ok || v != p.version {
+					changed = append(changed, p.delta)
+				}
+			}
+		}
+		for name := range sent {
+			if tv.content.lookup(name) == nil {
+				removed = append(removed, name)
+			}
+		}
+	} else {
+		for name := range w.sub.SubscribedResources() {
+			v, ok := sent[name]
+			if p := tv.content.lookup(name); p != nil {
+				next[name] = p.version
+				if v != p.version {
+					changed = append(changed, p.delta)
+				}
+			} else if ok {
+				removed = append(removed, name)
+			}
+		}
+		// Subscriptions are a map: order the response as a wildcard one.
+		slices.SortFunc(changed, func(a, b *discoveryv3.Resource) int { return strings.Compare(a.GetName(), b.GetName()) })
+	}
+	if len(changed) == 0 && len(removed) == 0 && (!w.sub.IsWildcard() || w.req.GetResponseNonce() != "") {
+		return false
+	}
+	slices.Sort(removed)
+	w.ch <- &deltaResponse{req: w.req, version: tv.version, resources: changed, removed: removed, next: next}
+	return true
+}
+
+// sotwResponse is a state-of-the-world response whose resources are Anys
+// shared with every other response carrying the same objects.
+type sotwResponse struct {
+	req       *discoveryv3.DiscoveryRequest
+	version   string
+	resources []*anypb.Any
+	returned  map[string]string
+}
+
+// GetDiscoveryResponse returns a new message each time: the server sets its
+// nonce. The resource Anys are shared and must not be modified.
+func (r *sotwResponse) GetDiscoveryResponse() (*discoveryv3.DiscoveryResponse, error) {
+	return &discoveryv3.DiscoveryResponse{VersionInfo: r.version, Resources: r.resources, TypeUrl: r.req.GetTypeUrl()}, nil
+}
+func (r *sotwResponse) GetRequest() *discoveryv3.DiscoveryRequest  { return r.req }
+func (r *sotwResponse) GetVersion() (string, error)                { return r.version, nil }
+func (r *sotwResponse) GetResponseVersion() string                 { return r.version }
+func (r *sotwResponse) GetReturnedResources() map[string]string    { return r.returned }
+func (r *sotwResponse) GetContext() context.Context                { return context.Background() }
+func (r *deltaResponse) GetDeltaRequest() *discoveryv3.DeltaDiscoveryRequest { return r.req }
+
+// deltaResponse is a delta response of shared Resource messages.
+type deltaResponse struct {
+	req       *discoveryv3.DeltaDiscoveryRequest
+	version   string
+	resources []*discoveryv3.Resource
+	removed   []string
+	next      map[string]string
+}
+
+func (r *deltaResponse) GetDeltaDiscoveryResponse() (*discoveryv3.DeltaDiscoveryResponse, error) {
+	return &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: r.version, Resources: r.resources,
+		RemovedResources: r.removed, TypeUrl: r.req.GetTypeUrl()}, nil
+}
+func (r *deltaResponse) GetSystemVersion() (string, error)       { return r.version, nil }
+func (r *deltaResponse) GetResponseVersion() string              { return r.version }
+func (r *deltaResponse) GetNextVersionMap() map[string]string    { return r.next }
+func (r *deltaResponse) GetReturnedResources() map[string]string { return r.next }
+func (r *deltaResponse) GetContext() context.Context             { return context.Background() }
