@@ -285,11 +285,11 @@ type sotwResponse struct {
 func (r *sotwResponse) GetDiscoveryResponse() (*discoveryv3.DiscoveryResponse, error) {
 	return &discoveryv3.DiscoveryResponse{VersionInfo: r.version, Resources: r.resources, TypeUrl: r.req.GetTypeUrl()}, nil
 }
-func (r *sotwResponse) GetRequest() *discoveryv3.DiscoveryRequest  { return r.req }
-func (r *sotwResponse) GetVersion() (string, error)                { return r.version, nil }
-func (r *sotwResponse) GetResponseVersion() string                 { return r.version }
-func (r *sotwResponse) GetReturnedResources() map[string]string    { return r.returned }
-func (r *sotwResponse) GetContext() context.Context                { return context.Background() }
+func (r *sotwResponse) GetRequest() *discoveryv3.DiscoveryRequest            { return r.req }
+func (r *sotwResponse) GetVersion() (string, error)                          { return r.version, nil }
+func (r *sotwResponse) GetResponseVersion() string                           { return r.version }
+func (r *sotwResponse) GetReturnedResources() map[string]string              { return r.returned }
+func (r *sotwResponse) GetContext() context.Context                          { return context.Background() }
 func (r *deltaResponse) GetDeltaRequest() *discoveryv3.DeltaDiscoveryRequest { return r.req }
 
 // deltaResponse is a delta response of shared Resource messages.
