@@ -106,7 +106,7 @@ func (c *adsCache) clear(key string) {
 func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Subscription, ch chan cachev3.Response) (func(), error) {
 	t := cachev3.GetResponseType(req.GetTypeUrl())
 	if t == types.UnknownType {
-		return nil, errors.New("xds: unknown type " + req.GetTypeUrl())
+		return func() {}, nil // a type no snapshot has: never answered
 	}
 	key := c.hash.ID(req.GetNode())
 	c.mu.Lock()
@@ -133,7 +133,7 @@ func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Su
 func (c *adsCache) CreateDeltaWatch(req *discoveryv3.DeltaDiscoveryRequest, sub cachev3.Subscription, ch chan cachev3.DeltaResponse) (func(), error) {
 	t := cachev3.GetResponseType(req.GetTypeUrl())
 	if t == types.UnknownType {
-		return nil, errors.New("xds: unknown type " + req.GetTypeUrl())
+		return func() {}, nil // a type no snapshot has: never answered
 	}
 	key := c.hash.ID(req.GetNode())
 	c.mu.Lock()
@@ -162,8 +162,21 @@ func (c *adsCache) watch(key string, st *nodeState, add, remove func(*nodeState,
 		defer c.mu.Unlock()
 		if st := c.nodes[key]; st != nil {
 			remove(st, id)
+			if st.snap == nil && st.idle() {
+				delete(c.nodes, key) // a node that never got a snapshot and left
+			}
 		}
 	}
+}
+
+// idle reports whether the node has no open watch.
+func (st *nodeState) idle() bool {
+	for t := range types.UnknownType {
+		if len(st.sotw[t]) > 0 || len(st.delta[t]) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Fetch is REST xDS, which the server does not serve.
@@ -285,12 +298,11 @@ type sotwResponse struct {
 func (r *sotwResponse) GetDiscoveryResponse() (*discoveryv3.DiscoveryResponse, error) {
 	return &discoveryv3.DiscoveryResponse{VersionInfo: r.version, Resources: r.resources, TypeUrl: r.req.GetTypeUrl()}, nil
 }
-func (r *sotwResponse) GetRequest() *discoveryv3.DiscoveryRequest            { return r.req }
-func (r *sotwResponse) GetVersion() (string, error)                          { return r.version, nil }
-func (r *sotwResponse) GetResponseVersion() string                           { return r.version }
-func (r *sotwResponse) GetReturnedResources() map[string]string              { return r.returned }
-func (r *sotwResponse) GetContext() context.Context                          { return context.Background() }
-func (r *deltaResponse) GetDeltaRequest() *discoveryv3.DeltaDiscoveryRequest { return r.req }
+func (r *sotwResponse) GetRequest() *discoveryv3.DiscoveryRequest { return r.req }
+func (r *sotwResponse) GetVersion() (string, error)               { return r.version, nil }
+func (r *sotwResponse) GetResponseVersion() string                { return r.version }
+func (r *sotwResponse) GetReturnedResources() map[string]string   { return r.returned }
+func (r *sotwResponse) GetContext() context.Context               { return context.Background() }
 
 // deltaResponse is a delta response of shared Resource messages.
 type deltaResponse struct {
@@ -305,8 +317,9 @@ func (r *deltaResponse) GetDeltaDiscoveryResponse() (*discoveryv3.DeltaDiscovery
 	return &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: r.version, Resources: r.resources,
 		RemovedResources: r.removed, TypeUrl: r.req.GetTypeUrl()}, nil
 }
-func (r *deltaResponse) GetSystemVersion() (string, error)       { return r.version, nil }
-func (r *deltaResponse) GetResponseVersion() string              { return r.version }
-func (r *deltaResponse) GetNextVersionMap() map[string]string    { return r.next }
-func (r *deltaResponse) GetReturnedResources() map[string]string { return r.next }
-func (r *deltaResponse) GetContext() context.Context             { return context.Background() }
+func (r *deltaResponse) GetDeltaRequest() *discoveryv3.DeltaDiscoveryRequest { return r.req }
+func (r *deltaResponse) GetSystemVersion() (string, error)                   { return r.version, nil }
+func (r *deltaResponse) GetResponseVersion() string                          { return r.version }
+func (r *deltaResponse) GetNextVersionMap() map[string]string                { return r.next }
+func (r *deltaResponse) GetReturnedResources() map[string]string             { return r.next }
+func (r *deltaResponse) GetContext() context.Context                         { return context.Background() }
