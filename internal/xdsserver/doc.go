@@ -1,5 +1,6 @@
-// Package xdsserver is the ADS room: it holds one go-control-plane snapshot
-// cache, serves it to Envoy over gRPC (aggregated discovery, both
+// Package xdsserver is the ADS room: it holds every node's snapshot in its
+// own cache (cache.go; go-control-plane's stream servers ask it for
+// watches), serves it to Envoy over gRPC (aggregated discovery, both
 // state-of-the-world and delta, every v3 resource type), and watches the
 // streams: which node ids are connected, which version of each resource type
 // every stream was sent, ACKed and NACKed. It exports that as Status (JSON on

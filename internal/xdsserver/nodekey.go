@@ -32,7 +32,7 @@ func NodeKey(node *corev3.Node) string {
 	return node.GetId() + "#" + hex.EncodeToString(sum[:6])
 }
 
-// keyHash makes the snapshot cache look snapshots up by NodeKey. The cache
+// keyHash makes the cache look snapshots up by NodeKey. The cache
 // asks on every request, and a stream passes the node of its first request
 // with each one, so keys are remembered by node object: an ACK does not
 // marshal and hash the metadata again. Entries live in two generations

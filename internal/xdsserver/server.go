@@ -65,7 +65,7 @@ type NodeEvent struct {
 	Metadata map[string]any
 }
 
-// Server is an ADS server over one go-control-plane snapshot cache. All its
+// Server is an ADS server over one snapshot cache (cache.go). All its
 // methods are safe for concurrent use.
 type Server struct {
 	log     *slog.Logger

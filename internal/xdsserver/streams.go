@@ -60,7 +60,7 @@ func (c *callbacks) OnStreamOpen(ctx context.Context, id int64, _ string) error 
 
 func (c *callbacks) OnStreamClosed(id int64, _ *corev3.Node) { c.s.closeStream(c.key(false, id)) }
 
-// OnStreamRequest also parks NACKs. The snapshot cache answers at once any
+// OnStreamRequest also parks NACKs. The cache answers at once any
 // request whose version_info differs from the snapshot's, and a NACK
 // carries the last accepted version, so Envoy would get the rejected
 // version straight back, reject it again, and so on without end
