@@ -43,8 +43,8 @@ type Cache struct {
 }
 
 // outboundKey identifies an outbound part within a snapshot: the mesh, the
-// proxy's options as JSON and the SHA-256 of the node's outbound spec
-// fields as JSON.
+// proxy's options (Options.key) and the SHA-256 of the node's outbound
+// spec fields as JSON.
 type outboundKey struct {
 	mesh, opts string
 	spec       [sha256.Size]byte
@@ -149,11 +149,14 @@ func (c *Cache) Parts(node NodeRef, opts Options) ([]*ir.Proxy, error) {
 		return []*ir.Proxy{own}, nil
 	}
 	vn := mesh.VirtualNodes[node.Name]
-	t := newTranslator(mesh, vn, opts, c.eps)
-	t.out = own
-	t.inbound()
-	t.finish()
-	return []*ir.Proxy{own, c.outboundPart(mesh, vn, t.opts)}, nil
+	opts = opts.withDefaults(prefersIPv6(ipPreference(mesh, vn)))
+	if len(vn.Spec.Listeners) > 0 {
+		t := newTranslator(mesh, vn, opts, c.eps)
+		t.out = own
+		t.inbound()
+		t.finish()
+	}
+	return []*ir.Proxy{own, c.outboundPart(mesh, vn, opts)}, nil
 }
 
 // outboundSpec is everything the outbound translation of a virtual node
@@ -172,14 +175,10 @@ type outboundSpec struct {
 func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts Options) *ir.Proxy {
 	spec := outboundSpec{Backends: vn.Spec.Backends, BackendDefaults: vn.Spec.BackendDefaults, Logging: vn.Spec.Logging}
 	inputs, err := c.specs.outboundInputs(vn.Spec)
-	var o []byte
-	if err == nil {
-		o, err = json.Marshal(opts)
-	}
 	if err != nil { // not expected of decoded specs; translate unshared
 		return translateOutbound(mesh, spec, opts, c.eps)
 	}
-	key := outboundKey{mesh: mesh.Name, opts: string(o), spec: inputs}
+	key := outboundKey{mesh: mesh.Name, opts: opts.key(), spec: inputs}
 	c.mu.Lock()
 	sp := c.outbound[key]
 	if sp == nil {

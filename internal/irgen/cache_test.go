@@ -151,3 +151,37 @@ func TestCacheSharesOutbound(t *testing.T) {
 		t.Error("other options share front's outbound part")
 	}
 }
+
+// TestOptionsKey: every field of Options is part of its key, so proxies
+// with different options never share an outbound part.
+func TestOptionsKey(t *testing.T) {
+	if n := reflect.TypeFor[Options]().NumField(); n != 7 {
+		t.Fatalf("Options has %d fields; encode the new one in Options.key, then update this count", n)
+	}
+	base := Options{Interception: true, IngressPort: 1, EgressPort: 2, IngressAddress: "a", EgressAddress: "b",
+		AppAddress: "c", AppPorts: map[uint32]uint32{8080: 9090, 80: 90}}
+	variants := []func(*Options){
+		func(o *Options) { o.Interception = false },
+		func(o *Options) { o.IngressPort = 3 },
+		func(o *Options) { o.EgressPort = 3 },
+		func(o *Options) { o.IngressAddress = "x" },
+		func(o *Options) { o.EgressAddress = "x" },
+		func(o *Options) { o.AppAddress = "x" },
+		func(o *Options) { o.AppPorts = map[uint32]uint32{8080: 9091, 80: 90} },
+		func(o *Options) { o.AppPorts = nil },
+	}
+	seen := map[string]int{base.key(): -1}
+	for i, change := range variants {
+		o := base
+		change(&o)
+		if j, dup := seen[o.key()]; dup {
+			t.Errorf("variant %d has the key of %d: %s", i, j, o.key())
+		}
+		seen[o.key()] = i
+	}
+	same := base
+	same.AppPorts = map[uint32]uint32{80: 90, 8080: 9090}
+	if same.key() != base.key() {
+		t.Error("equal options, different keys")
+	}
+}

@@ -1,6 +1,12 @@
 package irgen
 
-import "github.com/trellis-mesh/trellis/internal/ir"
+import (
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/trellis-mesh/trellis/internal/ir"
+)
 
 // Proxy kinds of a NodeRef (the segment of the Envoy node id).
 const (
@@ -51,6 +57,25 @@ type Options struct {
 // port 0 gets the target listener's port.
 type Endpoints interface {
 	Lookup(namespace, service string, attributes map[string]string) []ir.Endpoint
+}
+
+// key encodes every option, for telling equal options apart cheaply
+// (irgen.Cache keys shared parts with it). TestOptionsKey fails when a
+// field is added and not encoded here.
+func (o Options) key() string {
+	b := make([]byte, 0, 64+8*len(o.AppPorts))
+	b = strconv.AppendBool(b, o.Interception)
+	for _, p := range []uint32{o.IngressPort, o.EgressPort} {
+		b = strconv.AppendUint(append(b, ' '), uint64(p), 10)
+	}
+	for _, a := range []string{o.IngressAddress, o.EgressAddress, o.AppAddress} {
+		b = strconv.AppendQuote(append(b, ' '), a)
+	}
+	for _, p := range slices.Sorted(maps.Keys(o.AppPorts)) {
+		b = strconv.AppendUint(append(b, ' '), uint64(p), 10)
+		b = strconv.AppendUint(append(b, ':'), uint64(o.AppPorts[p]), 10)
+	}
+	return string(b)
 }
 
 // withDefaults fills unset options. ipv6 says whether the node prefers IPv6

@@ -78,12 +78,16 @@ func (c *adsCache) set(key string, snap *nodeVersions) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.state(key)
+	prev := st.snap
 	st.snap = snap
 	for t := range types.UnknownType {
 		for id, w := range st.sotw[t] {
 			if w.req.GetVersionInfo() != snap.types[t].version && respondSotw(w, snap.types[t]) {
 				delete(st.sotw[t], id)
 			}
+		}
+		if len(st.delta[t]) == 0 || (prev != nil && prev.types[t] == snap.types[t]) {
+			continue // no delta watch, or same content and version: they wait on
 		}
 		for id, w := range st.delta[t] {
 			if respondDelta(w, snap.types[t]) {
@@ -244,13 +248,11 @@ func respondSotw(w *sotwWatch, tv typeVersion) bool {
 // even when empty: Envoy waits for it to finish initialising.
 func respondDelta(w *deltaWatch, tv typeVersion) bool {
 	sent := w.sub.ReturnedResources()
-	next := map[string]string{}
 	var changed []*discoveryv3.Resource
 	var removed []string
 	if w.sub.IsWildcard() {
 		if tv.content != nil {
 			for _, p := range tv.content.entries {
-				next[p.name] = p.version
 				if v, ok := sent[p.name]; !ok || v != p.version {
 					changed = append(changed, p.delta)
 				}
@@ -265,7 +267,6 @@ func respondDelta(w *deltaWatch, tv typeVersion) bool {
 		for name := range w.sub.SubscribedResources() {
 			v, ok := sent[name]
 			if p := tv.content.lookup(name); p != nil {
-				next[name] = p.version
 				if v != p.version {
 					changed = append(changed, p.delta)
 				}
@@ -280,8 +281,28 @@ func respondDelta(w *deltaWatch, tv typeVersion) bool {
 		return false
 	}
 	slices.Sort(removed)
-	w.ch <- &deltaResponse{req: w.req, version: tv.version, resources: changed, removed: removed, next: next}
+	w.ch <- &deltaResponse{req: w.req, version: tv.version, resources: changed, removed: removed, next: nextVersions(w.sub, tv.content)}
 	return true
+}
+
+// nextVersions is what a delta stream holds once sent the content: every
+// resource of it (wildcard) or those subscribed, by version.
+func nextVersions(sub cachev3.Subscription, content *typeContent) map[string]string {
+	next := map[string]string{}
+	if sub.IsWildcard() {
+		if content != nil {
+			for _, p := range content.entries {
+				next[p.name] = p.version
+			}
+		}
+		return next
+	}
+	for name := range sub.SubscribedResources() {
+		if p := content.lookup(name); p != nil {
+			next[name] = p.version
+		}
+	}
+	return next
 }
 
 // sotwResponse is a state-of-the-world response whose resources are Anys

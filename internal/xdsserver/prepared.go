@@ -160,21 +160,22 @@ func consistent(contents [types.UnknownType]*typeContent) error {
 // route configurations, clusters load assignments), so that type's own set
 // is returned without copying.
 func referenced(contents [types.UnknownType]*typeContent, typeURL resourcev3.Type) map[string]bool {
-	var sets []map[string]bool
+	var first, union map[string]bool
 	for _, c := range contents {
-		if c != nil && len(c.refs[typeURL]) > 0 {
-			sets = append(sets, c.refs[typeURL])
+		refs := c.references(typeURL)
+		switch {
+		case len(refs) == 0:
+		case first == nil:
+			first = refs
+		default:
+			if union == nil {
+				union = maps.Clone(first)
+			}
+			maps.Copy(union, refs)
 		}
 	}
-	switch len(sets) {
-	case 0:
-		return nil
-	case 1:
-		return sets[0]
+	if union != nil {
+		return union
 	}
-	union := map[string]bool{}
-	for _, s := range sets {
-		maps.Copy(union, s)
-	}
-	return union
+	return first
 }

@@ -39,6 +39,15 @@ type typeContent struct {
 	refs    map[resourcev3.Type]map[string]bool
 }
 
+// references is the set of names of type typeURL the content's resources
+// reference.
+func (c *typeContent) references(typeURL resourcev3.Type) map[string]bool {
+	if c == nil {
+		return nil
+	}
+	return c.refs[typeURL]
+}
+
 // lookup returns the named resource (nil content has none).
 func (c *typeContent) lookup(name string) *prepared {
 	if c == nil {
