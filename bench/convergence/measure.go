@@ -37,18 +37,19 @@ type params struct {
 // result holds one run's figures.
 type result struct {
 	params
-	setup     time.Duration   // creating the mesh through the API
-	apiCalls  int             // calls that took
-	connect   time.Duration   // child start → every proxy has route 0
-	apiUpdate []time.Duration // UpdateRoute round trips
-	perNode   []time.Duration // write → a proxy's receipt, every proxy of every update
-	perUpdate []time.Duration // write → the last proxy's receipt, per update
-	heap      float64         // control-plane heap per connected proxy, bytes
-	peakHeap  float64         // largest heap per proxy seen after an update, bytes
-	gogc      int             // the control plane's GC target
-	heapBase  int64           // heap in use before the proxies connected
-	pushed    counts          // responses received during the updates
-	translate time.Duration   // irgen + xdsgen for one client proxy
+	setup           time.Duration   // creating the mesh through the API
+	apiCalls        int             // calls that took
+	connect         time.Duration   // child start → every proxy has route 0
+	apiUpdate       []time.Duration // UpdateRoute round trips
+	perNode         []time.Duration // write → a proxy's receipt, every proxy of every update
+	perUpdate       []time.Duration // write → the last proxy's receipt, per update
+	heap            float64         // control-plane heap per connected proxy, bytes
+	peakHeap        float64         // largest heap per proxy seen after an update, bytes
+	gogc            int             // the control plane's GC target
+	heapBase        int64           // heap in use before the proxies connected
+	pushed          counts          // responses received during the updates
+	translate       time.Duration   // irgen + xdsgen for one client proxy, from scratch
+	translateShared time.Duration   // irgen per client in a rebuild, the outbound part shared
 }
 
 func (p params) mode() string {
@@ -86,7 +87,7 @@ func run(p params) (result, error) {
 	if err := srv.Stop(); err != nil {
 		return r, fmt.Errorf("stop server: %w", err)
 	}
-	r.translate, err = translateTime(dir, p.translateIters)
+	r.translate, r.translateShared, err = translateTime(dir, p.clients, p.translateIters)
 	return r, err
 }
 

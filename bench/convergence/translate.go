@@ -14,28 +14,29 @@ import (
 )
 
 // translateTime reopens the stopped server's store, builds the mesh view
-// and times what the reconciler does per proxy, irgen.Proxy then
-// xdsgen.Translate, for client-0 with the options its metadata gives
+// and times a translation from scratch, irgen.Proxy then xdsgen.Translate,
+// for client-0 with the options its metadata gives, and irgen alone per
+// client in a rebuild, where the clients share their outbound part
 // (internal/reconcile's BenchmarkTranslateProxy measures the same).
-func translateTime(dataDir string, iters int) (time.Duration, error) {
+func translateTime(dataDir string, clients, iters int) (scratch, shared time.Duration, err error) {
 	quiet := slog.New(slog.DiscardHandler)
 	st, err := bolt.Open(filepath.Join(dataDir, "trellis.db"), bolt.Options{Logger: quiet})
 	if err != nil {
-		return 0, fmt.Errorf("reopen store: %w", err)
+		return 0, 0, fmt.Errorf("reopen store: %w", err)
 	}
 	defer st.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	rev, err := st.Revision(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("store revision: %w", err)
+		return 0, 0, fmt.Errorf("store revision: %w", err)
 	}
 	view := meshview.New(st, quiet)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = view.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	if err := view.WaitRevision(ctx, rev); err != nil {
-		return 0, fmt.Errorf("mesh view: %w", err)
+		return 0, 0, fmt.Errorf("mesh view: %w", err)
 	}
 	snap := view.Current()
 	node := irgen.NodeRef{Mesh: meshName, Kind: irgen.KindVirtualNode, Name: clientName(0)}
@@ -55,11 +56,19 @@ func translateTime(dataDir string, iters int) (time.Duration, error) {
 		return nil
 	}
 	if err := once(); err != nil { // warm up, and check the shape
-		return 0, fmt.Errorf("translate %s: %w", node.Name, err)
+		return 0, 0, fmt.Errorf("translate %s: %w", node.Name, err)
 	}
 	t := time.Now()
 	for range iters {
 		_ = once()
 	}
-	return time.Since(t) / time.Duration(iters), nil
+	scratch = time.Since(t) / time.Duration(iters)
+	cache := irgen.NewCache(snap, nil, irgen.NewSpecMemo())
+	t = time.Now()
+	for j := range clients {
+		if _, err := cache.Parts(irgen.NodeRef{Mesh: meshName, Kind: irgen.KindVirtualNode, Name: clientName(j)}, opts); err != nil {
+			return 0, 0, err
+		}
+	}
+	return scratch, time.Since(t) / time.Duration(clients), nil
 }
