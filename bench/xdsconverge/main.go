@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
+	"github.com/trellis-mesh/trellis/internal/server"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -66,6 +67,7 @@ type bench struct {
 
 func run(n, updates int, delta bool) error {
 	b := &bench{n: n, delta: delta, reg: prometheus.NewRegistry()}
+	fmt.Printf("GOGC=%d (as trellis server runs)\n", server.TuneGC())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b.srv = xdsserver.New(xdsserver.Options{Logger: log, Registerer: b.reg})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
