@@ -14,8 +14,8 @@ import (
 // proxies ran into a collection every third push, and its mark assists
 // lengthened that push's tail by a third. At 250 collections are rarer and
 // the heap between them peaks at about 3.5 times the live heap, still
-// under 0.15 MiB per proxy. GOGC or GOMEMLIMIT in the environment take
-// precedence, as for any Go program.
+// under 0.15 MiB per proxy. GOGC in the environment takes precedence, and
+// GOMEMLIMIT caps the heap as for any Go program.
 const DefaultGCPercent = 250
 
 // TuneGC applies DefaultGCPercent unless GOGC is set, and returns the
