@@ -108,51 +108,41 @@ func lastString(b []byte, num protowire.Number) string { return string(last(Fiel
 // (aliasing b), in order; it stops at the first malformed field.
 func Fields(b []byte, num protowire.Number) [][]byte {
 	var out [][]byte
-	for len(b) > 0 {
-		n, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return out
-		}
-		b = b[l:]
-		if n == num && typ == protowire.BytesType {
-			v, vl := protowire.ConsumeBytes(b)
-			if vl < 0 {
-				return out
-			}
-			out = append(out, v)
-			b = b[vl:]
-			continue
-		}
-		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
-			return out
-		}
-		b = b[l:]
-	}
+	walk(b, num, protowire.BytesType, func(body []byte, _ uint64) { out = append(out, body) })
 	return out
 }
 
 // Varints returns the values of the varint fields numbered num, in order.
 func Varints(b []byte, num protowire.Number) []uint64 {
 	var out []uint64
-	for len(b) > 0 {
-		n, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return out
-		}
-		b = b[l:]
-		if n == num && typ == protowire.VarintType {
-			v, vl := protowire.ConsumeVarint(b)
-			if vl < 0 {
-				return out
-			}
-			out = append(out, v)
-			b = b[vl:]
-			continue
-		}
-		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
-			return out
-		}
-		b = b[l:]
-	}
+	walk(b, num, protowire.VarintType, func(_ []byte, v uint64) { out = append(out, v) })
 	return out
+}
+
+// walk calls f for each field of b numbered num and of wire type typ,
+// with its body (length-delimited) or value (varint); it stops at the
+// first malformed field.
+func walk(b []byte, num protowire.Number, typ protowire.Type, f func(body []byte, v uint64)) {
+	for len(b) > 0 {
+		n, t, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return
+		}
+		b = b[l:]
+		vl := protowire.ConsumeFieldValue(n, t, b)
+		if vl < 0 {
+			return
+		}
+		if n == num && t == typ {
+			switch t {
+			case protowire.BytesType:
+				body, _ := protowire.ConsumeBytes(b)
+				f(body, 0)
+			case protowire.VarintType:
+				v, _ := protowire.ConsumeVarint(b)
+				f(nil, v)
+			}
+		}
+		b = b[vl:]
+	}
 }
