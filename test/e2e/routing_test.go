@@ -24,6 +24,12 @@ type colorMesh struct {
 
 func setupColor(t *testing.T, blueWeight, greenWeight int32) *colorMesh {
 	t.Helper()
+	return setupColorXDS(t, blueWeight, greenWeight, false)
+}
+
+// setupColorXDS is setupColor with the front Envoy on delta xDS or not.
+func setupColorXDS(t *testing.T, blueWeight, greenWeight int32, delta bool) *colorMesh {
+	t.Helper()
 	c := startTrellis(t)
 	m := &colorMesh{cp: c, c: newClient()}
 	blueIP, greenIP, frontIP := loopbackIP(), loopbackIP(), loopbackIP()
@@ -36,7 +42,7 @@ func setupColor(t *testing.T, blueWeight, greenWeight int32) *colorMesh {
 	c.router(t, "color", "color-router", colorPort, types.PortProtocolHttp)
 	c.route(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("blue", blueWeight), wt("green", greenWeight))))
 	c.serviceByRouter(t, "color", "color.local", "color-router")
-	m.front = startEnvoy(t, c, proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: frontIP})
+	m.front = startEnvoy(t, c, proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: frontIP, Delta: delta})
 	m.frontAddr = fmt.Sprintf("%s:%d", frontIP, colorPort)
 	return m
 }
