@@ -168,6 +168,32 @@ func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int
 	return l
 }
 
+// expectEach is an eventually-condition: within 50 requests, all 200,
+// every body is seen. Split tests wait for it before they count, so that a
+// target whose proxy is still being configured (its first requests fail
+// over to the other after a retry one hop out) does not skew the count.
+func (c *client) expectEach(addr, host, path string, bodies ...string) func() error {
+	return func() error {
+		seen := map[string]bool{}
+		for range 50 {
+			code, body, err := c.get(addr, host, path, nil)
+			if err != nil || code != 200 {
+				return fmt.Errorf("GET %s%s (Host %s) = %d %q %v", addr, path, host, code, body, err)
+			}
+			seen[body] = true
+			if len(seen) == len(bodies) {
+				break
+			}
+		}
+		for _, b := range bodies {
+			if !seen[b] {
+				return fmt.Errorf("GET %s%s (Host %s): %q not seen in 50 requests (saw %v)", addr, path, host, b, seen)
+			}
+		}
+		return nil
+	}
+}
+
 // expectBodyIn is an eventually-condition: the request answers 200 with
 // one of the bodies.
 func (c *client) expectBodyIn(addr, host, path string, bodies ...string) func() error {

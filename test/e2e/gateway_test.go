@@ -94,6 +94,7 @@ func expectSeen(t *testing.T, a *app, path, host string) {
 // router's 50/50 split, arrives as /tell with Host color.local.
 func TestGatewayColorSplit(t *testing.T) {
 	m := setupGateway(t)
+	eventually(t, 10*time.Second, m.c.expectEach(m.addr, publicHost, "/color/tell", "blue", "green"))
 	const n = 1000
 	counts := map[string]int{}
 	for range n {

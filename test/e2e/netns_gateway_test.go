@@ -89,7 +89,7 @@ func TestNetnsGatewayWalkthrough(t *testing.T) {
 
 	cl := newClient()
 	addr := net.JoinHostPort(podGHost, strconv.Itoa(gatewayPort))
-	eventually(t, 30*time.Second, cl.expectBodyIn(addr, publicHost, "/color/tell", "blue", "green"))
+	eventually(t, 30*time.Second, cl.expectEach(addr, publicHost, "/color/tell", "blue", "green"))
 	const total = 1000
 	counts := map[string]int{}
 	for range total {

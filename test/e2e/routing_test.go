@@ -75,7 +75,7 @@ func within3Sigma(t *testing.T, what string, got, n int, p float64) {
 
 func TestWeightedSplit(t *testing.T) {
 	m := setupColor(t, 90, 10)
-	eventually(t, 10*time.Second, m.c.expectBodyIn(m.frontAddr, "color.local", "/", "blue", "green"))
+	eventually(t, 10*time.Second, m.c.expectEach(m.frontAddr, "color.local", "/", "blue", "green"))
 	const n = 2000
 	counts := m.split(t, n)
 	within3Sigma(t, "green (weight 10)", counts["green"], n, 0.10)
