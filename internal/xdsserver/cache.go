@@ -3,6 +3,7 @@ package xdsserver
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -211,15 +212,17 @@ func unsent(sub cachev3.Subscription, content *typeContent) bool {
 	return false
 }
 
-// respondSotw sends the type's resources, those the request names or all,
-// and reports whether it did: a request naming resources the snapshot
-// lacks is not answered. c.mu is held; the stream's channel has room for a
-// response per type, so the send does not block.
+// respondSotw sends the type's resources, all of them for a wildcard
+// subscription or those subscribed by name, and reports whether it did: a
+// subscription naming resources the snapshot lacks is not answered (ADS
+// consistency). It reads the stream's subscription rather than the
+// request's names, so an explicit "*" means wildcard, as Envoy means it.
+// c.mu is held; the stream's channel has room for a response per type, so
+// the send does not block.
 func respondSotw(w *sotwWatch, tv typeVersion) bool {
-	names := w.req.GetResourceNames()
 	var anys []*anypb.Any
 	returned := map[string]string{}
-	if len(names) == 0 {
+	if w.sub.IsWildcard() {
 		if tv.content != nil {
 			anys = tv.content.anys
 			for _, p := range tv.content.entries {
@@ -227,10 +230,7 @@ func respondSotw(w *sotwWatch, tv typeVersion) bool {
 			}
 		}
 	} else {
-		for _, name := range names {
-			if _, dup := returned[name]; dup {
-				continue
-			}
+		for _, name := range slices.Sorted(maps.Keys(w.sub.SubscribedResources())) {
 			p := tv.content.lookup(name)
 			if p == nil {
 				return false

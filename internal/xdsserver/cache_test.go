@@ -2,10 +2,12 @@ package xdsserver
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 )
@@ -69,4 +71,21 @@ func TestSharedResourcesManyStreams(t *testing.T) {
 func ackRDSQuiet(st discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesClient, resp *discoveryv3.DiscoveryResponse) {
 	_ = st.Send(&discoveryv3.DiscoveryRequest{TypeUrl: resp.GetTypeUrl(), VersionInfo: resp.GetVersionInfo(),
 		ResponseNonce: resp.GetNonce(), ResourceNames: []string{"r1"}})
+}
+
+// TestSotWExplicitWildcard: a state-of-the-world request naming "*" (how
+// newer Envoys say wildcard alongside names) gets every resource.
+func TestSotWExplicitWildcard(t *testing.T) {
+	h := start(t)
+	if err := h.srv.SetResources(nodeA, "v1", twoClusters(t, time.Second, true)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := h.sotw(t)
+	req := &discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: nodeA}, TypeUrl: resourcev3.ClusterType, ResourceNames: []string{"*"}}
+	if err := st.Send(req); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, recvTypes(t, st, resourcev3.ClusterType)[0]); !slices.Equal(got, []string{"c1", "c2"}) {
+		t.Fatalf("clusters %v, want c1 and c2", got)
+	}
 }
