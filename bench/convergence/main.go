@@ -47,6 +47,7 @@ func main() {
 		memProfile  = flag.String("memprofile", "", "write the control plane's allocation profile after the updates of the (last) run to this file, and the one before them to this file.before")
 		childCPU    = flag.String("child-cpuprofile", "", "write a CPU profile of the simulated proxies' process (whole run) to this file")
 		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
+		varied      = flag.Bool("varied", false, "give every client a listener and its own subset of the services as backends: configurations differ and an update reaches half the proxies")
 		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")
 	)
 	flag.Parse()
@@ -59,7 +60,7 @@ func main() {
 		return
 	}
 	base := params{clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile, memProfile: *memProfile,
-		childCPUProfile: *childCPU, perUpdateLog: *perUpdate}
+		childCPUProfile: *childCPU, perUpdateLog: *perUpdate, varied: *varied}
 	runs := []params{base}
 	if *all {
 		runs = nil

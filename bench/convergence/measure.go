@@ -31,7 +31,7 @@ type params struct {
 	clients, updates, concurrency, translateIters int
 	delta                                         bool
 	cpuProfile, memProfile, childCPUProfile       string
-	perUpdateLog                                  bool
+	perUpdateLog, varied                          bool
 }
 
 // result holds one run's figures.
@@ -47,6 +47,7 @@ type result struct {
 	peakHeap        float64         // largest heap per proxy seen after an update, bytes
 	gogc            int             // the control plane's GC target
 	heapBase        int64           // heap in use before the proxies connected
+	affected        []bool          // the proxies an update reaches
 	pushed          counts          // responses received during the updates
 	translate       time.Duration   // irgen + xdsgen for one client proxy, from scratch
 	translateShared time.Duration   // irgen per client in a rebuild, the outbound part shared
@@ -87,7 +88,7 @@ func run(p params) (result, error) {
 	if err := srv.Stop(); err != nil {
 		return r, fmt.Errorf("stop server: %w", err)
 	}
-	r.translate, r.translateShared, err = translateTime(dir, p.clients, p.translateIters)
+	r.translate, r.translateShared, err = translateTime(dir, p.clients, p.translateIters, p.varied)
 	return r, err
 }
 
@@ -96,7 +97,7 @@ func (r *result) measure(srv *server.Server) error {
 	ctx := context.Background()
 	api := newClient(srv.Addr())
 	t := time.Now()
-	calls, err := createMesh(ctx, api, r.clients, r.concurrency)
+	calls, err := createMesh(ctx, api, r.clients, r.concurrency, r.varied)
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,8 @@ func (r *result) measure(srv *server.Server) error {
 		return err
 	}
 	defer f.stop()
-	if _, err := f.waitKey(initialKey, t, waitTimeout); err != nil {
+	r.affected = affected(r.clients, r.varied)
+	if _, err := f.waitKey(initialKey, r.affected, t, waitTimeout); err != nil {
 		return fmt.Errorf("initial configuration: %w", err)
 	}
 	r.connect = time.Since(t)
@@ -151,7 +153,7 @@ func (r *result) updatesLoop(ctx context.Context, api *appmesh.Client, f *fleet)
 			return err
 		}
 		r.apiUpdate = append(r.apiUpdate, time.Since(t0))
-		lat, err := f.waitKey(weightKey(k), t0, waitTimeout)
+		lat, err := f.waitKey(weightKey(k), r.affected, t0, waitTimeout)
 		if err != nil {
 			return fmt.Errorf("update %d: %w", k, err)
 		}

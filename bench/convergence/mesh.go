@@ -23,6 +23,7 @@ const (
 	port        = 8080
 	updatedSvc  = "svc-0.bench.local"
 	initialKey  = "50/50"
+	clientPort  = 9090 // a varied client's own listener
 	region      = "us-west-2"
 	accountID   = "123456789012"
 	routeName   = "route"
@@ -56,7 +57,7 @@ func newClient(apiAddr string) *appmesh.Client {
 
 // createMesh creates the mesh; the clients' virtual nodes are created
 // conc at a time. It returns the number of API calls made.
-func createMesh(ctx context.Context, c *appmesh.Client, clients, conc int) (int, error) {
+func createMesh(ctx context.Context, c *appmesh.Client, clients, conc int, varied bool) (int, error) {
 	calls := 0
 	do := func(what string, err error) error {
 		calls++
@@ -83,7 +84,7 @@ func createMesh(ctx context.Context, c *appmesh.Client, clients, conc int) (int,
 	}
 	err = parallel(clients, conc, func(j int) error {
 		_, err := c.CreateVirtualNode(ctx, &appmesh.CreateVirtualNodeInput{
-			MeshName: aws.String(meshName), VirtualNodeName: aws.String(clientName(j)), Spec: clientSpec()})
+			MeshName: aws.String(meshName), VirtualNodeName: aws.String(clientName(j)), Spec: clientSpec(j, varied)})
 		if err != nil {
 			return fmt.Errorf("create %s: %w", clientName(j), err)
 		}
@@ -135,13 +136,35 @@ func backendSpec(i int) *types.VirtualNodeSpec {
 	}
 }
 
-func clientSpec() *types.VirtualNodeSpec {
+// clientSpec is client j's node: every service as a backend, or, varied,
+// a listener of its own and the j-th non-empty subset of the services
+// (bit i of j%1023+1 names svc-<i>): then every client's configuration
+// differs, and route 0 reaches half of them.
+func clientSpec(j int, varied bool) *types.VirtualNodeSpec {
 	s := &types.VirtualNodeSpec{}
 	for i := range backends {
-		s.Backends = append(s.Backends, &types.BackendMemberVirtualService{
-			Value: types.VirtualServiceBackend{VirtualServiceName: aws.String(serviceName(i))}})
+		if !varied || usesService(j, i) {
+			s.Backends = append(s.Backends, &types.BackendMemberVirtualService{
+				Value: types.VirtualServiceBackend{VirtualServiceName: aws.String(serviceName(i))}})
+		}
+	}
+	if varied {
+		s.Listeners = []types.Listener{{PortMapping: &types.PortMapping{Port: aws.Int32(clientPort), Protocol: types.PortProtocolHttp}}}
+		s.ServiceDiscovery = &types.ServiceDiscoveryMemberDns{Value: types.DnsServiceDiscovery{Hostname: aws.String(clientName(j) + ".bench.local")}}
 	}
 	return s
+}
+
+// usesService reports whether varied client j has svc-<i> as a backend.
+func usesService(j, i int) bool { return (j%1023+1)&(1<<i) != 0 }
+
+// affected reports which clients an edit of route 0 reaches.
+func affected(clients int, varied bool) []bool {
+	out := make([]bool, clients)
+	for j := range out {
+		out[j] = !varied || usesService(j, 0)
+	}
+	return out
 }
 
 // routeSpec splits router i's traffic over svc-<i> and svc-<i+1>.

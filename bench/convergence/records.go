@@ -73,28 +73,32 @@ func (f *fleet) read() {
 	}
 }
 
-// waitKey waits until every proxy got route 0 with weights key and returns
-// each proxy's receive time minus t0. Records of other weights (an older
-// update seen late) are skipped.
-func (f *fleet) waitKey(key string, t0 time.Time, timeout time.Duration) ([]time.Duration, error) {
-	lat := make([]time.Duration, f.n)
+// waitKey waits until every wanted proxy got route 0 with weights key and
+// returns each one's latency from t0 (others are left out).
+func (f *fleet) waitKey(key string, want []bool, t0 time.Time, timeout time.Duration) ([]time.Duration, error) {
+	n := 0
+	for _, w := range want {
+		if w {
+			n++
+		}
+	}
+	lat := make([]time.Duration, 0, n)
 	have := make([]bool, f.n)
-	got := 0
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	for got < f.n {
+	for len(lat) < n {
 		select {
 		case r, ok := <-f.recs:
 			if !ok {
-				return nil, fmt.Errorf("client process ended with %d of %d proxies at weights %s", got, f.n, key)
+				return nil, fmt.Errorf("client process ended with %d of %d proxies at weights %s", len(lat), n, key)
 			}
-			if r.key != key || r.proxy < 0 || r.proxy >= f.n || have[r.proxy] {
+			if r.key != key || r.proxy < 0 || r.proxy >= f.n || !want[r.proxy] || have[r.proxy] {
 				continue
 			}
-			have[r.proxy], lat[r.proxy] = true, time.Duration(r.at-t0.UnixNano())
-			got++
+			have[r.proxy] = true
+			lat = append(lat, time.Duration(r.at-t0.UnixNano()))
 		case <-timer.C:
-			return nil, fmt.Errorf("%d of %d proxies got weights %s within %v", got, f.n, key, timeout)
+			return nil, fmt.Errorf("%d of %d proxies got weights %s within %v", len(lat), n, key, timeout)
 		}
 	}
 	return lat, nil

@@ -7,8 +7,12 @@ import (
 )
 
 func (r result) print() {
-	fmt.Printf("\nconvergence: %d proxies, %s, %d UpdateRoute calls; mesh of %d backends behind routers, every proxy has all %d services as backends\n",
-		r.clients, r.mode(), r.updates, backends, backends)
+	shape := fmt.Sprintf("every proxy has all %d services as backends", backends)
+	if r.varied {
+		shape = fmt.Sprintf("every proxy has a listener and its own subset of the services; an update reaches %d of them", len(r.perNode)/max(1, r.updates))
+	}
+	fmt.Printf("\nconvergence: %d proxies, %s, %d UpdateRoute calls; mesh of %d backends behind routers, %s\n",
+		r.clients, r.mode(), r.updates, backends, shape)
 	fmt.Printf("  setup: %d API calls in %v (%d concurrent, fsync on); connect + initial config at every proxy: %v\n",
 		r.apiCalls, r.setup.Round(time.Millisecond), r.concurrency, r.connect.Round(time.Millisecond))
 	fmt.Printf("  UpdateRoute round trip:                    p50 %9v                 max %9v\n", ms(pct(r.apiUpdate, 0.5)), ms(slices.Max(r.apiUpdate)))

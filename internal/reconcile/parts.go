@@ -29,6 +29,7 @@ type fingerprint = [sha256.Size]byte
 type translation struct {
 	fp   fingerprint
 	once sync.Once
+	part *ir.Proxy // the IR it was made of (immutable)
 	res  *xdsgen.Resources
 	err  error
 	// users counts the proxies whose published parts include it; the
@@ -45,12 +46,12 @@ type translations struct {
 func newTranslations() *translations { return &translations{m: map[fingerprint]*translation{}} }
 
 // get returns the translation of a part, translating it if no proxy uses
-// one of that fingerprint. A new translation keeps the resource objects of
-// prev (the translation the part replaces, if any) that it left unchanged:
-// a route edit then brings one new route configuration object, not new
-// objects for every cluster and listener beside it, and the xDS server
-// keeps what it learnt from them. The entry stays in the table until sweep
-// finds it unused.
+// one of that fingerprint. A new translation starts from prev (the
+// translation the part replaces, if any): resources whose IR did not change
+// keep their objects and are not built or validated again, so a route edit
+// brings one new route configuration object, not new objects for every
+// cluster and listener beside it, and the xDS server keeps what it learnt
+// from them. The entry stays in the table until sweep finds it unused.
 func (ts *translations) get(fp fingerprint, part *ir.Proxy, prev *translation) (*translation, error) {
 	ts.mu.Lock()
 	t := ts.m[fp]
@@ -60,9 +61,11 @@ func (ts *translations) get(fp fingerprint, part *ir.Proxy, prev *translation) (
 	}
 	ts.mu.Unlock()
 	t.once.Do(func() {
-		t.res, t.err = xdsgen.Translate(part)
-		if t.err == nil && prev != nil && prev.err == nil {
-			t.res = xdsgen.KeepUnchanged(t.res, prev.res)
+		t.part = part
+		if prev != nil && prev.err == nil {
+			t.res, t.err = xdsgen.TranslateFrom(part, prev.part, prev.res)
+		} else {
+			t.res, t.err = xdsgen.Translate(part)
 		}
 	})
 	return t, t.err

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -34,39 +35,120 @@ type Resources struct {
 // An error means the IR cannot be expressed as configuration Envoy would
 // accept; the caller should keep serving the last good configuration.
 func Translate(p *ir.Proxy) (*Resources, error) {
+	return TranslateFrom(p, nil, nil)
+}
+
+// TranslateFrom is Translate given an earlier translation: prev, made of
+// prevIR. A listener, route configuration or cluster whose IR is equal to
+// the one of that name in prevIR keeps prev's object, which was validated
+// when it was built; only what changed is built and validated, and the
+// checks across resources run on the whole set. A route edit that reaches
+// a proxy thus costs its route configuration, not every cluster and
+// listener beside it, and callers that key work by object (the xDS server
+// marshals each object once) keep it for what did not change. prevIR and
+// prev are left as they are; both nil is Translate.
+func TranslateFrom(p, prevIR *ir.Proxy, prev *Resources) (*Resources, error) {
 	if p == nil {
 		return nil, errors.New("xdsgen: nil proxy")
 	}
+	old := indexPrevious(prevIR, prev)
 	r := &Resources{}
+	kept := map[proto.Message]bool{}
 	for i := range p.Listeners {
-		l, err := buildListener(&p.Listeners[i])
+		l := &p.Listeners[i]
+		if o, ok := old.listeners[l.Name]; ok && reflect.DeepEqual(o.ir, l) {
+			r.Listeners = append(r.Listeners, o.res)
+			kept[o.res] = true
+			continue
+		}
+		built, err := buildListener(l)
 		if err != nil {
 			return nil, fmt.Errorf("xdsgen: proxy %q: %w", p.ID, err)
 		}
-		r.Listeners = append(r.Listeners, l)
+		r.Listeners = append(r.Listeners, built)
 	}
 	for i := range p.RouteConfigs {
-		rc, err := buildRouteConfig(&p.RouteConfigs[i])
+		rc := &p.RouteConfigs[i]
+		if o, ok := old.routes[rc.Name]; ok && reflect.DeepEqual(o.ir, rc) {
+			r.Routes = append(r.Routes, o.res)
+			kept[o.res] = true
+			continue
+		}
+		built, err := buildRouteConfig(rc)
 		if err != nil {
 			return nil, fmt.Errorf("xdsgen: proxy %q: %w", p.ID, err)
 		}
-		r.Routes = append(r.Routes, rc)
+		r.Routes = append(r.Routes, built)
 	}
 	for i := range p.Clusters {
-		c, cla, err := buildCluster(&p.Clusters[i])
+		c := &p.Clusters[i]
+		if o, ok := old.clusters[c.Name]; ok && reflect.DeepEqual(o.ir, c) {
+			r.Clusters = append(r.Clusters, o.res)
+			kept[o.res] = true
+			if cla := old.endpoints[c.Name]; cla != nil {
+				r.Endpoints = append(r.Endpoints, cla)
+				kept[cla] = true
+			}
+			continue
+		}
+		built, cla, err := buildCluster(c)
 		if err != nil {
 			return nil, fmt.Errorf("xdsgen: proxy %q: %w", p.ID, err)
 		}
-		r.Clusters = append(r.Clusters, c)
+		r.Clusters = append(r.Clusters, built)
 		if cla != nil {
 			r.Endpoints = append(r.Endpoints, cla)
 		}
 	}
 	r.sort()
-	if err := r.Validate(); err != nil {
+	if err := r.validate(kept); err != nil {
 		return nil, fmt.Errorf("xdsgen: proxy %q: %w", p.ID, err)
 	}
 	return r, nil
+}
+
+// built pairs a resource's IR with the object made of it.
+type built[I any, R proto.Message] struct {
+	ir  *I
+	res R
+}
+
+// previous indexes an earlier translation by resource name.
+type previous struct {
+	listeners map[string]built[ir.Listener, *listenerv3.Listener]
+	routes    map[string]built[ir.RouteConfig, *routev3.RouteConfiguration]
+	clusters  map[string]built[ir.Cluster, *clusterv3.Cluster]
+	endpoints map[string]*endpointv3.ClusterLoadAssignment
+}
+
+func indexPrevious(prevIR *ir.Proxy, prev *Resources) previous {
+	var o previous
+	if prevIR == nil || prev == nil {
+		return o
+	}
+	o.listeners = pair(prevIR.Listeners, prev.Listeners, func(l *ir.Listener) string { return l.Name }, (*listenerv3.Listener).GetName)
+	o.routes = pair(prevIR.RouteConfigs, prev.Routes, func(rc *ir.RouteConfig) string { return rc.Name }, (*routev3.RouteConfiguration).GetName)
+	o.clusters = pair(prevIR.Clusters, prev.Clusters, func(c *ir.Cluster) string { return c.Name }, (*clusterv3.Cluster).GetName)
+	o.endpoints = make(map[string]*endpointv3.ClusterLoadAssignment, len(prev.Endpoints))
+	for _, e := range prev.Endpoints {
+		o.endpoints[e.GetClusterName()] = e
+	}
+	return o
+}
+
+// pair matches IR resources with the objects of the same name.
+func pair[I any, R proto.Message](irs []I, objs []R, irName func(*I) string, objName func(R) string) map[string]built[I, R] {
+	byName := make(map[string]R, len(objs))
+	for _, o := range objs {
+		byName[objName(o)] = o
+	}
+	out := make(map[string]built[I, R], len(irs))
+	for i := range irs {
+		if o, ok := byName[irName(&irs[i])]; ok {
+			out[irName(&irs[i])] = built[I, R]{ir: &irs[i], res: o}
+		}
+	}
+	return out
 }
 
 // Merge joins the resources of closed parts of one proxy (the parts of
@@ -93,34 +175,6 @@ func Merge(parts ...*Resources) (*Resources, error) {
 		return nil, fmt.Errorf("merge parts: %w", err)
 	}
 	return out, nil
-}
-
-// KeepUnchanged returns next with each resource that equals (proto.Equal)
-// the resource of the same name in prev replaced by prev's object. Both
-// are left as they are. Resources are immutable once built, so callers
-// that key work by object (the xDS server marshals each object once) keep
-// that work for what did not change.
-func KeepUnchanged(next, prev *Resources) *Resources {
-	return &Resources{
-		Listeners: keepUnchanged(next.Listeners, prev.Listeners, (*listenerv3.Listener).GetName),
-		Routes:    keepUnchanged(next.Routes, prev.Routes, (*routev3.RouteConfiguration).GetName),
-		Clusters:  keepUnchanged(next.Clusters, prev.Clusters, (*clusterv3.Cluster).GetName),
-		Endpoints: keepUnchanged(next.Endpoints, prev.Endpoints, (*endpointv3.ClusterLoadAssignment).GetClusterName),
-	}
-}
-
-func keepUnchanged[T proto.Message](next, prev []T, name func(T) string) []T {
-	byName := make(map[string]T, len(prev))
-	for _, r := range prev {
-		byName[name(r)] = r
-	}
-	out := slices.Clone(next)
-	for i, r := range out {
-		if old, ok := byName[name(r)]; ok && proto.Equal(old, r) {
-			out[i] = old
-		}
-	}
-	return out
 }
 
 // repeatedName reports a name that two items of a sorted list share.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -19,18 +20,35 @@ import (
 func validateTypedConfigs(m protoreflect.Message) error {
 	var errs []error
 	forEachMessage(m, func(child protoreflect.Message) {
-		errs = append(errs, validateMessage(child))
+		if mayHoldAny(child.Descriptor()) {
+			errs = append(errs, validateMessage(child))
+		}
 	})
 	return errors.Join(errs...)
 }
 
 // validateMessage unpacks an Any, validates it and descends into it; other
-// messages are only descended into.
+// messages are only descended into. A typed config found valid is
+// remembered by type and bytes: the same retry predicate or filter config
+// recurs in every route and listener, and is checked once.
 func validateMessage(m protoreflect.Message) error {
 	a, ok := m.Interface().(*anypb.Any)
 	if !ok {
 		return validateTypedConfigs(m)
 	}
+	key := validAny{a.GetTypeUrl(), string(a.GetValue())}
+	if validAnys.has(key) {
+		return nil
+	}
+	if err := validateAny(a); err != nil {
+		return err
+	}
+	validAnys.add(key)
+	return nil
+}
+
+// validateAny unpacks an Any and validates what it holds.
+func validateAny(a *anypb.Any) error {
 	inner, err := a.UnmarshalNew()
 	if err != nil {
 		return fmt.Errorf("typed config %s: %w", a.GetTypeUrl(), err)
@@ -80,3 +98,75 @@ func forEachMapValue(mp protoreflect.Map, fn func(protoreflect.Message)) {
 		fn(mp.Get(k).Message())
 	}
 }
+
+// validAny names a typed config by type URL and bytes.
+type validAny struct{ typeURL, value string }
+
+// anySet remembers typed configs found valid. It is dropped whole when it
+// reaches its bound, so configurations long replaced are not pinned.
+type anySet struct {
+	mu sync.Mutex
+	m  map[validAny]struct{}
+}
+
+const validAnysLimit = 4096
+
+var validAnys = &anySet{m: map[validAny]struct{}{}}
+
+func (s *anySet) has(k validAny) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[k]
+	return ok
+}
+
+func (s *anySet) add(k validAny) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= validAnysLimit {
+		s.m = map[validAny]struct{}{}
+	}
+	s.m[k] = struct{}{}
+}
+
+// anyHolders caches, per message type, whether a value of it can hold an
+// Any anywhere inside (a message type that cannot is not walked).
+var anyHolders sync.Map // protoreflect.FullName → bool
+
+// mayHoldAny reports whether a message of type md is, or can contain at
+// any depth, an Any.
+func mayHoldAny(md protoreflect.MessageDescriptor) bool {
+	if v, ok := anyHolders.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	v := holdsAny(md, map[protoreflect.FullName]bool{})
+	anyHolders.Store(md.FullName(), v)
+	return v
+}
+
+// holdsAny searches md's message-typed fields depth first; a type already
+// on the path (a recursive type) adds nothing new.
+func holdsAny(md protoreflect.MessageDescriptor, onPath map[protoreflect.FullName]bool) bool {
+	if md.FullName() == anyName {
+		return true
+	}
+	if onPath[md.FullName()] {
+		return false
+	}
+	onPath[md.FullName()] = true
+	defer delete(onPath, md.FullName())
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		child := fd.Message()
+		if fd.IsMap() {
+			child = fd.MapValue().Message()
+		}
+		if child != nil && holdsAny(child, onPath) {
+			return true
+		}
+	}
+	return false
+}
+
+var anyName = (&anypb.Any{}).ProtoReflect().Descriptor().FullName()

@@ -29,20 +29,32 @@ type validator interface {
 // assignment makes a go-control-plane snapshot inconsistent), and a few
 // rules Envoy enforces at load time that the proto rules cannot express.
 // All problems are reported, joined.
-func (r *Resources) Validate() error {
+func (r *Resources) Validate() error { return r.validate(nil) }
+
+// validate is Validate with the per-object checks skipped for the objects
+// in kept (validated when they were built).
+func (r *Resources) validate(kept map[proto.Message]bool) error {
 	var errs []error
 	for _, l := range r.Listeners {
-		errs = append(errs, validateProto("listener", l.GetName(), l), validateChainMatches(l))
+		if !kept[l] {
+			errs = append(errs, validateProto("listener", l.GetName(), l), validateChainMatches(l))
+		}
 	}
 	for _, rc := range r.Routes {
-		errs = append(errs, validateProto("route config", rc.GetName(), rc), validateDomains(rc))
+		if !kept[rc] {
+			errs = append(errs, validateProto("route config", rc.GetName(), rc), validateDomains(rc))
+		}
 	}
 	for _, c := range r.Clusters {
-		errs = append(errs, validateProto("cluster", c.GetName(), c), validateClusterHosts(c))
+		if !kept[c] {
+			errs = append(errs, validateProto("cluster", c.GetName(), c), validateClusterHosts(c))
+		}
 	}
 	for _, e := range r.Endpoints {
-		errs = append(errs, validateProto("load assignment", e.GetClusterName(), e),
-			validateAddresses("load assignment", e.GetClusterName(), e))
+		if !kept[e] {
+			errs = append(errs, validateProto("load assignment", e.GetClusterName(), e),
+				validateAddresses("load assignment", e.GetClusterName(), e))
+		}
 	}
 	errs = append(errs, r.validateNames(), r.validateReferences())
 	return errors.Join(errs...)
