@@ -63,7 +63,7 @@ func translateTime(dataDir string, clients, iters int, varied bool) (scratch, sh
 		_ = once()
 	}
 	scratch = time.Since(t) / time.Duration(iters)
-	cache := irgen.NewCache(snap, nil, irgen.NewSpecMemo())
+	cache := irgen.NewCache(snap, nil, irgen.NewMemo())
 	t = time.Now()
 	for j := range clients {
 		if _, err := cache.Parts(irgen.NodeRef{Mesh: meshName, Kind: irgen.KindVirtualNode, Name: clientName(j)}, opts); err != nil {

@@ -34,9 +34,9 @@ import (
 // A Cache is safe for concurrent use. The parts it returns are shared and
 // must not be modified.
 type Cache struct {
-	snap  *meshview.Snapshot
-	eps   Endpoints
-	specs *SpecMemo
+	snap *meshview.Snapshot
+	eps  Endpoints
+	memo *Memo
 
 	mu       sync.Mutex
 	outbound map[outboundKey]*sharedPart
@@ -57,59 +57,109 @@ type sharedPart struct {
 }
 
 // NewCache returns a Cache over snap (which may be nil) resolving
-// registry-backed discovery through eps (which may be nil). specs, when
-// not nil, carries what the Caches of successive snapshots learn from
-// node specs.
-func NewCache(snap *meshview.Snapshot, eps Endpoints, specs *SpecMemo) *Cache {
-	if specs == nil {
-		specs = NewSpecMemo()
+// registry-backed discovery through eps (which may be nil). memo, when not
+// nil, carries work from the Caches of earlier snapshots (Memo).
+func NewCache(snap *meshview.Snapshot, eps Endpoints, memo *Memo) *Cache {
+	if memo == nil {
+		memo = NewMemo()
 	}
-	return &Cache{snap: snap, eps: eps, specs: specs, outbound: map[outboundKey]*sharedPart{}}
+	return &Cache{snap: snap, eps: eps, memo: memo, outbound: map[outboundKey]*sharedPart{}}
 }
 
-// SpecMemo remembers the digest of the outbound inputs of virtual node
-// specs across snapshots. meshview hands an unchanged node's decoded spec from
-// one snapshot to the next, so after a route edit every node's outbound
-// key is found here rather than encoded again. Entries live in two
-// generations: when the current one is full it becomes the old one, and
-// specs not looked up since are dropped with it.
-type SpecMemo struct {
+// Memo carries what the Caches of successive snapshots of one view can
+// share:
+//
+//   - the digest of each virtual node spec's outbound inputs: meshview
+//     hands an unchanged node's decoded spec from one snapshot to the next,
+//     so after an edit every node's outbound key is found here, not
+//     encoded again;
+//   - the parts translated for earlier snapshots, with the mesh objects
+//     each read (deps.go): a part whose objects are all unchanged is handed
+//     over as it is, so an edit translates only the parts that read what it
+//     changed, and proxies whose parts are handed over are found unchanged
+//     (their fingerprints are those of the same objects) without work.
+//
+// Entries live in two generations: when the current one is full it becomes
+// the old one, and entries not used since are dropped with it.
+type Memo struct {
 	mu       sync.Mutex
-	cur, old map[*appmesh.VirtualNodeSpec][sha256.Size]byte
+	specs    generations[*appmesh.VirtualNodeSpec, [sha256.Size]byte]
+	outbound generations[outboundKey, keptPart]
+	own      generations[ownKey, keptPart]
 }
 
-const specMemoGeneration = 1 << 14
+// keptPart is a part and what its translation read.
+type keptPart struct {
+	part *ir.Proxy
+	deps *deps
+}
 
-// NewSpecMemo returns an empty SpecMemo.
-func NewSpecMemo() *SpecMemo {
-	return &SpecMemo{cur: map[*appmesh.VirtualNodeSpec][sha256.Size]byte{}}
+// ownKey names a virtual node's own part.
+type ownKey struct{ mesh, node, opts string }
+
+const memoGeneration = 1 << 14
+
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo { return &Memo{} }
+
+// generations is a map in two generations; its user holds the lock.
+type generations[K comparable, V any] struct{ cur, old map[K]V }
+
+func (g *generations[K, V]) get(k K) (V, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	v, ok := g.old[k]
+	if ok {
+		g.put(k, v)
+	}
+	return v, ok
+}
+
+func (g *generations[K, V]) put(k K, v V) {
+	if g.cur == nil || len(g.cur) >= memoGeneration {
+		g.old, g.cur = g.cur, make(map[K]V)
+	}
+	g.cur[k] = v
 }
 
 // outboundInputs returns the SHA-256 of the JSON of the spec fields
 // outbound translation reads.
-func (m *SpecMemo) outboundInputs(spec *appmesh.VirtualNodeSpec) ([sha256.Size]byte, error) {
+func (m *Memo) outboundInputs(spec *appmesh.VirtualNodeSpec) ([sha256.Size]byte, error) {
 	m.mu.Lock()
-	s, ok := m.cur[spec]
-	if !ok {
-		s, ok = m.old[spec]
-	}
+	s, ok := m.specs.get(spec)
 	m.mu.Unlock()
-	if !ok {
-		b, err := json.Marshal(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
-		if err != nil {
-			return s, err
-		}
-		s = sha256.Sum256(b)
+	if ok {
+		return s, nil
 	}
+	b, err := json.Marshal(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
+	if err != nil {
+		return s, err
+	}
+	s = sha256.Sum256(b)
 	m.mu.Lock()
-	if _, ok := m.cur[spec]; !ok {
-		if len(m.cur) >= specMemoGeneration {
-			m.old, m.cur = m.cur, make(map[*appmesh.VirtualNodeSpec][sha256.Size]byte, specMemoGeneration)
-		}
-		m.cur[spec] = s
-	}
+	m.specs.put(spec, s)
 	m.mu.Unlock()
 	return s, nil
+}
+
+// kept returns a part translated for an earlier snapshot if everything it
+// read is unchanged in mesh.
+func kept[K comparable](m *Memo, g *generations[K, keptPart], k K, mesh *meshview.Mesh) *ir.Proxy {
+	m.mu.Lock()
+	e, ok := g.get(k)
+	m.mu.Unlock()
+	if ok && e.deps.hold(mesh) {
+		return e.part
+	}
+	return nil
+}
+
+// keep remembers a part and what it read.
+func keep[K comparable](m *Memo, g *generations[K, keptPart], k K, part *ir.Proxy, d *deps) {
+	m.mu.Lock()
+	g.put(k, keptPart{part, d})
+	m.mu.Unlock()
 }
 
 // Proxy translates one proxy. It is pure and deterministic. A node that is
@@ -149,14 +199,27 @@ func (c *Cache) Parts(node NodeRef, opts Options) ([]*ir.Proxy, error) {
 		return []*ir.Proxy{own}, nil
 	}
 	vn := mesh.VirtualNodes[node.Name]
-	opts = opts.withDefaults(prefersIPv6(ipPreference(mesh, vn)))
+	return []*ir.Proxy{c.ownPart(mesh, vn, node, opts), c.outboundPart(mesh, vn, opts.withDefaults(prefersIPv6(ipPreference(mesh, vn))))}, nil
+}
+
+// ownPart returns a virtual node's own part: its listeners and local
+// clusters (none for a node without listeners). opts are as given.
+func (c *Cache) ownPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, node NodeRef, opts Options) *ir.Proxy {
+	key := ownKey{mesh: mesh.Name, node: node.Name, opts: opts.key()}
+	if part := kept(c.memo, &c.memo.own, key, mesh); part != nil {
+		return part
+	}
+	own := &ir.Proxy{ID: NodeID(node)}
+	d := newDeps(mesh)
+	d.add(depVirtualNode, node.Name, vn) // the node itself; the mesh spec is always a dependency
 	if len(vn.Spec.Listeners) > 0 {
 		t := newTranslator(mesh, vn, opts, c.eps)
-		t.out = own
+		t.out, t.deps = own, d
 		t.inbound()
 		t.finish()
 	}
-	return []*ir.Proxy{own, c.outboundPart(mesh, vn, opts)}, nil
+	keep(c.memo, &c.memo.own, key, own, d)
+	return own
 }
 
 // outboundSpec is everything the outbound translation of a virtual node
@@ -174,9 +237,9 @@ type outboundSpec struct {
 // distinct key. opts are the node's options with defaults applied.
 func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts Options) *ir.Proxy {
 	spec := outboundSpec{Backends: vn.Spec.Backends, BackendDefaults: vn.Spec.BackendDefaults, Logging: vn.Spec.Logging}
-	inputs, err := c.specs.outboundInputs(vn.Spec)
+	inputs, err := c.memo.outboundInputs(vn.Spec)
 	if err != nil { // not expected of decoded specs; translate unshared
-		return translateOutbound(mesh, spec, opts, c.eps)
+		return translateOutbound(mesh, spec, opts, c.eps, nil)
 	}
 	key := outboundKey{mesh: mesh.Name, opts: opts.key(), spec: inputs}
 	c.mu.Lock()
@@ -186,16 +249,24 @@ func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts
 		c.outbound[key] = sp
 	}
 	c.mu.Unlock()
-	sp.once.Do(func() { sp.part = translateOutbound(mesh, spec, opts, c.eps) })
+	sp.once.Do(func() {
+		if sp.part = kept(c.memo, &c.memo.outbound, key, mesh); sp.part != nil {
+			return
+		}
+		d := newDeps(mesh)
+		sp.part = translateOutbound(mesh, spec, opts, c.eps, d)
+		keep(c.memo, &c.memo.outbound, key, sp.part, d)
+	})
 	return sp.part
 }
 
-// translateOutbound builds an outbound part from its key's inputs alone.
-func translateOutbound(mesh *meshview.Mesh, spec outboundSpec, opts Options, eps Endpoints) *ir.Proxy {
+// translateOutbound builds an outbound part from its key's inputs alone,
+// recording in d (if not nil) the mesh objects it reads.
+func translateOutbound(mesh *meshview.Mesh, spec outboundSpec, opts Options, eps Endpoints, d *deps) *ir.Proxy {
 	node := &meshview.VirtualNode{Resource: &appmesh.Resource{}, Spec: &appmesh.VirtualNodeSpec{
 		Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging}}
 	t := &translator{mesh: mesh, node: node, opts: opts, eps: eps, logs: accessLogs(spec.Logging),
-		clusters: map[string]*ir.Cluster{}, out: &ir.Proxy{}}
+		clusters: map[string]*ir.Cluster{}, out: &ir.Proxy{}, deps: d}
 	t.outbound()
 	t.finish()
 	return t.out

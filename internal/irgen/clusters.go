@@ -67,6 +67,7 @@ func (t *translator) discover(c *ir.Cluster, target *meshview.VirtualNode, port 
 // attribute of the node, giving port-less instances the listener port,
 // sorted so the output is stable whatever order the registry keeps.
 func (t *translator) lookup(cm *appmesh.AwsCloudMapServiceDiscovery, port uint32) []ir.Endpoint {
+	t.deps.usedRegistry()
 	if t.eps == nil {
 		return nil
 	}

@@ -62,11 +62,14 @@ func (t *translator) outbound() {
 	bs := slices.Clone(t.node.Spec.Backends)
 	slices.SortFunc(bs, func(a, b appmesh.Backend) int { return cmp.Compare(backendName(a), backendName(b)) })
 	for _, b := range bs {
-		if b.VirtualService == nil || t.mesh.VirtualServices[b.VirtualService.VirtualServiceName] == nil {
+		if b.VirtualService == nil {
 			continue
 		}
-		t.planBackend(plan, t.mesh.VirtualServices[b.VirtualService.VirtualServiceName],
-			clientPolicyTLS(t.node.Spec, b.VirtualService))
+		vs := t.virtualService(b.VirtualService.VirtualServiceName)
+		if vs == nil {
+			continue
+		}
+		t.planBackend(plan, vs, clientPolicyTLS(t.node.Spec, b.VirtualService))
 	}
 	t.egressListeners(t.egressChains(plan))
 }
@@ -83,9 +86,9 @@ func (t *translator) planBackend(plan *outboundPlan, vs *meshview.VirtualService
 	var vn *meshview.VirtualNode
 	var vr *meshview.VirtualRouter
 	if p := vs.Spec.Provider; p != nil && p.VirtualNode != nil {
-		vn = t.mesh.VirtualNodes[p.VirtualNode.VirtualNodeName]
+		vn = t.virtualNode(p.VirtualNode.VirtualNodeName)
 	} else if p != nil && p.VirtualRouter != nil {
-		vr = t.mesh.VirtualRouters[p.VirtualRouter.VirtualRouterName]
+		vr = t.virtualRouter(p.VirtualRouter.VirtualRouterName)
 	}
 	switch {
 	case vn != nil:

@@ -22,6 +22,8 @@ type translator struct {
 	out  *ir.Proxy
 	// clusters by name: several routes may share a backend cluster.
 	clusters map[string]*ir.Cluster
+	// deps, when set, records the mesh objects read (deps.go).
+	deps *deps
 }
 
 func newTranslator(mesh *meshview.Mesh, node *meshview.VirtualNode, opts Options, eps Endpoints) *translator {

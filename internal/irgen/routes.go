@@ -136,7 +136,7 @@ func (t *translator) routerTCP(vr *meshview.VirtualRouter, port uint32, policy *
 func (t *translator) weightedClusters(router, route string, targets []appmesh.WeightedTarget, proto string, policy *appmesh.ClientPolicyTls) []ir.WeightedCluster {
 	var out []ir.WeightedCluster
 	for _, wt := range targets {
-		vn := t.mesh.VirtualNodes[wt.VirtualNode]
+		vn := t.virtualNode(wt.VirtualNode)
 		var l *appmesh.Listener
 		if vn != nil {
 			l = targetListener(vn, wt.Port, proto)

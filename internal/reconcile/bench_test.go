@@ -59,7 +59,7 @@ func BenchmarkTranslateProxy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			_, fps, err := m.fingerprints(parts)
+			_, fps, err := m.fingerprints(parts, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -127,14 +127,21 @@ func newMemo(cache *irgen.Cache, table *translations) *memo {
 }
 
 // fingerprints hashes a proxy's parts and combines them into one
-// fingerprint of the whole proxy.
-func (m *memo) fingerprints(parts []*ir.Proxy) (fingerprint, []fingerprint, error) {
+// fingerprint of the whole proxy. A part that is the very object of the
+// proxy's previous translation (irgen hands over parts whose inputs did not
+// change) keeps that translation's fingerprint without hashing.
+func (m *memo) fingerprints(parts []*ir.Proxy, prev []*translation) (fingerprint, []fingerprint, error) {
 	fps := make([]fingerprint, len(parts))
 	h := sha256.New()
 	for i, part := range parts {
-		fp, err := m.fingerprint(part, i > 0)
-		if err != nil {
-			return fingerprint{}, nil, err
+		var fp fingerprint
+		if i < len(prev) && prev[i].part == part {
+			fp = prev[i].fp
+		} else {
+			var err error
+			if fp, err = m.fingerprint(part, i > 0); err != nil {
+				return fingerprint{}, nil, err
+			}
 		}
 		h.Write(fp[:])
 		fps[i] = fp

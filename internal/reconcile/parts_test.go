@@ -16,14 +16,14 @@ func TestTranslationsShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := newTranslations()
-	specs := irgen.NewSpecMemo()
+	specs := irgen.NewMemo()
 	parts := func(m *memo, name string) []*translation {
 		t.Helper()
 		ps, err := m.cache.Parts(irgen.NodeRef{Mesh: "bench", Kind: irgen.KindVirtualNode, Name: name}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, fps, err := m.fingerprints(ps)
+		_, fps, err := m.fingerprints(ps, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

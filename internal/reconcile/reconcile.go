@@ -52,10 +52,10 @@ type Reconciler struct {
 	log      *slog.Logger
 	debounce time.Duration
 
-	// specs carries irgen's per-spec work from one rebuild to the next;
-	// table holds the translations of the parts proxies use.
-	specs *irgen.SpecMemo
-	table *translations
+	// irMemo carries irgen's work from one rebuild to the next; table
+	// holds the translations of the parts proxies use.
+	irMemo *irgen.Memo
+	table  *translations
 
 	mu      sync.Mutex
 	proxies map[string]*proxy
@@ -80,7 +80,7 @@ type proxy struct {
 
 // New returns a Reconciler between a mesh view and an xDS server.
 func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
-	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, specs: irgen.NewSpecMemo(), table: newTranslations(), proxies: map[string]*proxy{}}
+	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, irMemo: irgen.NewMemo(), table: newTranslations(), proxies: map[string]*proxy{}}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -234,7 +234,7 @@ func (r *Reconciler) rebuild(selected func(*proxy) bool) {
 	r.mu.Unlock()
 	t0 := time.Now()
 	work := make(chan *proxy)
-	m := newMemo(irgen.NewCache(snap, r.eps, r.specs), r.table)
+	m := newMemo(irgen.NewCache(snap, r.eps, r.irMemo), r.table)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(todo)) {
 		wg.Add(1)
@@ -268,7 +268,7 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.failed(p, snap, fmt.Errorf("irgen: %w", err))
 		return
 	}
-	fp, fps, err := memo.fingerprints(parts)
+	fp, fps, err := memo.fingerprints(parts, p.parts)
 	if err != nil {
 		r.failed(p, snap, err)
 		return
