@@ -95,3 +95,26 @@ func messages[T proto.Message](rs []T) []proto.Message {
 	}
 	return out
 }
+
+// TestVirtualHostsShared: route configurations with an equal virtual host
+// hold the same object, built and validated once; an invalid host is still
+// refused, wherever it appears.
+func TestVirtualHostsShared(t *testing.T) {
+	p := loadProxy(t, "outbound-http-weighted")
+	a, err := Translate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Translate(loadProxy(t, "outbound-http-weighted"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Routes[0] == b.Routes[0] || a.Routes[0].GetVirtualHosts()[0] != b.Routes[0].GetVirtualHosts()[0] {
+		t.Error("equal virtual hosts of two translations are not one object")
+	}
+	bad := loadProxy(t, "outbound-http-weighted")
+	bad.RouteConfigs[0].VirtualHosts[0].Domains = nil
+	if _, err := Translate(bad); err == nil || !strings.Contains(err.Error(), "virtual host") {
+		t.Errorf("a virtual host without domains: %v", err)
+	}
+}

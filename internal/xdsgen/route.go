@@ -29,14 +29,9 @@ const (
 func buildRouteConfig(rc *ir.RouteConfig) (*routev3.RouteConfiguration, error) {
 	out := &routev3.RouteConfiguration{Name: rc.Name}
 	for i := range rc.VirtualHosts {
-		vh := &rc.VirtualHosts[i]
-		v := &routev3.VirtualHost{Name: vh.Name, Domains: slices.Clone(vh.Domains)}
-		for j := range vh.Routes {
-			r, err := buildRoute(&vh.Routes[j])
-			if err != nil {
-				return nil, fmt.Errorf("route config %q: virtual host %q: %w", rc.Name, vh.Name, err)
-			}
-			v.Routes = append(v.Routes, r)
+		v, err := buildVirtualHost(&rc.VirtualHosts[i])
+		if err != nil {
+			return nil, fmt.Errorf("route config %q: %w", rc.Name, err)
 		}
 		out.VirtualHosts = append(out.VirtualHosts, v)
 	}

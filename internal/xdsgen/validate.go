@@ -42,7 +42,7 @@ func (r *Resources) validate(kept map[proto.Message]bool) error {
 	}
 	for _, rc := range r.Routes {
 		if !kept[rc] {
-			errs = append(errs, validateProto("route config", rc.GetName(), rc), validateDomains(rc))
+			errs = append(errs, validateRouteConfig(rc))
 		}
 	}
 	for _, c := range r.Clusters {
