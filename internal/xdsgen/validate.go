@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"sync"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -273,26 +274,101 @@ func edsName(c *clusterv3.Cluster) string {
 // refSet records referenced names and, for messages, one referrer each.
 type refSet struct {
 	routes       map[string]bool
-	routesFrom   map[string]string
-	clustersFrom map[string]string
+	routesFrom   map[string]origin
+	clustersFrom map[string]origin
+}
+
+// origin names a referrer; it is formatted only for an error message.
+type origin struct{ listener, chain, routeConfig, route string }
+
+func (o origin) String() string {
+	if o.listener != "" {
+		return fmt.Sprintf("listener %q chain %q", o.listener, o.chain)
+	}
+	return fmt.Sprintf("route config %q route %q", o.routeConfig, o.route)
+}
+
+// chainRefs is what one listener chain references.
+type chainRefs struct {
+	chain                  string
+	routeConfigs, clusters []string
+}
+
+// listenerRefCache remembers, per listener object, what its chains
+// reference: finding it means unpacking every filter's typed config, and
+// a listener object is checked again with every translation that keeps it.
+// It is dropped whole at its bound.
+var listenerRefCache = struct {
+	sync.Mutex
+	m map[*listenerv3.Listener][]chainRefs
+}{m: map[*listenerv3.Listener][]chainRefs{}}
+
+const listenerRefCacheLimit = 1 << 13
+
+// listenerRefs returns what each chain of l references.
+func listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
+	listenerRefCache.Lock()
+	refs, ok := listenerRefCache.m[l]
+	listenerRefCache.Unlock()
+	if ok {
+		return refs, nil
+	}
+	for _, fc := range allChains(l) {
+		cr := chainRefs{chain: fc.GetName()}
+		for _, f := range fc.GetFilters() {
+			m, err := hcmOf(f)
+			if err != nil {
+				return nil, fmt.Errorf("listener %q chain %q: %w", l.GetName(), fc.GetName(), err)
+			}
+			if name := m.GetRds().GetRouteConfigName(); name != "" {
+				cr.routeConfigs = append(cr.routeConfigs, name)
+			}
+			t, err := tcpProxyOf(f)
+			if err != nil {
+				return nil, fmt.Errorf("listener %q chain %q: %w", l.GetName(), fc.GetName(), err)
+			}
+			if t.GetCluster() != "" {
+				cr.clusters = append(cr.clusters, t.GetCluster())
+			}
+			for _, w := range t.GetWeightedClusters().GetClusters() {
+				cr.clusters = append(cr.clusters, w.GetName())
+			}
+		}
+		refs = append(refs, cr)
+	}
+	listenerRefCache.Lock()
+	if len(listenerRefCache.m) >= listenerRefCacheLimit {
+		listenerRefCache.m = map[*listenerv3.Listener][]chainRefs{}
+	}
+	listenerRefCache.m[l] = refs
+	listenerRefCache.Unlock()
+	return refs, nil
 }
 
 // references collects every route config and cluster name the listeners
 // and route configs point at.
 func (r *Resources) references() (*refSet, error) {
-	s := &refSet{routes: map[string]bool{}, routesFrom: map[string]string{}, clustersFrom: map[string]string{}}
+	s := &refSet{routes: map[string]bool{}, routesFrom: map[string]origin{}, clustersFrom: map[string]origin{}}
 	for _, l := range r.Listeners {
-		for _, fc := range allChains(l) {
-			from := fmt.Sprintf("listener %q chain %q", l.GetName(), fc.GetName())
-			if err := s.addChain(fc, from); err != nil {
-				return nil, fmt.Errorf("%s: %w", from, err)
+		chains, err := listenerRefs(l)
+		if err != nil {
+			return nil, err
+		}
+		for _, cr := range chains {
+			from := origin{listener: l.GetName(), chain: cr.chain}
+			for _, name := range cr.routeConfigs {
+				s.routes[name] = true
+				s.routesFrom[name] = from
+			}
+			for _, c := range cr.clusters {
+				s.addCluster(c, from)
 			}
 		}
 	}
 	for _, rc := range r.Routes {
 		for _, vh := range rc.GetVirtualHosts() {
 			for _, rt := range vh.GetRoutes() {
-				from := fmt.Sprintf("route config %q route %q", rc.GetName(), rt.GetName())
+				from := origin{routeConfig: rc.GetName(), route: rt.GetName()}
 				s.addCluster(rt.GetRoute().GetCluster(), from)
 				for _, w := range rt.GetRoute().GetWeightedClusters().GetClusters() {
 					s.addCluster(w.GetName(), from)
@@ -303,29 +379,7 @@ func (r *Resources) references() (*refSet, error) {
 	return s, nil
 }
 
-func (s *refSet) addChain(fc *listenerv3.FilterChain, from string) error {
-	for _, f := range fc.GetFilters() {
-		m, err := hcmOf(f)
-		if err != nil {
-			return err
-		}
-		if name := m.GetRds().GetRouteConfigName(); name != "" {
-			s.routes[name] = true
-			s.routesFrom[name] = from
-		}
-		t, err := tcpProxyOf(f)
-		if err != nil {
-			return err
-		}
-		s.addCluster(t.GetCluster(), from)
-		for _, w := range t.GetWeightedClusters().GetClusters() {
-			s.addCluster(w.GetName(), from)
-		}
-	}
-	return nil
-}
-
-func (s *refSet) addCluster(name, from string) {
+func (s *refSet) addCluster(name string, from origin) {
 	if name != "" {
 		s.clustersFrom[name] = from
 	}
