@@ -192,15 +192,18 @@ func (m *memo) translate(parts []*ir.Proxy, fps []fingerprint, prev []*translati
 // done sweeps what the rebuild translated and nobody uses.
 func (m *memo) done() { m.table.sweep(m.touched) }
 
-// hashIR hashes a proxy's IR without its id.
+// hashIR hashes a proxy's IR without its id. The JSON is streamed into
+// the hash rather than built in memory first.
 func hashIR(irp *ir.Proxy) (fingerprint, error) {
 	c := *irp
 	c.ID = ""
-	b, err := json.Marshal(&c)
-	if err != nil {
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(&c); err != nil {
 		return fingerprint{}, fmt.Errorf("fingerprint IR: %w", err)
 	}
-	return sha256.Sum256(b), nil
+	var fp fingerprint
+	h.Sum(fp[:0])
+	return fp, nil
 }
 
 // merged is a proxy's resource set as the xDS server takes it.

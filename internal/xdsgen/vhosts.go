@@ -58,11 +58,12 @@ func (c *vhostCache) isValid(v *routev3.VirtualHost) bool {
 // buildVirtualHost maps and validates one virtual host, or returns the
 // equal one built before.
 func buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
-	b, err := json.Marshal(vh)
-	if err != nil {
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(vh); err != nil {
 		return nil, fmt.Errorf("virtual host %q: %w", vh.Name, err)
 	}
-	key := sha256.Sum256(b)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
 	if v := vhosts.get(key); v != nil {
 		return v, nil
 	}
