@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -105,18 +106,40 @@ func (c *adsCache) clear(key string) {
 	delete(c.nodes, key)
 }
 
+// snapshot returns a node's snapshot (nil if none). The server keeps no
+// other copy: it versions, reports status and holds prepared resources
+// against this one.
+func (c *adsCache) snapshot(key string) *nodeVersions {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.nodes[key]; st != nil {
+		return st.snap
+	}
+	return nil
+}
+
+// lock resolves a request's type and node key and locks the cache, for
+// CreateWatch and CreateDeltaWatch; ok false (a type no snapshot has,
+// never answered) leaves it unlocked.
+func (c *adsCache) lock(typeURL string, node *corev3.Node) (t types.ResponseType, key string, st *nodeState, ok bool) {
+	t = cachev3.GetResponseType(typeURL)
+	if t == types.UnknownType {
+		return t, "", nil, false
+	}
+	key = c.hash.ID(node)
+	c.mu.Lock()
+	return t, key, c.state(key), true
+}
+
 // CreateWatch answers a state-of-the-world request at once when the
 // snapshot has a newer version of the type, or resources the stream asked
 // for and was not sent; otherwise it keeps the watch until set does.
 func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Subscription, ch chan cachev3.Response) (func(), error) {
-	t := cachev3.GetResponseType(req.GetTypeUrl())
-	if t == types.UnknownType {
-		return func() {}, nil // a type no snapshot has: never answered
+	t, key, st, ok := c.lock(req.GetTypeUrl(), req.GetNode())
+	if !ok {
+		return func() {}, nil
 	}
-	key := c.hash.ID(req.GetNode())
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.state(key)
 	w := &sotwWatch{req: req, sub: sub, ch: ch}
 	if st.snap != nil {
 		tv := st.snap.types[t]
@@ -124,52 +147,40 @@ func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Su
 			return func() {}, nil
 		}
 	}
-	return c.watch(key, st, func(st *nodeState, id int64) {
-		if st.sotw[t] == nil {
-			st.sotw[t] = map[int64]*sotwWatch{}
-		}
-		st.sotw[t][id] = w
-	}, func(st *nodeState, id int64) { delete(st.sotw[t], id) }), nil
+	return addWatch(c, key, st, &st.sotw[t], w), nil
 }
 
 // CreateDeltaWatch answers a delta request at once when the snapshot has
 // resources the stream lacks (or lacks ones it has); otherwise it keeps the
 // watch until set does.
 func (c *adsCache) CreateDeltaWatch(req *discoveryv3.DeltaDiscoveryRequest, sub cachev3.Subscription, ch chan cachev3.DeltaResponse) (func(), error) {
-	t := cachev3.GetResponseType(req.GetTypeUrl())
-	if t == types.UnknownType {
-		return func() {}, nil // a type no snapshot has: never answered
+	t, key, st, ok := c.lock(req.GetTypeUrl(), req.GetNode())
+	if !ok {
+		return func() {}, nil
 	}
-	key := c.hash.ID(req.GetNode())
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.state(key)
 	w := &deltaWatch{req: req, sub: sub, ch: ch}
 	if st.snap != nil && respondDelta(w, st.snap.types[t]) {
 		return func() {}, nil
 	}
-	return c.watch(key, st, func(st *nodeState, id int64) {
-		if st.delta[t] == nil {
-			st.delta[t] = map[int64]*deltaWatch{}
-		}
-		st.delta[t][id] = w
-	}, func(st *nodeState, id int64) { delete(st.delta[t], id) }), nil
+	return addWatch(c, key, st, &st.delta[t], w), nil
 }
 
-// watch registers a watch under a new id and returns its cancel function;
-// c.mu is held.
-func (c *adsCache) watch(key string, st *nodeState, add, remove func(*nodeState, int64)) func() {
+// addWatch registers a watch of node key under a new id and returns its
+// cancel function; c.mu is held.
+func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]W, w W) func() {
+	if *watches == nil {
+		*watches = map[int64]W{}
+	}
 	c.nextID++
 	id := c.nextID
-	add(st, id)
+	(*watches)[id] = w
 	return func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if st := c.nodes[key]; st != nil {
-			remove(st, id)
-			if st.snap == nil && st.idle() {
-				delete(c.nodes, key) // a node that never got a snapshot and left
-			}
+		delete(*watches, id)
+		if st.snap == nil && st.idle() && c.nodes[key] == st {
+			delete(c.nodes, key) // a node that never got a snapshot and left
 		}
 	}
 }

@@ -85,7 +85,7 @@ func TestPreparedLifetime(t *testing.T) {
 	if err := s.SetResources("a", "v2", routed(t, time.Second, 10)); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.desired["a"].types[types.Route].version; got != "v1" {
+	if got := s.cache.snapshot("a").types[types.Route].version; got != "v1" {
 		t.Errorf("equal content in new objects versioned %q, want v1 kept", got)
 	}
 	if got := s.prepared.size(); got != 6 {

@@ -77,9 +77,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	streams map[streamKey]*streamState
-	nodes   map[string]int           // identified open streams per node id
-	deltas  map[string]int           // of which delta streams
-	desired map[string]*nodeVersions // the versions of each node's snapshot
+	nodes   map[string]int // identified open streams per node id
+	deltas  map[string]int // of which delta streams
 	// prepared holds what is learnt once from each resource object the
 	// snapshots hold (prepared.go).
 	prepared *preparedCache
@@ -102,7 +101,6 @@ func New(opts Options) *Server {
 		streams:  make(map[streamKey]*streamState),
 		nodes:    make(map[string]int),
 		deltas:   make(map[string]int),
-		desired:  make(map[string]*nodeVersions),
 		prepared: newPreparedCache(),
 	}
 }
@@ -221,25 +219,21 @@ func (a *adsServer) DeltaAggregatedResources(st discoveryv3.AggregatedDiscoveryS
 // that does not marshal is refused and the node keeps its previous
 // snapshot.
 func (s *Server) SetResources(nodeID, version string, resources map[string][]types.Resource) error {
-	s.mu.Lock()
-	prev := s.desired[nodeID]
-	s.mu.Unlock()
-	p, err := newPendingSnapshot(s.prepared, prev, resources)
+	p, err := newPendingSnapshot(s.prepared, s.cache.snapshot(nodeID), resources)
 	if err != nil {
 		return fmt.Errorf("xds snapshot for %q version %q: %w", nodeID, version, err)
 	}
 	// Versioning against the previous snapshot, publishing and remembering
 	// the result happen under s.mu, so concurrent calls for one node leave
-	// the cache and s.desired in agreement. The cache answers waiting
+	// the cache and the prepared resources' holds in agreement. The cache answers waiting
 	// watches while holding its lock; their channels are buffered, so this
 	// does not wait for any stream.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prev = s.desired[nodeID]
+	prev := s.cache.snapshot(nodeID)
 	next := p.version(prev, version)
 	s.cache.set(nodeID, next)
 	handOver(s.prepared, prev, next)
-	s.desired[nodeID] = next
 	return nil
 }
 
@@ -250,7 +244,7 @@ func (s *Server) SetResources(nodeID, version string, resources map[string][]typ
 // kept: the cache forgets a node's pending requests together with its
 // snapshot, so that stream would never receive another update.
 func (s *Server) ClearNode(nodeID string) {
-	// s.mu is held across ClearSnapshot so that no stream can be identified
+	// s.mu is held across clearing the cache so that no stream can be identified
 	// (and then open cache watches) between the check and the clearing.
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,9 +252,8 @@ func (s *Server) ClearNode(nodeID string) {
 		s.log.Debug("xds snapshot kept: node still connected", "node", nodeID)
 		return
 	}
+	handOver(s.prepared, s.cache.snapshot(nodeID), nil)
 	s.cache.clear(nodeID)
-	handOver(s.prepared, s.desired[nodeID], nil)
-	delete(s.desired, nodeID)
 }
 
 // ConnectedNodes returns the node ids that have at least one identified

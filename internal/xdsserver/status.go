@@ -73,7 +73,7 @@ func (s *Server) Status() []NodeStatus {
 
 // statusOf copies a stream's state; callers hold s.mu.
 func (s *Server) statusOf(st *streamState) NodeStatus {
-	desired := s.desired[st.nodeID]
+	desired := s.cache.snapshot(st.nodeID)
 	ns := NodeStatus{
 		NodeID:         st.rawID,
 		Key:            st.nodeID,
