@@ -223,11 +223,11 @@ func (s *Server) SetResources(nodeID, version string, resources map[string][]typ
 	if err != nil {
 		return fmt.Errorf("xds snapshot for %q version %q: %w", nodeID, version, err)
 	}
-	// Versioning against the previous snapshot, publishing and remembering
-	// the result happen under s.mu, so concurrent calls for one node leave
-	// the cache and the prepared resources' holds in agreement. The cache answers waiting
-	// watches while holding its lock; their channels are buffered, so this
-	// does not wait for any stream.
+	// Versioning against the previous snapshot, publishing it and moving
+	// the holds on prepared resources happen under s.mu, so concurrent calls
+	// for one node leave the cache and the holds in agreement. The cache
+	// answers waiting watches while holding its lock; their channels are
+	// buffered, so this does not wait for any stream.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.cache.snapshot(nodeID)
