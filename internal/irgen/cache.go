@@ -199,13 +199,16 @@ func (c *Cache) Parts(node NodeRef, opts Options) ([]*ir.Proxy, error) {
 		return []*ir.Proxy{own}, nil
 	}
 	vn := mesh.VirtualNodes[node.Name]
-	return []*ir.Proxy{c.ownPart(mesh, vn, node, opts), c.outboundPart(mesh, vn, opts.withDefaults(prefersIPv6(ipPreference(mesh, vn))))}, nil
+	opts = opts.withDefaults(prefersIPv6(ipPreference(mesh, vn)))
+	optsKey := opts.key()
+	return []*ir.Proxy{c.ownPart(mesh, vn, node, opts, optsKey), c.outboundPart(mesh, vn, opts, optsKey)}, nil
 }
 
 // ownPart returns a virtual node's own part: its listeners and local
-// clusters (none for a node without listeners). opts are as given.
-func (c *Cache) ownPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, node NodeRef, opts Options) *ir.Proxy {
-	key := ownKey{mesh: mesh.Name, node: node.Name, opts: opts.key()}
+// clusters (none for a node without listeners). opts have defaults applied
+// and optsKey is their key.
+func (c *Cache) ownPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, node NodeRef, opts Options, optsKey string) *ir.Proxy {
+	key := ownKey{mesh: mesh.Name, node: node.Name, opts: optsKey}
 	if part := kept(c.memo, &c.memo.own, key, mesh); part != nil {
 		return part
 	}
@@ -234,14 +237,15 @@ type outboundSpec struct {
 }
 
 // outboundPart returns the node's outbound part, translating it once per
-// distinct key. opts are the node's options with defaults applied.
-func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts Options) *ir.Proxy {
+// distinct key. opts are the node's options with defaults applied, optsKey
+// their key.
+func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts Options, optsKey string) *ir.Proxy {
 	spec := outboundSpec{Backends: vn.Spec.Backends, BackendDefaults: vn.Spec.BackendDefaults, Logging: vn.Spec.Logging}
 	inputs, err := c.memo.outboundInputs(vn.Spec)
 	if err != nil { // not expected of decoded specs; translate unshared
 		return translateOutbound(mesh, spec, opts, c.eps, nil)
 	}
-	key := outboundKey{mesh: mesh.Name, opts: opts.key(), spec: inputs}
+	key := outboundKey{mesh: mesh.Name, opts: optsKey, spec: inputs}
 	c.mu.Lock()
 	sp := c.outbound[key]
 	if sp == nil {
