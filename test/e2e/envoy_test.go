@@ -118,18 +118,24 @@ func (e *envoyProc) waitLive(t *testing.T) {
 // stat reads one counter or gauge from the admin stats endpoint (0 if absent).
 func (e *envoyProc) stat(t *testing.T, name string) int {
 	t.Helper()
+	_, v, ok := strings.Cut(strings.TrimSpace(e.statLine(t, name)), ": ")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// statLine is the admin stats endpoint's answer for one stat name.
+func (e *envoyProc) statLine(t *testing.T, name string) string {
+	t.Helper()
 	resp, err := http.Get(e.admin + "/stats?filter=^" + name + "$")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	_, v, ok := strings.Cut(strings.TrimSpace(string(body)), ": ")
-	if !ok {
-		return 0
-	}
-	n, _ := strconv.Atoi(v)
-	return n
+	return string(body)
 }
 
 type syncWriter struct {
@@ -172,11 +178,5 @@ func freePort(t *testing.T, ip string) int {
 // hasStat reports whether Envoy exposes the named stat.
 func (e *envoyProc) hasStat(t *testing.T, name string) bool {
 	t.Helper()
-	resp, err := http.Get(e.admin + "/stats?filter=^" + name + "$")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return strings.Contains(string(body), name)
+	return strings.Contains(e.statLine(t, name), name)
 }
