@@ -20,7 +20,7 @@ GatewayRoute. A resource whose spec already matches is left unchanged.
 Tags are set on create only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			docs, err := loadDocuments(files, cmd.InOrStdin())
+			docs, err := loadOrdered(files, cmd.InOrStdin(), false)
 			if err != nil {
 				return err
 			}
@@ -28,7 +28,6 @@ Tags are set on create only.`,
 			if err != nil {
 				return err
 			}
-			sortDocs(docs, false)
 			out := cmd.OutOrStdout()
 			for _, d := range docs {
 				result, err := applyOne(commandContext(cmd), cl, d)

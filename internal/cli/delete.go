@@ -27,11 +27,10 @@ func deleteCommand(o *options) *cobra.Command {
 				if len(args) > 0 {
 					return errors.New("give either KIND NAME or -f, not both")
 				}
-				docs, err := loadDocuments(files, cmd.InOrStdin())
+				docs, err := loadOrdered(files, cmd.InOrStdin(), true)
 				if err != nil {
 					return err
 				}
-				sortDocs(docs, true)
 				for _, d := range docs {
 					err := cl.remove(ctx, d.ID)
 					switch {

@@ -42,7 +42,7 @@ followed by a line diff of the current spec against the desired one
 change and with an error ("N resources would change") otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			docs, err := loadDocuments(files, cmd.InOrStdin())
+			docs, err := loadOrdered(files, cmd.InOrStdin(), false)
 			if err != nil {
 				return err
 			}
@@ -51,7 +51,6 @@ change and with an error ("N resources would change") otherwise.`,
 				return err
 			}
 			ctx := commandContext(cmd)
-			sortDocs(docs, false)
 			out := cmd.OutOrStdout()
 			changed := 0
 			for _, d := range docs {

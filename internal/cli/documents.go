@@ -149,6 +149,17 @@ func sortDocs(docs []*Document, reverse bool) {
 	})
 }
 
+// loadOrdered reads the documents of the paths in dependency order, or in
+// the order to delete them in (reverse).
+func loadOrdered(paths []string, stdin io.Reader, reverse bool) ([]*Document, error) {
+	docs, err := loadDocuments(paths, stdin)
+	if err != nil {
+		return nil, err
+	}
+	sortDocs(docs, reverse)
+	return docs, nil
+}
+
 // loadDocuments reads every document of the paths: files, directories
 // (*.yaml, *.yml, *.json, not recursive into subdirectories' order: sorted
 // walk) or "-" for stdin.
