@@ -37,13 +37,13 @@ func validateMessage(m protoreflect.Message) error {
 		return validateTypedConfigs(m)
 	}
 	key := validAny{a.GetTypeUrl(), string(a.GetValue())}
-	if validAnys.has(key) {
+	if _, ok := validAnys.get(key); ok {
 		return nil
 	}
 	if err := validateAny(a); err != nil {
 		return err
 	}
-	validAnys.add(key)
+	validAnys.put(key, struct{}{})
 	return nil
 }
 
@@ -102,32 +102,8 @@ func forEachMapValue(mp protoreflect.Map, fn func(protoreflect.Message)) {
 // validAny names a typed config by type URL and bytes.
 type validAny struct{ typeURL, value string }
 
-// anySet remembers typed configs found valid. It is dropped whole when it
-// reaches its bound, so configurations long replaced are not pinned.
-type anySet struct {
-	mu sync.Mutex
-	m  map[validAny]struct{}
-}
-
-const validAnysLimit = 4096
-
-var validAnys = &anySet{m: map[validAny]struct{}{}}
-
-func (s *anySet) has(k validAny) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.m[k]
-	return ok
-}
-
-func (s *anySet) add(k validAny) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) >= validAnysLimit {
-		s.m = map[validAny]struct{}{}
-	}
-	s.m[k] = struct{}{}
-}
+// validAnys remembers typed configs found valid.
+var validAnys = newMemoMap[validAny, struct{}](4096)
 
 // anyHolders caches, per message type, whether a value of it can hold an
 // Any anywhere inside (a message type that cannot is not walked).

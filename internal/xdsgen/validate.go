@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"sync"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -297,19 +296,11 @@ type chainRefs struct {
 // listenerRefCache remembers, per listener object, what its chains
 // reference: finding it means unpacking every filter's typed config, and
 // a listener object is checked again with every translation that keeps it.
-// It is dropped whole at its bound.
-var listenerRefCache = struct {
-	sync.Mutex
-	m map[*listenerv3.Listener][]chainRefs
-}{m: map[*listenerv3.Listener][]chainRefs{}}
-
-const listenerRefCacheLimit = 1 << 13
+var listenerRefCache = newMemoMap[*listenerv3.Listener, []chainRefs](1 << 13)
 
 // listenerRefs returns what each chain of l references.
 func listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
-	listenerRefCache.Lock()
-	refs, ok := listenerRefCache.m[l]
-	listenerRefCache.Unlock()
+	refs, ok := listenerRefCache.get(l)
 	if ok {
 		return refs, nil
 	}
@@ -336,12 +327,7 @@ func listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
 		}
 		refs = append(refs, cr)
 	}
-	listenerRefCache.Lock()
-	if len(listenerRefCache.m) >= listenerRefCacheLimit {
-		listenerRefCache.m = map[*listenerv3.Listener][]chainRefs{}
-	}
-	listenerRefCache.m[l] = refs
-	listenerRefCache.Unlock()
+	listenerRefCache.put(l, refs)
 	return refs, nil
 }
 

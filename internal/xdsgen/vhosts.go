@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -20,40 +19,12 @@ import (
 // by every route configuration that holds them; a route configuration is
 // validated without the virtual hosts known valid.
 
-// vhostCache holds built, validated virtual hosts. It is dropped whole when
-// it reaches its bound, so hosts of configurations long replaced are not
-// pinned.
-type vhostCache struct {
-	mu    sync.Mutex
-	byIR  map[[sha256.Size]byte]*routev3.VirtualHost
-	valid map[*routev3.VirtualHost]bool
-}
-
-const vhostCacheLimit = 1 << 13
-
-var vhosts = &vhostCache{byIR: map[[sha256.Size]byte]*routev3.VirtualHost{}, valid: map[*routev3.VirtualHost]bool{}}
-
-func (c *vhostCache) get(k [sha256.Size]byte) *routev3.VirtualHost {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byIR[k]
-}
-
-func (c *vhostCache) put(k [sha256.Size]byte, v *routev3.VirtualHost) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.byIR) >= vhostCacheLimit {
-		c.byIR, c.valid = map[[sha256.Size]byte]*routev3.VirtualHost{}, map[*routev3.VirtualHost]bool{}
-	}
-	c.byIR[k], c.valid[v] = v, true
-}
-
-// isValid reports whether v is a host this cache validated.
-func (c *vhostCache) isValid(v *routev3.VirtualHost) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.valid[v]
-}
+// Built, validated virtual hosts by the SHA-256 of their IR, and the set of
+// host objects known valid.
+var (
+	vhostsByIR  = newMemoMap[[sha256.Size]byte, *routev3.VirtualHost](1 << 13)
+	validVHosts = newMemoMap[*routev3.VirtualHost, struct{}](1 << 13)
+)
 
 // buildVirtualHost maps and validates one virtual host, or returns the
 // equal one built before.
@@ -64,7 +35,7 @@ func buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
 	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
-	if v := vhosts.get(key); v != nil {
+	if v, ok := vhostsByIR.get(key); ok {
 		return v, nil
 	}
 	v := &routev3.VirtualHost{Name: vh.Name, Domains: slices.Clone(vh.Domains)}
@@ -78,7 +49,8 @@ func buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
 	if err := validateProto("virtual host", vh.Name, v); err != nil {
 		return nil, err
 	}
-	vhosts.put(key, v)
+	vhostsByIR.put(key, v)
+	validVHosts.put(v, struct{}{})
 	return v, nil
 }
 
@@ -97,7 +69,7 @@ func validateRouteConfig(rc *routev3.RouteConfiguration) error {
 		return err
 	}
 	for _, v := range rc.GetVirtualHosts() {
-		if !vhosts.isValid(v) {
+		if _, ok := validVHosts.get(v); !ok {
 			if err := validateProto("virtual host", v.GetName(), v); err != nil {
 				return fmt.Errorf("route config %q: %w", rc.GetName(), err)
 			}
