@@ -81,13 +81,3 @@ func referrerFromRefKey(key string) string {
 	}
 	return p
 }
-
-// nameFromKey returns the unescaped last segment of a resource key.
-func nameFromKey(key string) string {
-	i := strings.LastIndexByte(key, '/')
-	n, err := url.PathUnescape(key[i+1:])
-	if err != nil {
-		return key[i+1:]
-	}
-	return n
-}

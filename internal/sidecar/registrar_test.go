@@ -29,7 +29,6 @@ type registryEnv struct {
 	mesh     *appmesh.Client
 	sd       *sd.Client
 	nsID     string
-	svcID    string
 }
 
 func startRegistry(t *testing.T, ttl time.Duration) *registryEnv {
