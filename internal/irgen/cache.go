@@ -3,7 +3,6 @@ package irgen
 import (
 	"cmp"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -132,11 +131,10 @@ func (m *Memo) outboundInputs(spec *appmesh.VirtualNodeSpec) ([sha256.Size]byte,
 	if ok {
 		return s, nil
 	}
-	b, err := json.Marshal(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
+	s, err := ir.Digest(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
 	if err != nil {
 		return s, err
 	}
-	s = sha256.Sum256(b)
 	m.mu.Lock()
 	m.specs.put(spec, s)
 	m.mu.Unlock()

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -192,17 +191,14 @@ func (m *memo) translate(parts []*ir.Proxy, fps []fingerprint, prev []*translati
 // done sweeps what the rebuild translated and nobody uses.
 func (m *memo) done() { m.table.sweep(m.touched) }
 
-// hashIR hashes a proxy's IR without its id. The JSON is streamed into
-// the hash rather than built in memory first.
+// hashIR hashes a proxy's IR without its id.
 func hashIR(irp *ir.Proxy) (fingerprint, error) {
 	c := *irp
 	c.ID = ""
-	h := sha256.New()
-	if err := json.NewEncoder(h).Encode(&c); err != nil {
+	fp, err := ir.Digest(&c)
+	if err != nil {
 		return fingerprint{}, fmt.Errorf("fingerprint IR: %w", err)
 	}
-	var fp fingerprint
-	h.Sum(fp[:0])
 	return fp, nil
 }
 

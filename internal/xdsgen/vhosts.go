@@ -2,7 +2,6 @@ package xdsgen
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -29,12 +28,10 @@ var (
 // buildVirtualHost maps and validates one virtual host, or returns the
 // equal one built before.
 func buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
-	h := sha256.New()
-	if err := json.NewEncoder(h).Encode(vh); err != nil {
+	key, err := ir.Digest(vh)
+	if err != nil {
 		return nil, fmt.Errorf("virtual host %q: %w", vh.Name, err)
 	}
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
 	if v, ok := vhostsByIR.get(key); ok {
 		return v, nil
 	}
