@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trellis-mesh/trellis/internal/golden"
+
 	"github.com/spf13/cobra"
 
 	"github.com/trellis-mesh/trellis/internal/cli"
@@ -61,46 +63,33 @@ func mustRun(t *testing.T, endpoint string, args ...string) string {
 	return out
 }
 
-// golden compares got with testdata/name (rewritten with -update).
-func golden(t *testing.T, name, got string) {
+// goldenFile compares got with testdata/name (rewritten with -update).
+func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s mismatch:\n--- got\n%s--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got), *update)
 }
 
 var timestamps = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
 
 func TestApplyExportApply(t *testing.T) {
 	ep := startServer(t)
-	golden(t, "apply.golden", mustRun(t, ep, "apply", "-f", "testdata/shop.yaml"))
-	golden(t, "apply_again.golden", mustRun(t, ep, "apply", "-f", "testdata/shop.yaml"))
+	goldenFile(t, "apply.golden", mustRun(t, ep, "apply", "-f", "testdata/shop.yaml"))
+	goldenFile(t, "apply_again.golden", mustRun(t, ep, "apply", "-f", "testdata/shop.yaml"))
 
 	exported := mustRun(t, ep, "export", "--mesh", "shop")
-	golden(t, "export.golden", exported)
+	goldenFile(t, "export.golden", exported)
 
 	// The export applies as a no-op, from stdin and from a directory.
 	out, err := run(t, ep, exported, "apply", "-f", "-")
 	if err != nil {
 		t.Fatalf("apply export: %v", err)
 	}
-	golden(t, "apply_again.golden", out)
+	goldenFile(t, "apply_again.golden", out)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "shop.yml"), []byte(exported), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "apply_again.golden", mustRun(t, ep, "apply", "-f", dir))
+	goldenFile(t, "apply_again.golden", mustRun(t, ep, "apply", "-f", dir))
 
 	// A changed spec is updated; the rest stays.
 	changed := strings.Replace(exported, "weight: 90", "weight: 50", 1)
@@ -113,8 +102,8 @@ func TestApplyExportApply(t *testing.T) {
 		t.Errorf("changed apply:\n%s", out)
 	}
 
-	golden(t, "get_nodes.golden", timestamps.ReplaceAllString(mustRun(t, ep, "get", "virtualnodes", "--mesh", "shop"), "<time>"))
-	golden(t, "get_routes.golden", timestamps.ReplaceAllString(mustRun(t, ep, "get", "route", "--mesh", "shop", "--router", "web-router"), "<time>"))
+	goldenFile(t, "get_nodes.golden", timestamps.ReplaceAllString(mustRun(t, ep, "get", "virtualnodes", "--mesh", "shop"), "<time>"))
+	goldenFile(t, "get_routes.golden", timestamps.ReplaceAllString(mustRun(t, ep, "get", "route", "--mesh", "shop", "--router", "web-router"), "<time>"))
 	y := mustRun(t, ep, "get", "vn", "web-v1", "--mesh", "shop", "-o", "yaml")
 	if !strings.Contains(y, "hostname: web-v1.shop.local") || !strings.Contains(y, "virtualNodeName: web-v1") {
 		t.Errorf("get -o yaml:\n%s", y)
@@ -128,7 +117,7 @@ func TestApplyExportApply(t *testing.T) {
 	if _, err := run(t, ep, "", "delete", "virtualnode", "web-v1", "--mesh", "shop"); err == nil || !strings.Contains(err.Error(), "ResourceInUseException") {
 		t.Errorf("delete node in use: %v", err)
 	}
-	golden(t, "delete.golden", mustRun(t, ep, "delete", "-f", "testdata/shop.yaml"))
+	goldenFile(t, "delete.golden", mustRun(t, ep, "delete", "-f", "testdata/shop.yaml"))
 	if out := mustRun(t, ep, "get", "mesh"); strings.Contains(out, "shop") {
 		t.Errorf("mesh left after delete:\n%s", out)
 	}
@@ -140,7 +129,7 @@ func TestApplyStopsAtFirstError(t *testing.T) {
 	if err == nil {
 		t.Fatal("apply of a broken document succeeded")
 	}
-	golden(t, "bad3.golden", out+"error: "+err.Error()+"\n")
+	goldenFile(t, "bad3.golden", out+"error: "+err.Error()+"\n")
 	if !strings.Contains(err.Error(), "BadRequestException: ") || !strings.Contains(err.Error(), "spec.listeners[0].portMapping.port") {
 		t.Errorf("error lacks the server's type and field path: %v", err)
 	}

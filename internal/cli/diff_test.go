@@ -17,7 +17,7 @@ func TestDiff(t *testing.T) {
 	if !errors.Is(err, cli.ErrDiffFound) || err.Error() != "8 resources would change" {
 		t.Errorf("diff on empty server: err %v", err)
 	}
-	golden(t, "diff_create.golden", out)
+	goldenFile(t, "diff_create.golden", out)
 
 	// Diff changed nothing.
 	if out := mustRun(t, ep, "get", "mesh"); strings.Contains(out, "shop") {
@@ -26,7 +26,7 @@ func TestDiff(t *testing.T) {
 
 	// After apply: nothing would change.
 	mustRun(t, ep, "apply", "-f", "testdata/shop.yaml")
-	golden(t, "diff_unchanged.golden", mustRun(t, ep, "diff", "-f", "testdata/shop.yaml"))
+	goldenFile(t, "diff_unchanged.golden", mustRun(t, ep, "diff", "-f", "testdata/shop.yaml"))
 
 	// A changed weight: one update with its line diff.
 	src, err := os.ReadFile("testdata/shop.yaml")
@@ -38,7 +38,7 @@ func TestDiff(t *testing.T) {
 	if !errors.Is(err, cli.ErrDiffFound) || err.Error() != "1 resource would change" {
 		t.Errorf("diff after edit: err %v", err)
 	}
-	golden(t, "diff_update.golden", out)
+	goldenFile(t, "diff_update.golden", out)
 	if !strings.Contains(out, "\n-       weight: 90\n") || !strings.Contains(out, "\n+       weight: 50\n") {
 		t.Errorf("update diff lacks the weight lines:\n%s", out)
 	}

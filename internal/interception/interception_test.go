@@ -4,11 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -22,22 +23,9 @@ func render(cmds []Command) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name, got string) {
+func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (go test -update to accept):\n--- got\n%s--- want\n%s", name, path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), []byte(got), *update)
 }
 
 func TestRulesGolden(t *testing.T) {
@@ -64,7 +52,7 @@ func TestRulesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name, render(cmds))
+			goldenFile(t, name, render(cmds))
 		})
 	}
 }
@@ -208,7 +196,7 @@ func TestApplyRemove(t *testing.T) {
 		t.Fatalf("apply: %v", err)
 	}
 	applied := f.dump()
-	golden(t, "apply-state", applied)
+	goldenFile(t, "apply-state", applied)
 	// Applying again replaces the rules rather than failing or doubling them.
 	if err := Apply(ctx, cfg, f.run); err != nil {
 		t.Fatalf("second apply: %v", err)
@@ -220,7 +208,7 @@ func TestApplyRemove(t *testing.T) {
 	if err := Remove(ctx, cfg, f.run); err != nil {
 		t.Fatalf("remove: %v", err)
 	}
-	golden(t, "remove-log", strings.Join(f.log, "\n")+"\n")
+	goldenFile(t, "remove-log", strings.Join(f.log, "\n")+"\n")
 	if got := f.dump(); got != pristine {
 		t.Errorf("after remove:\n%s\nwant\n%s", got, pristine)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.yaml from the current rendering")
@@ -48,19 +50,7 @@ func TestRenderBootstrapGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			got := renderGolden(t, s)
 			path := filepath.Join("testdata", name+".golden.yaml")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (run go test -update and review the diff); got:\n%s", path, got)
-			}
+			golden.Check(t, path, got, *update)
 		})
 	}
 	pruneStaleGoldens(t)

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/golden"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -102,20 +103,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("render: %v", err)
 			}
 			path := filepath.Join("testdata", name+outSuffix)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the translation (run go test -update and review the diff):\n%s",
-					path, firstDiff(string(want), string(got)))
-			}
+			golden.Check(t, path, got, *update)
 		})
 	}
 	pruneStaleGoldens(t)
@@ -137,24 +125,6 @@ func pruneStaleGoldens(t *testing.T) {
 			}
 		}
 	}
-}
-
-// firstDiff shows the first differing line with a little context.
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }
 
 // TestGoldenSnapshotConsistent feeds every golden translation into a

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trellis-mesh/trellis/internal/golden"
+
 	"github.com/trellis-mesh/trellis/internal/xdsgen/internal/envoytest"
 )
 
@@ -49,19 +51,7 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("Render: %v", err)
 			}
 			path := filepath.Join("testdata", name+".yaml")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (run go test -update and review the diff); got:\n%s", path, got)
-			}
+			golden.Check(t, path, got, *update)
 		})
 	}
 	pruneStale(t)
