@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
 
 	"github.com/trellis-mesh/trellis/internal/server"
@@ -79,7 +74,7 @@ func TestStockAppMeshBootstrap(t *testing.T) {
 		}
 	})
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	c := startTrellisStock(t, server.Config{XDSTLSCert: certFile, XDSTLSKey: keyFile, XDSUnixSocket: sock}, logs)
+	c := startTrellisWith(t, server.Config{XDSTLSCert: certFile, XDSTLSKey: keyFile, XDSUnixSocket: sock}, logs)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 || fi.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("xds unix socket %s: %v %v, want a socket with mode 0660", sock, fi.Mode(), err)
 	}
@@ -125,30 +120,6 @@ func TestStockAppMeshBootstrap(t *testing.T) {
 		!strings.Contains(got, "authorization=true x-amz-date=true") {
 		t.Errorf("server did not log a stream with authorization and x-amz-date metadata; log:\n%s", got)
 	}
-}
-
-// startTrellisStock is startTrellis with extra xDS listener settings; its
-// debug log goes to logs (and stderr under TRELLIS_E2E_LOG).
-func startTrellisStock(t *testing.T, cfg server.Config, logs io.Writer) *cp {
-	t.Helper()
-	var w io.Writer = logs
-	if os.Getenv("TRELLIS_E2E_LOG") != "" {
-		w = io.MultiWriter(logs, os.Stderr)
-	}
-	cfg.DataDir, cfg.APIAddr, cfg.XDSAddr = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Region, cfg.AccountID, cfg.ShutdownTimeout = "us-west-2", "123456789012", 2*time.Second
-	cfg.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	client := appmesh.New(appmesh.Options{
-		Region:       "us-west-2",
-		BaseEndpoint: aws.String("http://" + srv.Addr()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-	})
-	return &cp{srv: srv, client: client, ctx: context.Background()}
 }
 
 // stockCallCredentials returns the call_credentials (and extra

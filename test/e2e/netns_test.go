@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,9 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
 	"golang.org/x/sys/unix"
 
@@ -363,25 +359,7 @@ func inNetns(ns string, f func() error) error {
 
 // startTrellisAt is startTrellis with xDS on addr.
 func startTrellisAt(t *testing.T, xdsAddr string) *cp {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("TRELLIS_E2E_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	srv, err := server.Start(server.Config{
-		DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", XDSAddr: xdsAddr,
-		Region: "us-west-2", AccountID: "123456789012", Logger: log, ShutdownTimeout: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	client := appmesh.New(appmesh.Options{
-		Region:       "us-west-2",
-		BaseEndpoint: aws.String("http://" + srv.Addr()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-	})
-	return &cp{srv: srv, client: client, ctx: context.Background()}
+	return startTrellisWith(t, server.Config{XDSAddr: xdsAddr}, nil)
 }
 
 // startAppInNetns is startApp with the listener in a namespace.

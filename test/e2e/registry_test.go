@@ -3,16 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
 	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/smithy-go/middleware"
@@ -25,25 +21,10 @@ import (
 // Cloud Map (servicediscovery) client for the same endpoint.
 func startTrellisTTL(t *testing.T, ttl time.Duration) (*cp, *sd.Client) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("TRELLIS_E2E_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	srv, err := server.Start(server.Config{
-		DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-		Region: "us-west-2", AccountID: "123456789012", Logger: log, ShutdownTimeout: 2 * time.Second,
-		RegistryTTL: ttl,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	creds := credentials.NewStaticCredentialsProvider("AKID", "secret", "")
-	endpoint := aws.String("http://" + srv.Addr())
-	c := &cp{srv: srv, ctx: context.Background(),
-		client: appmesh.New(appmesh.Options{Region: "us-west-2", BaseEndpoint: endpoint, Credentials: creds})}
-	reg := sd.New(sd.Options{Region: "us-west-2", BaseEndpoint: endpoint, Credentials: creds,
-		APIOptions: []func(*middleware.Stack) error{registryapi.NoHostPrefix}})
+	c := startTrellisWith(t, server.Config{RegistryTTL: ttl}, nil)
+	reg := sd.New(sd.Options{Region: "us-west-2", BaseEndpoint: aws.String("http://" + c.srv.Addr()),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		APIOptions:  []func(*middleware.Stack) error{registryapi.NoHostPrefix}})
 	return c, reg
 }
 

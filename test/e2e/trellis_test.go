@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -22,16 +23,30 @@ type cp struct {
 	ctx    context.Context
 }
 
-func startTrellis(t *testing.T) *cp {
+func startTrellis(t *testing.T) *cp { return startTrellisWith(t, server.Config{}, nil) }
+
+// startTrellisWith starts a control plane on a temporary store with cfg's
+// settings, API and xDS on free loopback ports unless cfg names addresses.
+// Its log goes to logs at debug level when logs is set, to stderr under
+// TRELLIS_E2E_LOG, else nowhere.
+func startTrellisWith(t *testing.T, cfg server.Config, logs io.Writer) *cp {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("TRELLIS_E2E_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var ws []io.Writer
+	if logs != nil {
+		ws = append(ws, logs)
 	}
-	srv, err := server.Start(server.Config{
-		DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-		Region: "us-west-2", AccountID: "123456789012", Logger: log, ShutdownTimeout: 2 * time.Second,
-	})
+	if os.Getenv("TRELLIS_E2E_LOG") != "" {
+		ws = append(ws, os.Stderr)
+	}
+	cfg.DataDir = t.TempDir()
+	cfg.APIAddr = cmp.Or(cfg.APIAddr, "127.0.0.1:0")
+	cfg.XDSAddr = cmp.Or(cfg.XDSAddr, "127.0.0.1:0")
+	cfg.Region, cfg.AccountID, cfg.ShutdownTimeout = "us-west-2", "123456789012", 2*time.Second
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	if len(ws) > 0 {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(ws...), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv, err := server.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
