@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
@@ -71,6 +72,9 @@ type Server struct {
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
+
+	// metrics is the server's Prometheus registry, served at GET /metrics.
+	metrics *prometheus.Registry
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -96,9 +100,11 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1), metrics: newMetricsRegistry()}
 	mux := http.NewServeMux()
-	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
+	appMesh := apiserver.New(mgr, cfg.Logger)
+	mux.Handle("/", appMesh)
+	mux.Handle("GET /metrics", metricsHandler(s.metrics))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
@@ -112,7 +118,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           cloudMapOr(regAPI, mux),
+		Handler:           newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -150,7 +156,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
+	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
