@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
@@ -10,6 +11,7 @@ import (
 	fileaccesslogv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
 )
@@ -174,7 +176,7 @@ func dynamicResources(delta bool) *bootstrapv3.Bootstrap_DynamicResources {
 		AdsConfig: &corev3.ApiConfigSource{
 			ApiType:             api,
 			TransportApiVersion: corev3.ApiVersion_V3,
-			GrpcServices:        []*corev3.GrpcService{envoyGRPC(XDSCluster)},
+			GrpcServices:        []*corev3.GrpcService{adsGRPC()},
 			// The node is identified once per stream; repeating it on
 			// every request only costs bandwidth.
 			SetNodeOnFirstMessageOnly: true,
@@ -184,9 +186,29 @@ func dynamicResources(delta bool) *bootstrapv3.Bootstrap_DynamicResources {
 	}
 }
 
-func envoyGRPC(cluster string) *corev3.GrpcService {
+// ADS stream re-establishment backoff. Envoy's default (base 500 ms, max
+// 30 s, full jitter) let a proxy wait up to 30 s after the control plane
+// came back; with these it retries at a random point of at most
+// adsRetryMax after each failure, so it reconnects within about 2 s of the
+// server returning, and a fleet's reconnects are still spread over that
+// window rather than arriving at once.
+const (
+	adsRetryBase = 250 * time.Millisecond
+	adsRetryMax  = 2 * time.Second
+)
+
+// adsGRPC is the ADS stream's gRPC service: xds_cluster, with the
+// reconnect backoff above (EnvoyGrpc.retry_policy, honoured for xDS
+// streams since Envoy 1.2x).
+func adsGRPC() *corev3.GrpcService {
 	return &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
-		EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: cluster},
+		EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{
+			ClusterName: XDSCluster,
+			RetryPolicy: &corev3.RetryPolicy{RetryBackOff: &corev3.BackoffStrategy{
+				BaseInterval: durationpb.New(adsRetryBase),
+				MaxInterval:  durationpb.New(adsRetryMax),
+			}},
+		},
 	}}
 }
 
