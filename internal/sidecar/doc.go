@@ -22,7 +22,12 @@
 //     when it exits unexpectedly, up to MaxRestarts; then Run fails.
 //  4. The agent HTTP server (readiness.go) answers GET /ready (200 once
 //     Envoy reports LIVE) and GET /status.
-//  5. On context cancellation (SIGTERM/SIGINT in the command), drain.go
+//  5. The control-plane watch (xdswatch.go) polls Envoy's
+//     control_plane.connected_state and logs a WARN while the xDS stream
+//     is down (at once after an outage, after a start grace before the
+//     first connection, repeated every 30 s) and an INFO when it is back.
+//     The bootstrap's ADS backoff caps reconnect attempts at 2 s apart.
+//  6. On context cancellation (SIGTERM/SIGINT in the command), drain.go
 //     marks the agent not ready, deregisters the instance, drains Envoy's
 //     listeners gracefully, waits for connections to finish (at most the
 //     drain time), then stops Envoy.

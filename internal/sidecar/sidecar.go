@@ -122,9 +122,13 @@ func (s *sidecar) run(ctx context.Context) error {
 	defer stopRegistering()
 	s.regWG.Add(1)
 	go s.registerWhenLive(regCtx)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	waitWatch := s.startControlPlaneWatch(watchCtx)
+	defer func() { stopWatch(); waitWatch() }()
 
 	select {
 	case err := <-supDone:
+		stopWatch()
 		s.agent.draining.Store(true)
 		stopRegistering()
 		s.regWG.Wait()
