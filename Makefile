@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 5s
 
-.PHONY: run server test build envoy vet fmt-check fuzz bench clean
+.PHONY: run server test build envoy vet fmt-check fuzz bench bench-dataplane clean
 
 ## run: the main job: a control plane on an embedded store plus the color demo mesh with
 ## real Envoy (gateway, two versions, a canary shift); exits when done (trellis demo --keep stays up)
@@ -47,6 +47,10 @@ fuzz:
 ## bench: API throughput with 10,000 virtual nodes in one mesh
 bench:
 	$(GO) run ./bench/apithroughput
+
+## bench-dataplane: two Envoy hops configured by Trellis vs a static bootstrap (needs envoy)
+bench-dataplane: build envoy
+	$(GO) run ./bench/dataplane -trellis bin/trellis
 
 clean:
 	rm -rf bin trellis-data
