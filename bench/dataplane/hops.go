@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -43,6 +46,30 @@ func printHops(admins []envoyAdmin) error {
 			return err
 		}
 		fmt.Printf("  %-14s %9d\n", a.name, n)
+	}
+	return nil
+}
+
+// dumpConfigs saves every Envoy's /config_dump as dir/<name>.json, to see
+// what the two paths' configurations differ in.
+func dumpConfigs(admins []envoyAdmin, dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("dump dir: %w", err)
+	}
+	for _, a := range admins {
+		resp, err := http.Get("http://" + a.addr + "/config_dump")
+		if err != nil {
+			return fmt.Errorf("envoy admin %s: %w", a.addr, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("config_dump of %s: %w", a.name, err)
+		}
+		name := strings.ReplaceAll(a.name, " ", "-") + ".json"
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -32,6 +32,8 @@ type options struct {
 	rounds         int
 	concurrency    int
 	bodySize       int
+	dump           string
+	staticDefaults bool
 }
 
 func main() {
@@ -44,6 +46,8 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds; each round runs both paths at fixed rate and at max")
 	flag.IntVar(&o.concurrency, "envoy-concurrency", 1, "worker threads of every Envoy")
 	flag.IntVar(&o.bodySize, "body", 64, "response body size in bytes")
+	flag.BoolVar(&o.staticDefaults, "static-defaults", false, "give the static bootstrap App Mesh's defaults too (retry policy, timeouts, path normalization), to separate their cost from Trellis's")
+	flag.StringVar(&o.dump, "dump", "", "directory to save every Envoy's /config_dump in after the run")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := run(context.Background(), o, log); err != nil {
@@ -93,10 +97,15 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 			return fmt.Errorf("%s path: %w", p.name, err)
 		}
 	}
-	fmt.Printf("data-plane cost: client → front Envoy → back Envoy → app, Envoy --concurrency %d, %d connections, %d B responses, %v runs, %d rounds\n",
-		o.concurrency, o.conns, o.bodySize, o.duration, o.rounds)
+	fmt.Printf("data-plane cost: client → front Envoy → back Envoy → app, Envoy --concurrency %d, %d connections, %d B responses, %v runs, %d rounds, static with App Mesh defaults: %v\n",
+		o.concurrency, o.conns, o.bodySize, o.duration, o.rounds, o.staticDefaults)
 	if err := measure(o, paths); err != nil {
 		return err
+	}
+	if o.dump != "" {
+		if err := dumpConfigs(admins, o.dump); err != nil {
+			return err
+		}
 	}
 	return printHops(admins)
 }

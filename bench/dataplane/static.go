@@ -22,13 +22,13 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: egress
+          stat_prefix: egress%[6]s
           route_config:
             name: egress
             virtual_hosts:
             - name: back
               domains: ["%[4]s", "%[4]s:%[3]d"]
-              routes: [{match: {prefix: "/"}, route: {cluster: back}}]
+              routes: [{match: {prefix: "/"}, route: {cluster: back%[7]s}}]
           http_filters:
           - name: envoy.filters.http.router
             typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -54,13 +54,13 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
+          stat_prefix: ingress%[6]s
           route_config:
             name: ingress
             virtual_hosts:
             - name: app
               domains: ["*"]
-              routes: [{match: {prefix: "/"}, route: {cluster: app}}]
+              routes: [{match: {prefix: "/"}, route: {cluster: app%[7]s}}]
           http_filters:
           - name: envoy.filters.http.router
             typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -72,6 +72,21 @@ static_resources:
       cluster_name: app
       endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %[4]s, port_value: %[5]d}}}}]}]
 `
+
+// App Mesh's defaults that Trellis applies where a spec is silent (see
+// docs/envoy.md), spelled out for -static-defaults: HTTP connection
+// manager settings, and per route a timeout, an idle timeout and (on the
+// egress side) the default retry policy.
+const (
+	defaultsHCM = `
+          stream_idle_timeout: 300s
+          normalize_path: true
+          merge_slashes: true
+          path_with_escaped_slashes_action: KEEP_UNCHANGED
+          upgrade_configs: [{upgrade_type: websocket}]`
+	defaultsIngressRoute = `, timeout: 15s`
+	defaultsEgressRoute  = `, timeout: 15s, idle_timeout: 300s, retry_policy: {retry_on: "connect-failure,refused-stream,reset,retriable-status-codes", num_retries: 2, retriable_status_codes: [503], host_selection_retry_max_attempts: 5, retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts, typed_config: {"@type": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate}}]}`
+)
 
 // startStaticPath starts the two static Envoys with the flags the sidecar
 // gives its Envoy.
@@ -85,9 +100,13 @@ func startStaticPath(procs *processes, o options, work string) ([]envoyAdmin, er
 	if err != nil {
 		return nil, err
 	}
+	var hcm, ingressRoute, egressRoute string
+	if o.staticDefaults {
+		hcm, ingressRoute, egressRoute = defaultsHCM, defaultsIngressRoute, defaultsEgressRoute
+	}
 	configs := map[string]string{
-		"static-front": fmt.Sprintf(staticFrontYAML, frontAdmin, staticFront, listenPort, serviceHost, staticBack),
-		"static-back":  fmt.Sprintf(staticBackYAML, backAdmin, staticBack, listenPort, appIP, appPort),
+		"static-front": fmt.Sprintf(staticFrontYAML, frontAdmin, staticFront, listenPort, serviceHost, staticBack, hcm, egressRoute),
+		"static-back":  fmt.Sprintf(staticBackYAML, backAdmin, staticBack, listenPort, appIP, appPort, hcm, ingressRoute),
 	}
 	for _, name := range []string{"static-back", "static-front"} {
 		path := filepath.Join(work, name+".yaml")
