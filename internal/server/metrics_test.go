@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,17 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatalf("ListNamespaces: %v", err)
 	}
 
+	// Made-up operations never become label values: they count as other.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr()+"/", strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", registryapi.TargetPrefix+"MadeUpOperation")
+	for _, r := range []*http.Request{req, mustRequest(t, http.MethodGet, "http://"+s.Addr()+"/v20190125/nope")} {
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatalf("%s %s: %v", r.Method, r.URL, err)
+		}
+		resp.Body.Close()
+	}
+
 	after := scrape(t, s.Addr())
 	for _, tt := range []struct {
 		api, op, code string
@@ -68,6 +80,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"appmesh", "CreateVirtualNode", "200", 1},
 		{"appmesh", "DescribeMesh", "404", 1},
 		{"servicediscovery", "ListNamespaces", "200", 1},
+		{"other", "other", "400", 1},
+		{"other", "other", "404", 1},
 	} {
 		l := map[string]string{"api": tt.api, "operation": tt.op, "code": tt.code}
 		if got := value(after, "trellis_api_requests_total", l); got != tt.want {
@@ -135,6 +149,15 @@ func waitFor(t *testing.T, addr, name string, labels map[string]string, min floa
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // scrape fetches GET /metrics and parses it as Prometheus text.
