@@ -58,6 +58,10 @@ type Config struct {
 
 // Server is a running Trellis control plane.
 type Server struct {
+	// metrics is the server's Prometheus registry, served at GET /metrics
+	// (metrics.go).
+	metrics *prometheus.Registry
+
 	cfg   Config
 	log   *slog.Logger
 	store store.Store
@@ -72,9 +76,6 @@ type Server struct {
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
-
-	// metrics is the server's Prometheus registry, served at GET /metrics.
-	metrics *prometheus.Registry
 }
 
 // Start opens the store and starts serving; it returns once the API
