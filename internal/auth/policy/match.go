@@ -1,0 +1,66 @@
+package policy
+
+import "strings"
+
+// glob reports whether s matches pattern, where '*' matches any run of
+// characters (including none) and '?' exactly one, as in IAM's Action,
+// Resource and StringLike. Matching is byte-wise for ASCII patterns and
+// rune-wise otherwise; it runs in O(len(pattern)·len(s)) worst case without
+// recursion, so hostile patterns cannot blow the stack.
+func glob(pattern, s string) bool {
+	p, t := []rune(pattern), []rune(s)
+	pi, ti := 0, 0
+	star, mark := -1, 0
+	for ti < len(t) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
+			pi++
+			ti++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, ti
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			ti = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// arnMatch matches an ARN against an ARN pattern the way IAM does for
+// Resource, ArnLike and ArnEquals: "*" matches everything; otherwise each of
+// the six colon-separated parts (arn, partition, service, region, account,
+// resource) is matched separately, so a wildcard never spans a part boundary
+// before the resource part, and a six-part ARN never matches a pattern of
+// another shape. Two values that are not ARNs are matched as whole strings.
+func arnMatch(pattern, arn string) bool {
+	if pattern == "*" {
+		return true
+	}
+	pp := strings.SplitN(pattern, ":", 6)
+	ap := strings.SplitN(arn, ":", 6)
+	switch {
+	case len(pp) != 6 && len(ap) != 6:
+		return glob(pattern, arn)
+	case len(pp) != 6 || len(ap) != 6:
+		return false
+	}
+	for i := range pp {
+		if !glob(pp[i], ap[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// actionMatch matches a request action against a lower-cased action
+// pattern, case-insensitively (IAM action names are case-insensitive).
+func actionMatch(lowerPattern, lowerAction string) bool {
+	return glob(lowerPattern, lowerAction)
+}
