@@ -66,7 +66,7 @@ func syncDir(dir string) error {
 // completeLength returns the length of f's content up to and including its
 // last newline: what remains when a torn last line (a record whose append
 // never returned) is cut off.
-func completeLength(f *os.File, size int64) (int64, error) {
+func completeLength(f io.ReaderAt, size int64) (int64, error) {
 	const chunk = 64 << 10
 	buf := make([]byte, chunk)
 	end := size

@@ -82,7 +82,13 @@ func queryFile(path string, f Filter, log *slog.Logger, fn func(Record) error) e
 		return fmt.Errorf("audit: %w", err)
 	}
 	defer file.Close()
-	rd := bufio.NewReaderSize(file, 64<<10)
+	return queryReader(file, path, f, log, fn)
+}
+
+// queryReader reads the records of one file's content; path names it in
+// warnings.
+func queryReader(in io.Reader, path string, f Filter, log *slog.Logger, fn func(Record) error) error {
+	rd := bufio.NewReaderSize(in, 64<<10)
 	for lineNo := 1; ; lineNo++ {
 		line, complete, err := readLine(rd, 2*MaxRecordBytes)
 		if err != nil && !errors.Is(err, io.EOF) {
