@@ -1,5 +1,7 @@
 package policy
 
+import "strings"
+
 // ResourceType is the resource an action is authorized against, after
 // AWS's Service Authorization Reference ("Actions, resources, and condition
 // keys for AWS App Mesh" and "... for AWS Cloud Map"): the required resource
@@ -30,6 +32,22 @@ func (r ResourceType) String() string {
 	return "unknown"
 }
 
+// CloudTrailType returns the type of a CloudTrail resources entry for an
+// ARN of this resource type (AWS::AppMesh::Route), or "" for ResourceNone
+// and ResourceFromARN.
+func (r ResourceType) CloudTrailType() string {
+	switch r {
+	case ResourceNone, ResourceFromARN:
+		return ""
+	case ResourceNamespace:
+		return "AWS::ServiceDiscovery::Namespace"
+	case ResourceService:
+		return "AWS::ServiceDiscovery::Service"
+	}
+	s := r.String()
+	return "AWS::AppMesh::" + strings.ToUpper(s[:1]) + s[1:]
+}
+
 // Operation is one API operation and how it is authorized.
 type Operation struct {
 	Service  string       // "appmesh" or "servicediscovery" (the IAM service prefix)
@@ -39,6 +57,10 @@ type Operation struct {
 	ReadOnly bool         // CloudTrail's readOnly: Describe/List/Get/Discover
 	Tagging  bool         // the request may carry tags (aws:RequestTag/…, aws:TagKeys apply)
 }
+
+// EventSource is CloudTrail's eventSource for the operation:
+// appmesh.amazonaws.com or servicediscovery.amazonaws.com.
+func (o Operation) EventSource() string { return o.Service + ".amazonaws.com" }
 
 // op builds a table row; the action is service:name, as for every App Mesh
 // and Cloud Map operation.

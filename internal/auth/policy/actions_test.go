@@ -124,3 +124,18 @@ func TestResourceARNs(t *testing.T) {
 		}
 	}
 }
+
+func TestCloudTrailNames(t *testing.T) {
+	tests := map[ResourceType]string{
+		ResourceMesh: "AWS::AppMesh::Mesh", ResourceRoute: "AWS::AppMesh::Route", ResourceGatewayRoute: "AWS::AppMesh::GatewayRoute",
+		ResourceVirtualNode: "AWS::AppMesh::VirtualNode", ResourceService: "AWS::ServiceDiscovery::Service", ResourceNone: "",
+	}
+	for r, want := range tests {
+		if got := r.CloudTrailType(); got != want {
+			t.Errorf("%v: %q, want %q", r, got, want)
+		}
+	}
+	if o, _ := NewTable().Lookup("servicediscovery", "RegisterInstance"); o.EventSource() != "servicediscovery.amazonaws.com" {
+		t.Errorf("event source %q", o.EventSource())
+	}
+}

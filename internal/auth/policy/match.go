@@ -8,7 +8,24 @@ import "strings"
 // rune-wise otherwise; it runs in O(len(pattern)·len(s)) worst case without
 // recursion, so hostile patterns cannot blow the stack.
 func glob(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
+	if isASCII(pattern) && isASCII(s) {
+		return globSeq([]byte(pattern), []byte(s))
+	}
+	return globSeq([]rune(pattern), []rune(s))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// globSeq is the matcher over bytes (ASCII) or runes: greedy with one
+// backtrack point, the last '*' seen.
+func globSeq[T byte | rune](p, t []T) bool {
 	pi, ti := 0, 0
 	star, mark := -1, 0
 	for ti < len(t) {
