@@ -64,37 +64,65 @@ func tag(tags map[string]string, key string) ([]string, bool) {
 
 // expand substitutes policy variables (${aws:PrincipalArn},
 // ${aws:ResourceTag/team}, ...) when the policy's version allows them. It
-// reports false when a variable names a key the request lacks or one with
-// several values: then the element cannot match, as in IAM. ${*}, ${?} and
-// ${$} stand for the characters themselves.
-func (rc *reqCtx) expand(s string, variables bool) (string, bool) {
+// reports ok false when a variable names a key the request lacks or one with
+// several values: then the element cannot match, as in IAM. When it
+// substitutes, it returns an escaped pattern (escaped true): a backslash
+// makes the next character literal, so substituted values and ${*}, ${?}
+// and ${$} are matched as the characters themselves, never as wildcards.
+func (rc *reqCtx) expand(s string, variables bool) (out string, escaped, ok bool) {
 	if !variables || !strings.Contains(s, "${") {
-		return s, true
+		return s, false, true
 	}
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String(), true
+		j := -1
+		if i >= 0 {
+			j = strings.IndexByte(s[i:], '}')
 		}
-		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			b.WriteString(s)
-			return b.String(), true
+			writeEscaped(&b, s, "\\")
+			return b.String(), true, true
 		}
-		b.WriteString(s[:i])
+		writeEscaped(&b, s[:i], "\\")
 		name := s[i+2 : i+j]
 		switch name {
 		case "*", "?", "$":
-			b.WriteString(name)
+			writeEscaped(&b, name, "*?\\")
 		default:
 			vals, ok := rc.lookup(strings.ToLower(strings.TrimSpace(name)))
 			if !ok || len(vals) != 1 {
-				return "", false
+				return "", false, false
 			}
-			b.WriteString(vals[0])
+			writeEscaped(&b, vals[0], "*?\\")
 		}
 		s = s[i+j+1:]
 	}
+}
+
+// writeEscaped writes s with a backslash before every character in special.
+func writeEscaped(b *strings.Builder, s, special string) {
+	for _, r := range s {
+		if strings.ContainsRune(special, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+}
+
+// like matches s against a pattern as expand returned it.
+func like(pattern string, escaped bool, s string) bool {
+	if escaped {
+		return globEscaped(pattern, s)
+	}
+	return glob(pattern, s)
+}
+
+// arnLike matches an ARN against a policy ARN pattern, substituting
+// variables part by part.
+func (rc *reqCtx) arnLike(pattern, arn string, variables bool) bool {
+	return arnParts(pattern, arn, func(p, s string) bool {
+		want, escaped, ok := rc.expand(p, variables)
+		return ok && like(want, escaped, s)
+	})
 }

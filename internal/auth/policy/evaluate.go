@@ -83,7 +83,7 @@ func (st *Statement) matches(rc *reqCtx) bool {
 	}
 	hit = false
 	for _, r := range st.Resources {
-		if pat, ok := rc.expand(r, st.variables); ok && arnMatch(pat, rc.req.Resource) {
+		if rc.arnLike(r, rc.req.Resource, st.variables) {
 			hit = true
 			break
 		}
@@ -158,24 +158,33 @@ func (c *Condition) matchesAny(v string, rc *reqCtx, variables bool) bool {
 		return false
 	}
 	for _, raw := range c.Values {
-		want, ok := rc.expand(raw, variables && c.op.kind != opBool)
-		if ok && compare(c.op.kind, want, v) {
+		if rc.compare(c.op.kind, raw, v, variables && c.op.kind != opBool) {
 			return true
 		}
 	}
 	return false
 }
 
-func compare(kind opKind, want, got string) bool {
+// compare matches one request value against one policy value.
+func (rc *reqCtx) compare(kind opKind, raw, got string, variables bool) bool {
+	if kind == opArnLike {
+		return rc.arnLike(raw, got, variables)
+	}
+	want, escaped, ok := rc.expand(raw, variables)
+	if !ok {
+		return false
+	}
+	if kind == opStringLike {
+		return like(want, escaped, got)
+	}
+	if escaped {
+		want = unescape(want)
+	}
 	switch kind {
 	case opStringEquals:
 		return want == got
 	case opStringEqualsIgnoreCase, opBool:
 		return strings.EqualFold(want, got)
-	case opStringLike:
-		return glob(want, got)
-	case opArnLike:
-		return arnMatch(want, got)
 	}
 	return false
 }

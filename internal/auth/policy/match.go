@@ -57,6 +57,12 @@ func globSeq[T byte | rune](p, t []T) bool {
 // before the resource part, and a six-part ARN never matches a pattern of
 // another shape. Two values that are not ARNs are matched as whole strings.
 func arnMatch(pattern, arn string) bool {
+	return arnParts(pattern, arn, glob)
+}
+
+// arnParts is arnMatch with the matcher of one part supplied, so that
+// policy variables are substituted per part, after the split.
+func arnParts(pattern, arn string, part func(pattern, s string) bool) bool {
 	if pattern == "*" {
 		return true
 	}
@@ -64,16 +70,89 @@ func arnMatch(pattern, arn string) bool {
 	ap := strings.SplitN(arn, ":", 6)
 	switch {
 	case len(pp) != 6 && len(ap) != 6:
-		return glob(pattern, arn)
+		return part(pattern, arn)
 	case len(pp) != 6 || len(ap) != 6:
 		return false
 	}
 	for i := range pp {
-		if !glob(pp[i], ap[i]) {
+		if !part(pp[i], ap[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// Wildcards in an escaped pattern (see reqCtx.expand) are runes no text
+// contains.
+const (
+	tokStar rune = -1
+	tokOne  rune = -2
+)
+
+// globEscaped matches s against a pattern in which a backslash makes the
+// next character literal: the form expand gives substituted variables.
+func globEscaped(pattern, s string) bool {
+	toks := make([]rune, 0, len(pattern))
+	esc := false
+	for _, r := range pattern {
+		switch {
+		case esc:
+			toks, esc = append(toks, r), false
+		case r == '\\':
+			esc = true
+		case r == '*':
+			toks = append(toks, tokStar)
+		case r == '?':
+			toks = append(toks, tokOne)
+		default:
+			toks = append(toks, r)
+		}
+	}
+	return globSeqTok(toks, []rune(s))
+}
+
+// globSeqTok is globSeq over tokens with tokStar and tokOne wildcards.
+func globSeqTok(p, t []rune) bool {
+	pi, ti := 0, 0
+	star, mark := -1, 0
+	for ti < len(t) {
+		switch {
+		case pi < len(p) && (p[pi] == tokOne || p[pi] == t[ti]):
+			pi++
+			ti++
+		case pi < len(p) && p[pi] == tokStar:
+			star, mark = pi, ti
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			ti = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == tokStar {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// unescape removes expand's escaping, for exact comparisons.
+func unescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	esc := false
+	for _, r := range s {
+		if !esc && r == '\\' {
+			esc = true
+			continue
+		}
+		esc = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // actionMatch matches a request action against a lower-cased action
