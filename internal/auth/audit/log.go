@@ -19,7 +19,8 @@ import (
 const (
 	DefaultMaxFileBytes = 64 << 20
 	DefaultMaxFiles     = 16
-	// MaxRecordBytes bounds one encoded record. A larger one keeps its
+	// MaxRecordBytes bounds one encoded record, its newline included. A
+	// larger one keeps its
 	// identity fields but has its requestParameters and responseElements
 	// replaced by a note of their size.
 	MaxRecordBytes = 1 << 20
@@ -200,7 +201,8 @@ func (l *Log) encode(r *Record) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: encoding record: %w", err)
 	}
-	if len(b) > MaxRecordBytes {
+	if len(b)+1 > MaxRecordBytes {
+		l.m.truncated.Inc()
 		note := map[string]any{"trellisTruncated": true, "recordBytes": len(b)}
 		c.RequestParameters, c.ResponseElements = note, note
 		if b, err = json.Marshal(&c); err != nil {

@@ -261,17 +261,42 @@ func fileSize(t *testing.T, p string) int64 {
 	return st.Size()
 }
 
-func TestOversizedRecordIsTruncated(t *testing.T) {
+// TestRecordSizeBound: a record of exactly MaxRecordBytes (newline
+// included) is kept whole; one byte more and its parameters are replaced.
+func TestRecordSizeBound(t *testing.T) {
 	dir := t.TempDir()
 	l := openT(t, Options{Dir: dir})
-	r := sample(1)
-	r.RequestParameters = map[string]string{"spec": strings.Repeat("x", MaxRecordBytes)}
-	if err := l.Append(context.Background(), r); err != nil {
+	withSpec := func(n int) *Record {
+		r := sample(1)
+		r.EventID = "00000000-0000-4000-8000-000000000000"
+		r.RequestParameters = map[string]string{"spec": strings.Repeat("x", n)}
+		return r
+	}
+	base, err := l.encode(withSpec(0))
+	if err != nil {
 		t.Fatal(err)
 	}
+	fit := MaxRecordBytes - len(base)
+	for _, n := range []int{fit, fit + 1} {
+		if err := l.Append(context.Background(), withSpec(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got := queryAll(t, dir, Filter{})
-	if len(got) != 1 || got[0].RequestParameters.(map[string]any)["trellisTruncated"] != true {
-		t.Errorf("got %+v", got)
+	if len(got) != 2 {
+		t.Fatalf("%d records", len(got))
+	}
+	if spec := got[0].RequestParameters.(map[string]any)["spec"]; spec != strings.Repeat("x", fit) {
+		t.Error("record at the bound was altered")
+	}
+	if got[1].RequestParameters.(map[string]any)["trellisTruncated"] != true {
+		t.Errorf("record over the bound kept: %.80v", got[1].RequestParameters)
+	}
+	if n := counter(t, l.m.truncated); n != 1 {
+		t.Errorf("truncated metric %v", n)
+	}
+	if st := fileSize(t, filepath.Join(dir, fileName(1))); st < MaxRecordBytes {
+		t.Errorf("file %d bytes", st)
 	}
 }
 

@@ -14,6 +14,7 @@ type metrics struct {
 	fsync     prometheus.Histogram
 	batch     prometheus.Histogram
 	rotations prometheus.Counter
+	truncated prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -40,6 +41,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Name: "trellis_audit_rotations_total",
 			Help: "Audit files started because the current one reached MaxFileBytes.",
 		}),
+		truncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_audit_truncated_records_total",
+			Help: "Records over MaxRecordBytes whose parameters were replaced by a size note.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -54,5 +59,5 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.records, m.errors, m.fsync, m.batch, m.rotations}
+	return []prometheus.Collector{m.records, m.errors, m.fsync, m.batch, m.rotations, m.truncated}
 }
