@@ -24,7 +24,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	fs := histCountB(b, l)
+	fs := histCount(b, l.m.fsync)
 	if fs > 0 {
 		b.ReportMetric(float64(b.N)/float64(fs), "records/fsync")
 	}

@@ -167,15 +167,7 @@ func TestConcurrentAppendsAllDurableOnce(t *testing.T) {
 		histCount(t, l.m.fsync), counter(t, l.m.rotations))
 }
 
-func histCountB(b *testing.B, l *Log) uint64 {
-	var m dto.Metric
-	if err := l.m.fsync.Write(&m); err != nil {
-		b.Fatal(err)
-	}
-	return m.GetHistogram().GetSampleCount()
-}
-
-func histCount(t *testing.T, h prometheus.Histogram) uint64 {
+func histCount(t testing.TB, h prometheus.Histogram) uint64 {
 	t.Helper()
 	var m dto.Metric
 	if err := h.Write(&m); err != nil {

@@ -9,9 +9,9 @@ import "strings"
 // recursion, so hostile patterns cannot blow the stack.
 func glob(pattern, s string) bool {
 	if isASCII(pattern) && isASCII(s) {
-		return globSeq([]byte(pattern), []byte(s))
+		return globSeq([]byte(pattern), []byte(s), '*', '?')
 	}
-	return globSeq([]rune(pattern), []rune(s))
+	return globSeq([]rune(pattern), []rune(s), '*', '?')
 }
 
 func isASCII(s string) bool {
@@ -23,28 +23,28 @@ func isASCII(s string) bool {
 	return true
 }
 
-// globSeq is the matcher over bytes (ASCII) or runes: greedy with one
-// backtrack point, the last '*' seen.
-func globSeq[T byte | rune](p, t []T) bool {
+// globSeq is the matcher over bytes (ASCII) or runes, with star and one as
+// the wildcards: greedy with one backtrack point, the last star seen.
+func globSeq[T byte | rune](p, t []T, star, one T) bool {
 	pi, ti := 0, 0
-	star, mark := -1, 0
+	last, mark := -1, 0
 	for ti < len(t) {
 		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
+		case pi < len(p) && p[pi] == star: // before the literal case: a '*' in s is text
+			last, mark = pi, ti
+			pi++
+		case pi < len(p) && (p[pi] == one || p[pi] == t[ti]):
 			pi++
 			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
+		case last >= 0:
+			pi = last + 1
 			mark++
 			ti = mark
 		default:
 			return false
 		}
 	}
-	for pi < len(p) && p[pi] == '*' {
+	for pi < len(p) && p[pi] == star {
 		pi++
 	}
 	return pi == len(p)
@@ -108,33 +108,7 @@ func globEscaped(pattern, s string) bool {
 			toks = append(toks, r)
 		}
 	}
-	return globSeqTok(toks, []rune(s))
-}
-
-// globSeqTok is globSeq over tokens with tokStar and tokOne wildcards.
-func globSeqTok(p, t []rune) bool {
-	pi, ti := 0, 0
-	star, mark := -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == tokOne || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == tokStar:
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == tokStar {
-		pi++
-	}
-	return pi == len(p)
+	return globSeq(toks, []rune(s), tokStar, tokOne)
 }
 
 // unescape removes expand's escaping, for exact comparisons.

@@ -24,6 +24,11 @@ func TestGlob(t *testing.T) {
 		{"exact", "exact", true},
 		{"exact", "exactly", false},
 		{"**a", "a", true},
+		{"*", "*x", true},
+		{"a*", "a*b", true},
+		{"*b", "**b", true},
+		{"a?", "a*", true},
+		{"a*c", "a*b", false},
 	}
 	for _, tt := range tests {
 		if got := glob(tt.pattern, tt.s); got != tt.want {
