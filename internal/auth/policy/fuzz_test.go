@@ -2,7 +2,10 @@ package policy
 
 import (
 	"net/netip"
+	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse feeds arbitrary documents to Parse and evaluates whatever
@@ -34,4 +37,46 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = Evaluate([]*Policy{p}, Request{})
 	})
+}
+
+// FuzzGlob checks the wildcard matcher against a regular-expression
+// reference, for plain and escaped patterns.
+func FuzzGlob(f *testing.F) {
+	f.Add("a*b?c", "axxbyc")
+	f.Add("*", "*x")
+	f.Add("é?*\\", "éa\\")
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if !utf8.ValidString(pattern) || !utf8.ValidString(s) {
+			return
+		}
+		if got, want := glob(pattern, s), globReference(pattern, s, false); got != want {
+			t.Fatalf("glob(%q, %q) = %v, reference %v", pattern, s, got, want)
+		}
+		if got, want := globEscaped(pattern, s), globReference(pattern, s, true); got != want {
+			t.Fatalf("globEscaped(%q, %q) = %v, reference %v", pattern, s, got, want)
+		}
+	})
+}
+
+func globReference(pattern, s string, escaped bool) bool {
+	var b strings.Builder
+	b.WriteString(`^`)
+	esc := false
+	for _, r := range pattern {
+		switch {
+		case esc:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			esc = false
+		case escaped && r == '\\':
+			esc = true
+		case r == '*':
+			b.WriteString(`(?s:.*)`)
+		case r == '?':
+			b.WriteString(`(?s:.)`)
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString(`$`)
+	return regexp.MustCompile(b.String()).MatchString(s)
 }
