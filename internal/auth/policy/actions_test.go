@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"fmt"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -137,5 +139,34 @@ func TestCloudTrailNames(t *testing.T) {
 	}
 	if o, _ := NewTable().Lookup("servicediscovery", "RegisterInstance"); o.EventSource() != "servicediscovery.amazonaws.com" {
 		t.Errorf("event source %q", o.EventSource())
+	}
+}
+
+// TestDocsListEveryOperation keeps docs/policies.md's action table true to
+// Operations().
+func TestDocsListEveryOperation(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range Operations() {
+		res := o.Resource.String()
+		switch o.Resource {
+		case ResourceNone:
+			res = "`*`"
+		case ResourceFromARN:
+			res = "the `resourceArn` parameter"
+		}
+		kind := "write"
+		if o.ReadOnly {
+			kind = "read"
+		}
+		if o.Tagging {
+			kind += ", tags"
+		}
+		row := fmt.Sprintf("| `%s` | %s | %s |", o.Action, res, kind)
+		if !strings.Contains(string(doc), row+"\n") {
+			t.Errorf("docs/policies.md lacks the row %s", row)
+		}
 	}
 }
