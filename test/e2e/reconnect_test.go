@@ -22,8 +22,21 @@ import (
 // soon after the server is back on the same port; a route change written
 // while xDS was down reaches it then. The reconnect time is printed; the
 // 10 s bound only catches a hang (the bootstrap's backoff caps at 2 s).
+// Both xDS protocols are covered: the backoff applies to either stream.
 func TestReconnectAfterOutage(t *testing.T) {
 	envoyBinary(t)
+	for _, tt := range []struct {
+		name  string
+		flags map[string]string
+	}{
+		{"sotw", nil},
+		{"delta", map[string]string{"delta": "true"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { reconnectAfterOutage(t, tt.flags) })
+	}
+}
+
+func reconnectAfterOutage(t *testing.T, flags map[string]string) {
 	dir, xdsAddr := t.TempDir(), fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
 	c, stopA := startTrellisOn(t, dir, xdsAddr)
 	blueIP, greenIP, frontIP := loopbackIP(), loopbackIP(), loopbackIP()
@@ -36,7 +49,7 @@ func TestReconnectAfterOutage(t *testing.T) {
 	c.router(t, "color", "color-router", colorPort, types.PortProtocolHttp)
 	c.route(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("blue", 1))))
 	c.serviceByRouter(t, "color", "color.local", "color-router")
-	s := startSidecar(t, c, "color", "front", frontIP)
+	s := startSidecar(t, c, "color", "front", frontIP, flags)
 	frontAddr, cl := fmt.Sprintf("%s:%d", frontIP, colorPort), newClient()
 	eventually(t, 20*time.Second, cl.expectBody(frontAddr, "color.local", "/", nil, "blue"))
 
