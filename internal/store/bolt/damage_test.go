@@ -1,0 +1,218 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/trellis-mesh/trellis/internal/store"
+)
+
+// damageFixture writes a store of n keys (deterministic content, so page
+// layout and error texts are stable) and returns its path, closed.
+func damageFixture(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "trellis.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		ops := make([]store.Op, 0, 10)
+		for j := range 10 {
+			key := fmt.Sprintf("appmesh/m/mesh/virtualNode/vn-%05d-%d", i, j)
+			ops = append(ops, store.Put(key, fmt.Appendf(nil, `{"spec":%q}`, key)))
+		}
+		if _, err := s.Txn(t.Context(), nil, ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// kvRoot returns the page id of the kv bucket's root page.
+func kvRoot(t *testing.T, path string) (root uint64, pageSize int) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bbolt.Tx) error {
+		root = uint64(tx.Bucket(bucketKV).RootPage())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, db.Info().PageSize
+}
+
+// overwrite writes b at off in the file at path.
+func overwrite(t *testing.T, path string, off int64, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomBytes(n int) []byte {
+	r := rand.New(rand.NewPCG(11, 11))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+const advice = ". Nothing was served from it. Restore the last backup into an empty data directory with `trellis restore`, or move the file aside to start with an empty store"
+
+// TestOpenDamaged: every kind of damage is an error naming the file, what
+// is wrong and what to do; never a crash, never an empty store.
+func TestOpenDamaged(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		reason string
+	}{
+		{
+			name:   "zero length",
+			damage: func(t *testing.T, path string) { truncate(t, path, 0) },
+			reason: "the file is empty (0 bytes); only a missing file starts a new store",
+		},
+		{
+			name: "truncated to half",
+			damage: func(t *testing.T, path string) {
+				fi, _ := os.Stat(path)
+				truncate(t, path, fi.Size()/2)
+			},
+			reason: "the file is truncated: it has 524288 bytes, but its newest meta page (transaction 202) counts 232 pages of 4096 bytes (950272 bytes)",
+		},
+		{
+			name: "random bytes in a data page",
+			damage: func(t *testing.T, path string) {
+				root, ps := kvRoot(t, path)
+				overwrite(t, path, int64(root)*int64(ps), randomBytes(ps))
+			},
+			reason: "reading it failed: assertion failed: Page expected to be: 217, but self identifies as 7884350976965870158",
+		},
+		{
+			// A branch element pointing far past the end of the map: bbolt
+			// would fault on it (SIGSEGV), which must become an error.
+			name: "page reference beyond the file",
+			damage: func(t *testing.T, path string) {
+				root, ps := kvRoot(t, path)
+				overwrite(t, path, int64(root)*int64(ps)+pageHeaderLen+8, []byte{0, 0, 16, 0, 0, 0, 0, 0})
+			},
+			reason: "reading it failed: a page reference points outside the file (memory fault)",
+		},
+		{
+			name: "both meta pages bad",
+			damage: func(t *testing.T, path string) {
+				overwrite(t, path, 16, []byte("garbage!"))
+				overwrite(t, path, 4096+72, []byte("garbage!"))
+			},
+			reason: "neither meta page is valid (page 0: not a bbolt meta page (bad magic); page 1: checksum mismatch)",
+		},
+		{
+			name:   "not a bbolt file",
+			damage: func(t *testing.T, path string) { writeFile(t, path, randomBytes(3*4096)) },
+			reason: "neither meta page is valid (page 0: not a bbolt meta page (bad magic); page 1: not a bbolt meta page (bad magic))",
+		},
+		{
+			name:   "shorter than a meta page",
+			damage: func(t *testing.T, path string) { truncate(t, path, 40) },
+			reason: "neither meta page is valid (page 0: cut short; page 1: cut short)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := damageFixture(t, 200)
+			tt.damage(t, path)
+			s, err := Open(path, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open of a damaged file succeeded")
+			}
+			if !errors.Is(err, ErrDamaged) {
+				t.Errorf("error does not match ErrDamaged: %v", err)
+			}
+			want := "store file " + path + " is damaged: " + tt.reason + advice
+			if err.Error() != want {
+				t.Errorf("error:\n got %s\nwant %s", err, want)
+			}
+		})
+	}
+}
+
+// TestOpenOneBadMeta: bbolt keeps two meta pages so that a commit torn
+// while writing one leaves the other; a single bad meta page opens on the
+// other one, and the file still passes the full check.
+func TestOpenOneBadMeta(t *testing.T) {
+	for _, page := range []int64{0, 1} {
+		t.Run(fmt.Sprintf("page %d", page), func(t *testing.T) {
+			path := damageFixture(t, 20)
+			overwrite(t, path, page*4096+72, []byte("garbage!"))
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer s.Close()
+			n, err := s.Count(t.Context(), "appmesh/")
+			if err != nil || n < 190 {
+				t.Errorf("Count = %d, %v; want at least 190 of 200 keys", n, err)
+			}
+		})
+	}
+}
+
+// TestOpenMissingFileIsNew: only a missing file means a new store.
+func TestOpenMissingFileIsNew(t *testing.T) {
+	s := openTest(t, Options{})
+	if rev, err := s.Revision(t.Context()); err != nil || rev != 0 {
+		t.Fatalf("Revision of a new store = %d, %v", rev, err)
+	}
+}
+
+// TestOpenLockedIsNotDamage: a file held by another process is not damage.
+func TestOpenLockedIsNotDamage(t *testing.T) {
+	path := damageFixture(t, 1)
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = openChecked(path, &bbolt.Options{Timeout: 50e6}, true)
+	if err == nil || errors.Is(err, ErrDamaged) {
+		t.Fatalf("open of a locked file: %v; want a timeout that is not damage", err)
+	}
+}
+
+func truncate(t *testing.T, path string, size int64) {
+	t.Helper()
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
