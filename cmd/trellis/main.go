@@ -23,6 +23,7 @@ func main() {
 	root.AddCommand(interceptionCommand())
 	root.AddCommand(cli.Commands()...)
 	root.AddCommand(demoCommands()...)
+	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "trellis:", err)
 		os.Exit(1)
