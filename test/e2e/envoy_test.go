@@ -42,6 +42,9 @@ type proxyConfig struct {
 	AppPorts map[int]int
 	// Delta selects the incremental xDS protocol.
 	Delta bool
+	// XDSAddrs, when set, replaces c's xDS address: host:port of the
+	// server, then of its replicas.
+	XDSAddrs []string
 }
 
 // envoyProc is a running Envoy.
@@ -54,8 +57,11 @@ type envoyProc struct {
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	t.Helper()
 	bin := envoyBinary(t)
-	host, port, _ := net.SplitHostPort(c.srv.XDSAddr())
-	xdsPort, _ := strconv.Atoi(port)
+	addrs := pc.XDSAddrs
+	if len(addrs) == 0 {
+		addrs = []string{c.srv.XDSAddr()}
+	}
+	host, xdsPort, replicas := xdsServers(addrs)
 	adminPort := freePort(t, "127.0.0.1")
 	var pairs []string
 	for from, to := range pc.AppPorts {
@@ -68,7 +74,7 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	yaml, err := bootstrap.Render(bootstrap.Config{
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
-		XDSHost: host, XDSPort: uint32(xdsPort), Delta: pc.Delta,
+		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +100,21 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	})
 	e.waitLive(t)
 	return e
+}
+
+// xdsServers splits host:port addresses into the bootstrap's first server
+// and its replicas.
+func xdsServers(addrs []string) (host string, port uint32, replicas []bootstrap.HostPort) {
+	for i, a := range addrs {
+		h, p, _ := net.SplitHostPort(a)
+		n, _ := strconv.Atoi(p)
+		if i == 0 {
+			host, port = h, uint32(n)
+		} else {
+			replicas = append(replicas, bootstrap.HostPort{Host: h, Port: uint32(n)})
+		}
+	}
+	return host, port, replicas
 }
 
 // waitLive waits until Envoy has its initial configuration (admin /ready
