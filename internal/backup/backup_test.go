@@ -3,9 +3,11 @@ package backup
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -188,4 +190,38 @@ type countingStore struct {
 func (c *countingStore) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (int64, error) {
 	c.txns++
 	return c.Store.Txn(ctx, cmps, ops)
+}
+
+// TestReadBounds: lengths at a bound are read, one past it refused before
+// anything is allocated.
+func TestReadBounds(t *testing.T) {
+	atBound := []Record{{Key: strings.Repeat("k", maxKeyLen), Value: bytes.Repeat([]byte("v"), maxValueLen)}}
+	var buf bytes.Buffer
+	if err := Write(&buf, Header{}, atBound); err != nil {
+		t.Fatal(err)
+	}
+	if _, recs, err := Read(&buf); err != nil || len(recs) != 1 {
+		t.Fatalf("key and value at their bounds: %d records, %v", len(recs), err)
+	}
+	uv := func(n uint64) []byte { return binary.AppendUvarint(nil, n) }
+	head := append([]byte(magic), uv(uint64(len(`{"version":1,"keys":1}`)))...)
+	head = append(head, `{"version":1,"keys":1}`...)
+	tests := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"header", append([]byte(magic), uv(maxHeaderLen+1)...), "header length 65537 exceeds 65536"},
+		{"key", append(append(bytes.Clone(head), recordTag), uv(maxKeyLen+1)...), "record 0: key length 65537 exceeds 65536"},
+		{"value", append(append(append(bytes.Clone(head), recordTag), uv(1)...), append([]byte("k"), append(uv(0), append(uv(0), uv(maxValueLen+1)...)...)...)...),
+			"record 0: value length 16777217 exceeds 16777216"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Read(bytes.NewReader(tt.file))
+			if !errors.Is(err, ErrFormat) || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("got %v, want ErrFormat ending %q", err, tt.want)
+			}
+		})
+	}
 }

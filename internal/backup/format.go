@@ -62,8 +62,18 @@ type Record struct {
 }
 
 // Write writes a complete backup of recs, taken at header.Revision, to w.
-// It sets header.Version and header.Keys.
+// It sets header.Version and header.Keys. It refuses what Read would
+// refuse (keys not strictly ascending, a key or value over its bound), so
+// a backup that was written can always be restored.
 func Write(w io.Writer, header Header, recs []Record) error {
+	for i, r := range recs {
+		switch {
+		case i > 0 && r.Key <= recs[i-1].Key:
+			return fmt.Errorf("backup: key %q out of order", r.Key)
+		case len(r.Key) > maxKeyLen || len(r.Value) > maxValueLen:
+			return fmt.Errorf("backup: key %.64q: key or value larger than a backup holds (%d, %d bytes)", r.Key, maxKeyLen, maxValueLen)
+		}
+	}
 	header.Version, header.Keys = formatVersion, len(recs)
 	h := sha256.New()
 	bw := bufio.NewWriter(io.MultiWriter(w, h))
