@@ -57,6 +57,25 @@ func kvRoot(t *testing.T, path string) (root uint64, pageSize int) {
 	return root, db.Info().PageSize
 }
 
+// fileFacts reads, through bbolt, the newest transaction id and the size
+// in use (high-water mark × page size) of a healthy file.
+func fileFacts(t *testing.T, path string) (txid int, size int64, pageSize int) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bbolt.Tx) error {
+		txid, size = tx.ID(), tx.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return txid, size, db.Info().PageSize
+}
+
 // overwrite writes b at off in the file at path.
 func overwrite(t *testing.T, path string, off int64, b []byte) {
 	t.Helper()
@@ -86,65 +105,54 @@ const advice = ". Nothing was served from it. Restore the last backup into an em
 // TestOpenDamaged: every kind of damage is an error naming the file, what
 // is wrong and what to do; never a crash, never an empty store.
 func TestOpenDamaged(t *testing.T) {
+	// Each damage returns the reason Open must give. Page numbers and
+	// sizes depend on bbolt's allocation, so they are read from the file
+	// (with bbolt itself) before it is damaged.
 	tests := []struct {
 		name   string
-		damage func(t *testing.T, path string)
-		reason string
+		damage func(t *testing.T, path string) (reason string)
 	}{
-		{
-			name:   "zero length",
-			damage: func(t *testing.T, path string) { truncate(t, path, 0) },
-			reason: "the file is empty (0 bytes); only a missing file starts a new store",
-		},
-		{
-			name: "truncated to half",
-			damage: func(t *testing.T, path string) {
-				fi, _ := os.Stat(path)
-				truncate(t, path, fi.Size()/2)
-			},
-			reason: "the file is truncated: it has 524288 bytes, but its newest meta page (transaction 202) counts 232 pages of 4096 bytes (950272 bytes)",
-		},
-		{
-			name: "random bytes in a data page",
-			damage: func(t *testing.T, path string) {
-				root, ps := kvRoot(t, path)
-				overwrite(t, path, int64(root)*int64(ps), randomBytes(ps))
-			},
-			reason: "reading it failed: assertion failed: Page expected to be: 217, but self identifies as 7884350976965870158",
-		},
-		{
-			// A branch element pointing far past the end of the map: bbolt
-			// would fault on it (SIGSEGV), which must become an error.
-			name: "page reference beyond the file",
-			damage: func(t *testing.T, path string) {
-				root, ps := kvRoot(t, path)
-				overwrite(t, path, int64(root)*int64(ps)+pageHeaderLen+8, []byte{0, 0, 16, 0, 0, 0, 0, 0})
-			},
-			reason: "reading it failed: a page reference points outside the file (memory fault)",
-		},
-		{
-			name: "both meta pages bad",
-			damage: func(t *testing.T, path string) {
-				overwrite(t, path, 16, []byte("garbage!"))
-				overwrite(t, path, 4096+72, []byte("garbage!"))
-			},
-			reason: "neither meta page is valid (page 0: not a bbolt meta page (bad magic); page 1: checksum mismatch)",
-		},
-		{
-			name:   "not a bbolt file",
-			damage: func(t *testing.T, path string) { writeFile(t, path, randomBytes(3*4096)) },
-			reason: "neither meta page is valid (page 0: not a bbolt meta page (bad magic); page 1: not a bbolt meta page (bad magic))",
-		},
-		{
-			name:   "shorter than a meta page",
-			damage: func(t *testing.T, path string) { truncate(t, path, 40) },
-			reason: "neither meta page is valid (page 0: cut short; page 1: cut short)",
-		},
+		{"zero length", func(t *testing.T, path string) string {
+			truncate(t, path, 0)
+			return "the file is empty (0 bytes); only a missing file starts a new store"
+		}},
+		{"truncated to half", func(t *testing.T, path string) string {
+			txid, size, ps := fileFacts(t, path)
+			fi, _ := os.Stat(path)
+			truncate(t, path, fi.Size()/2)
+			return fmt.Sprintf("the file is truncated: it has %d bytes, but its newest meta page (transaction %d) counts %d pages of %d bytes (%d bytes)",
+				fi.Size()/2, txid, size/int64(ps), ps, size)
+		}},
+		{"random bytes in a data page", func(t *testing.T, path string) string {
+			root, ps := kvRoot(t, path)
+			overwrite(t, path, int64(root)*int64(ps), randomBytes(ps))
+			return fmt.Sprintf("reading it failed: assertion failed: Page expected to be: %d, but self identifies as 7884350976965870158", root)
+		}},
+		// A branch element pointing far past the end of the map: bbolt
+		// would fault on it (SIGSEGV), which must become an error.
+		{"page reference beyond the file", func(t *testing.T, path string) string {
+			root, ps := kvRoot(t, path)
+			overwrite(t, path, int64(root)*int64(ps)+pageHeaderLen+8, []byte{0, 0, 16, 0, 0, 0, 0, 0})
+			return "reading it failed: a page reference points outside the file (memory fault)"
+		}},
+		{"both meta pages bad", func(t *testing.T, path string) string {
+			overwrite(t, path, 16, []byte("garbage!"))
+			overwrite(t, path, 4096+72, []byte("garbage!"))
+			return "neither meta page is valid (page 0: not a bbolt meta page (bad magic); page 1: checksum mismatch)"
+		}},
+		{"not a bbolt file", func(t *testing.T, path string) string {
+			writeFile(t, path, randomBytes(3*4096))
+			return "neither meta page is valid (page 0: not a bbolt meta page (bad magic); page 1: not a bbolt meta page (bad magic))"
+		}},
+		{"shorter than a meta page", func(t *testing.T, path string) string {
+			truncate(t, path, 40)
+			return "neither meta page is valid (page 0: cut short; page 1: cut short)"
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := damageFixture(t, 200)
-			tt.damage(t, path)
+			reason := tt.damage(t, path)
 			s, err := Open(path, Options{})
 			if err == nil {
 				s.Close()
@@ -153,7 +161,7 @@ func TestOpenDamaged(t *testing.T) {
 			if !errors.Is(err, ErrDamaged) {
 				t.Errorf("error does not match ErrDamaged: %v", err)
 			}
-			want := "store file " + path + " is damaged: " + tt.reason + advice
+			want := "store file " + path + " is damaged: " + reason + advice
 			if err.Error() != want {
 				t.Errorf("error:\n got %s\nwant %s", err, want)
 			}
