@@ -108,6 +108,9 @@ func preflight(path string) (exists bool, err error) {
 	if err != nil {
 		return true, fmt.Errorf("store/bolt: stat %s: %w", path, err)
 	}
+	if !fi.Mode().IsRegular() {
+		return true, fmt.Errorf("store/bolt: %s is not a regular file", path)
+	}
 	size := fi.Size()
 	if size == 0 {
 		return true, damaged(path, "the file is empty (0 bytes); only a missing file starts a new store")
