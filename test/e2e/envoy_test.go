@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
@@ -45,6 +48,10 @@ type proxyConfig struct {
 	// XDSAddrs, when set, replaces c's xDS address: host:port of the
 	// server, then of its replicas.
 	XDSAddrs []string
+	// Bootstrap, when set, edits the rendered bootstrap before Envoy
+	// starts (for what no sidecar setting expresses, such as a test DNS
+	// resolver).
+	Bootstrap func(*bootstrapv3.Bootstrap)
 }
 
 // envoyProc is a running Envoy.
@@ -71,11 +78,11 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		"interception": "none", "ingressAddress": pc.IP, "egressAddress": pc.IP,
 		"appAddress": pc.IP, "appPorts": strings.Join(pairs, ","),
 	}}
-	yaml, err := bootstrap.Render(bootstrap.Config{
+	yaml, err := renderBootstrap(bootstrap.Config{
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
-	})
+	}, pc.Bootstrap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +107,23 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	})
 	e.waitLive(t)
 	return e
+}
+
+// renderBootstrap renders cfg, edited by edit when set (as JSON, which
+// Envoy reads as YAML).
+func renderBootstrap(cfg bootstrap.Config, edit func(*bootstrapv3.Bootstrap)) ([]byte, error) {
+	if edit == nil {
+		return bootstrap.Render(cfg)
+	}
+	b, err := bootstrap.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	edit(b)
+	if err := b.ValidateAll(); err != nil {
+		return nil, err
+	}
+	return protojson.Marshal(b)
 }
 
 // xdsServers splits host:port addresses into the bootstrap's first server
