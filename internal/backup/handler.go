@@ -1,8 +1,6 @@
 package backup
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,14 +13,15 @@ import (
 const Path = "/admin/backup"
 
 // Handler serves GET Path: a consistent backup of st, as a file download.
-// The snapshot is encoded in memory first, so a failure is a clean 500
-// rather than a cut file (which Read would reject anyway).
+// The snapshot is read before the first byte is sent, so a store failure
+// is a clean 500; the file is then streamed (a cut connection leaves a
+// file that Read rejects).
 //
 // It is an administrative endpoint: whoever can call it reads every
 // resource. Mount it behind the API's authentication.
 func Handler(st store.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		buf, h, err := encode(r.Context(), st)
+		h, recs, err := Snapshot(r.Context(), st)
 		if err != nil {
 			log.Error("backup failed", "err", err)
 			http.Error(w, "backup failed: "+err.Error(), http.StatusInternalServerError)
@@ -31,19 +30,12 @@ func Handler(st store.Store, log *slog.Logger) http.Handler {
 		name := fmt.Sprintf("trellis-%s-rev%d.backup", h.Created.Format("20060102T150405Z"), h.Revision)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 		w.Header().Set("X-Trellis-Backup-Revision", strconv.FormatInt(h.Revision, 10))
-		w.Header().Set("X-Trellis-Backup-Keys", strconv.Itoa(h.Keys))
-		if _, err := buf.WriteTo(w); err != nil {
+		w.Header().Set("X-Trellis-Backup-Keys", strconv.Itoa(len(recs)))
+		if err := Write(w, h, recs); err != nil {
 			log.Warn("backup download interrupted", "err", err)
 			return
 		}
-		log.Info("backup served", "revision", h.Revision, "keys", h.Keys, "bytes", buf.Len())
+		log.Info("backup served", "revision", h.Revision, "keys", len(recs))
 	})
-}
-
-func encode(ctx context.Context, st store.Store) (*bytes.Buffer, Header, error) {
-	var buf bytes.Buffer
-	h, err := Dump(ctx, st, &buf)
-	return &buf, h, err
 }

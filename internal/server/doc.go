@@ -1,5 +1,7 @@
 // Package server is the wiring room: it opens the store, builds the manager
 // and the API server, serves them, and shuts everything down in order on
 // cancellation (stop accepting, finish in-flight requests, close the store).
+// It also mounts the administrative GET /admin/backup (package backup) on
+// the API port.
 // Nothing imports it but cmd/trellis and tests.
 package server
