@@ -24,6 +24,7 @@ func main() {
 	root.AddCommand(cli.Commands()...)
 	root.AddCommand(cli.AuditCommand(nil))
 	root.AddCommand(demoCommands()...)
+	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "trellis:", err)
 		os.Exit(1)

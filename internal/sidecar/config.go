@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
 // Defaults, App Mesh's where App Mesh had one.
@@ -67,10 +69,13 @@ type Config struct {
 	StopTimeout time.Duration
 }
 
-// XDSTarget is the control plane's address.
+// XDSTarget is the control plane's address: Host and Port (plus any
+// Replicas of the same control plane, which Envoy fails over between), or
+// UnixSocket.
 type XDSTarget struct {
 	Host       string
 	Port       uint32
+	Replicas   []bootstrap.HostPort
 	UnixSocket string
 }
 
@@ -141,7 +146,7 @@ func Flags() []FlagSpec {
 		{Name: "virtual-node", Usage: "virtual node this proxy stands for"},
 		{Name: "virtual-gateway", Usage: "virtual gateway this proxy stands for"},
 		{Name: "node-cluster", Usage: "Envoy node.cluster (env APPMESH_RESOURCE_CLUSTER; default the node id)"},
-		{Name: "xds-address", Usage: "control plane xDS `address`, host:port or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
+		{Name: "xds-address", Usage: "control plane xDS `address`: host:port, a comma-separated list of replicas host:port,host:port (Envoy fails over between them; a DNS name with several addresses works too), or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
 		{Name: "delta", Usage: "use incremental (delta) xDS (env TRELLIS_XDS_DELTA)", Bool: true},
 		{Name: "sds-socket", Usage: "Unix socket of a local SDS server (env APPMESH_SDS_SOCKET_PATH)"},
 		{Name: "envoy-path", Usage: "envoy binary (default: envoy on PATH)"},

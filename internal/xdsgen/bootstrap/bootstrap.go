@@ -34,6 +34,12 @@ const (
 	DefaultAdminPort    = 9901
 )
 
+// HostPort is the address of one xDS server.
+type HostPort struct {
+	Host string
+	Port uint32
+}
+
 // Config describes one proxy's bootstrap.
 type Config struct {
 	// NodeID is the Envoy node id, mesh/<mesh>/virtualNode/<name>.
@@ -50,6 +56,10 @@ type Config struct {
 	XDSHost       string
 	XDSPort       uint32
 	XDSUnixSocket string
+	// XDSReplicas are further servers next to XDSHost:XDSPort, replicas
+	// serving the same configuration. Envoy keeps its one ADS stream on a
+	// healthy one and moves it when that replica dies (see xdsCluster).
+	XDSReplicas []HostPort
 	// Delta selects incremental xDS (DELTA_GRPC) over state-of-the-world.
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
@@ -117,6 +127,13 @@ func (c *Config) check() error {
 		return errors.New("xds unix socket and host/port are exclusive")
 	case c.XDSUnixSocket == "" && (c.XDSHost == "" || c.XDSPort == 0):
 		return errors.New("xds needs a unix socket or a host and port")
+	case c.XDSUnixSocket != "" && len(c.XDSReplicas) > 0:
+		return errors.New("xds replicas need host and port, not a unix socket")
+	}
+	for i, r := range c.XDSReplicas {
+		if r.Host == "" || r.Port == 0 {
+			return fmt.Errorf("xds replica %d needs a host and a port", i)
+		}
 	}
 	return nil
 }
