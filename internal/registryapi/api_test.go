@@ -22,11 +22,18 @@ import (
 
 func setup(t *testing.T) (*sd.Client, context.Context) {
 	t.Helper()
+	return setupWith(t, registry.Options{})
+}
+
+// setupWith serves a registry with opts on loopback and returns an SDK
+// client for it.
+func setupWith(t *testing.T, opts registry.Options) (*sd.Client, context.Context) {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(st, registry.Options{})
+	reg := registry.New(st, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { reg.Run(ctx); close(done) }()

@@ -50,8 +50,10 @@ type Config struct {
 	Logger        *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
-	// RegistryTTL is how long a registered service instance lives without
-	// a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// RegistryTTL caps the lease of a service instance registered with
+	// the trellis.io/ttl attribute (the sidecar's registrations): how long
+	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
 }
 
