@@ -147,7 +147,8 @@ func TestNamespacesAndServices(t *testing.T) {
 func TestInstances(t *testing.T) {
 	c, ctx := setup(t)
 	nsID := namespace(t, c, ctx, "apps.local")
-	svc := must[*sd.CreateServiceOutput](t)(c.CreateService(ctx, &sd.CreateServiceInput{Name: aws.String("color"), NamespaceId: aws.String(nsID)}))
+	svc := must[*sd.CreateServiceOutput](t)(c.CreateService(ctx, &sd.CreateServiceInput{Name: aws.String("color"), NamespaceId: aws.String(nsID),
+		HealthCheckCustomConfig: &types.HealthCheckCustomConfig{}}))
 	sid := svc.Service.Id
 	reg := func(id, ip, version string, extra ...string) {
 		a := map[string]string{"AWS_INSTANCE_IPV4": ip, "AWS_INSTANCE_PORT": "8080", "version": version}
