@@ -102,6 +102,12 @@ func (r *Registry) load(ctx context.Context) (int64, error) {
 			r.log.Error("registry: skipping undecodable record", "key", kv.Key, "err", err)
 		}
 	}
+	// After a (re)load the history of deletions is unknown: every
+	// service's InstancesRevision starts at the load's revision, above
+	// every value reported before, so no earlier value is repeated.
+	for id := range idx.svc {
+		idx.svcRev[id] = rev
+	}
 	r.mu.Lock()
 	old := r.idx
 	r.idx, r.rev = idx, rev

@@ -29,6 +29,17 @@ func setup(t *testing.T) (*sd.Client, context.Context) {
 // client for it.
 func setupWith(t *testing.T, opts registry.Options) (*sd.Client, context.Context) {
 	t.Helper()
+	url, ctx := serve(t, opts)
+	c := sd.New(sd.Options{Region: "us-west-2", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		APIOptions:  []func(*middleware.Stack) error{NoHostPrefix}})
+	return c, ctx
+}
+
+// serve runs a registry with opts and its API on loopback until the test
+// ends and returns the API's URL.
+func serve(t *testing.T, opts registry.Options) (string, context.Context) {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -46,10 +57,7 @@ func setupWith(t *testing.T, opts registry.Options) (*sd.Client, context.Context
 		api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done; st.Close() })
-	c := sd.New(sd.Options{Region: "us-west-2", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-		APIOptions:  []func(*middleware.Stack) error{NoHostPrefix}})
-	return c, ctx
+	return srv.URL, ctx
 }
 
 func must[T any](t *testing.T) func(T, error) T {
