@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
@@ -55,6 +56,9 @@ type Config struct {
 	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
 	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
+	// APILimits bound slow and idle clients and open connections on the
+	// API port; zero fields take apiserver's defaults.
+	APILimits apiserver.ConnLimits
 }
 
 // Server is a running Trellis control plane.
@@ -64,7 +68,9 @@ type Server struct {
 	store store.Store
 	api   *http.Server
 	ln    net.Listener
-	done  chan error
+	// collectors are the API side's Prometheus metrics (see Collectors).
+	collectors []prometheus.Collector
+	done       chan error
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
@@ -114,11 +120,13 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           cloudMapOr(regAPI, mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:  cloudMapOr(regAPI, mux),
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	go func() { s.done <- s.api.Serve(ln) }()
+	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
+	limiter.Configure(s.api)
+	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
+	go func() { s.done <- s.api.Serve(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
 		"region", cfg.Region, "account", cfg.AccountID)
 	return s, nil
@@ -265,6 +273,12 @@ func (s *Server) XDSUnixSocket() string {
 	}
 	return s.cfg.XDSUnixSocket
 }
+
+// Collectors are the Prometheus metrics of the API port: connection
+// limits and timeouts (apiserver.ConnLimiter) and the Cloud Map
+// operation log (registryapi). Register them on the registry that serves
+// /metrics.
+func (s *Server) Collectors() []prometheus.Collector { return s.collectors }
 
 // Addr is the bound API address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
