@@ -2,9 +2,11 @@ package registryapi
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -72,6 +74,7 @@ func FuzzCloudMapRequest(f *testing.F) {
 	for op := range api.ops {
 		ops = append(ops, op)
 	}
+	slices.Sort(ops) // the same input picks the same operation in every worker
 	for i, seed := range []string{`{}`, `{"Name":"a"}`, `{"Filters":[{"Name":"TYPE","Condition":"IN","Values":["X"]}]}`,
 		`{"ResourceARN":"arn:aws:servicediscovery:us-west-2:123456789012:service/srv-x","Tags":[{"Key":"a","Value":"b"}]}`,
 		`{"ServiceId":"srv-x","Attributes":{"a":"b"}}`, `{"Id":"ns-x","Namespace":{"Description":"d"}}`, `[1,2`, `{"MaxResults":0}`} {
@@ -84,10 +87,15 @@ func FuzzCloudMapRequest(f *testing.F) {
 		if op == "DiscoverInstances" || op == "DiscoverInstancesRevision" {
 			return
 		}
-		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("X-Amz-Target", TargetPrefix+op)
 		rec := httptest.NewRecorder()
 		api.ServeHTTP(rec, req)
+		if ctx.Err() != nil {
+			t.Fatalf("%s %q: did not answer within 5 s", op, body)
+		}
 		if rec.Code >= 500 {
 			t.Fatalf("%s %q: status %d: %s", op, body, rec.Code, rec.Body)
 		}
