@@ -35,7 +35,6 @@ func wantCode(t *testing.T, what string, err error, code Code) {
 	}
 }
 
-
 func nodeID(mesh, name string) appmesh.Identity {
 	return appmesh.Identity{Kind: appmesh.KindVirtualNode, Mesh: mesh, Name: name}
 }
