@@ -103,8 +103,9 @@ func (r *Registry) load(ctx context.Context) (int64, error) {
 		}
 	}
 	// After a (re)load the history of deletions is unknown: every
-	// service's InstancesRevision starts at the load's revision, above
-	// every value reported before, so no earlier value is repeated.
+	// service's InstancesRevision starts at the load's revision, at or
+	// above every value reported before, so it never goes back to a value
+	// that stood for another set of instances.
 	for id := range idx.svc {
 		idx.svcRev[id] = rev
 	}
