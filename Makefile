@@ -27,6 +27,9 @@ build:
 ## test: formatting, vet, unit/API/crash tests under the race detector, brief fuzzing
 test: fmt-check vet
 	@command -v envoy >/dev/null 2>&1 || $(MAKE) --no-print-directory envoy || echo "note: Envoy unavailable; end-to-end tests will skip"
+	@{ command -v ip && command -v iptables; } >/dev/null 2>&1 || echo "note: ip or iptables missing (apt-get install iproute2 iptables); the network-namespace tests (test/e2e TestNetns*) will skip"
+	@[ "$$(id -u)" = 0 ] || echo "note: not root; the network-namespace tests (test/e2e TestNetns*) will skip"
+	@command -v aws >/dev/null 2>&1 || echo "note: aws CLI missing (pip install awscli); TestAWSCLI, TestDocCLICommands and TestKeepHints' aws step will skip"
 	$(GO) test -race -count=1 -p 2 $(PKGS)
 	$(MAKE) fuzz
 
@@ -47,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/auth/audit/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/backup/
+	$(GO) test -run '^$$' -fuzz '^FuzzCloudMapRequest$$' -fuzztime $(FUZZTIME) ./internal/registryapi/
 
 ## bench: API throughput with 10,000 virtual nodes in one mesh
 bench:

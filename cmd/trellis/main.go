@@ -18,6 +18,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	withVersion(root)
 	root.AddCommand(serverCommand())
 	root.AddCommand(sidecarCommand())
 	root.AddCommand(interceptionCommand())

@@ -52,9 +52,14 @@ type Config struct {
 	Logger        *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
-	// RegistryTTL is how long a registered service instance lives without
-	// a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// RegistryTTL caps the lease of a service instance registered with
+	// the trellis.io/ttl attribute (the sidecar's registrations): how long
+	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
+	// APILimits bound slow and idle clients and open connections on the
+	// API port; zero fields take apiserver's defaults.
+	APILimits apiserver.ConnLimits
 }
 
 // Server is a running Trellis control plane.
@@ -68,7 +73,9 @@ type Server struct {
 	store store.Store
 	api   *http.Server
 	ln    net.Listener
-	done  chan error
+	// collectors are the API side's Prometheus metrics (see Collectors).
+	collectors []prometheus.Collector
+	done       chan error
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
@@ -121,11 +128,14 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:  newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux)),
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	go func() { s.done <- s.api.Serve(ln) }()
+	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
+	limiter.Configure(s.api)
+	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
+	s.metrics.MustRegister(s.collectors...)
+	go func() { s.done <- s.api.Serve(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
 		"region", cfg.Region, "account", cfg.AccountID)
 	return s, nil
@@ -272,6 +282,12 @@ func (s *Server) XDSUnixSocket() string {
 	}
 	return s.cfg.XDSUnixSocket
 }
+
+// Collectors are the Prometheus metrics of the API port: connection
+// limits and timeouts (apiserver.ConnLimiter) and the Cloud Map
+// operation log (registryapi). Register them on the registry that serves
+// /metrics.
+func (s *Server) Collectors() []prometheus.Collector { return s.collectors }
 
 // Addr is the bound API address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
