@@ -25,7 +25,7 @@ func TestMultipleListenersPortOnlyMatches(t *testing.T) {
 	c.mesh(t, mesh, "")
 	must[*appmesh.CreateVirtualNodeOutput](t)(c.client.CreateVirtualNode(c.ctx, &appmesh.CreateVirtualNodeInput{
 		MeshName: aws.String(mesh), VirtualNodeName: aws.String("my-virtual-node"), Spec: &types.VirtualNodeSpec{
-			Listeners: []types.Listener{httpListener(5050), httpListener(6060)},
+			Listeners:        []types.Listener{httpListener(5050), httpListener(6060)},
 			ServiceDiscovery: &types.ServiceDiscoveryMemberDns{Value: types.DnsServiceDiscovery{Hostname: aws.String(appIP)}}}}))
 	must[*appmesh.CreateVirtualRouterOutput](t)(c.client.CreateVirtualRouter(c.ctx, &appmesh.CreateVirtualRouterInput{
 		MeshName: aws.String(mesh), VirtualRouterName: aws.String("my-virtual-router"), Spec: &types.VirtualRouterSpec{
