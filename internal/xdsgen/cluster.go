@@ -59,13 +59,13 @@ func discovery(out *clusterv3.Cluster, c *ir.Cluster) (*endpointv3.ClusterLoadAs
 	switch c.Discovery {
 	case ir.Static:
 		setType(clusterv3.Cluster_STATIC)
-		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints, false)
+		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints)
 	case ir.StrictDNS, ir.LogicalDNS:
 		setType(clusterv3.Cluster_STRICT_DNS)
 		if c.Discovery == ir.LogicalDNS {
 			setType(clusterv3.Cluster_LOGICAL_DNS)
 		}
-		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints, true)
+		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints)
 		family, err := dnsFamily(c.DNSFamily)
 		if err != nil {
 			return nil, err
@@ -74,7 +74,7 @@ func discovery(out *clusterv3.Cluster, c *ir.Cluster) (*endpointv3.ClusterLoadAs
 	case ir.EDS:
 		setType(clusterv3.Cluster_EDS)
 		out.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsSource()}
-		return loadAssignment(c.Name, c.Endpoints, false), nil
+		return loadAssignment(c.Name, c.Endpoints), nil
 	case ir.OriginalDst:
 		if len(c.Endpoints) > 0 {
 			return nil, fmt.Errorf("original_dst cluster takes no endpoints")
