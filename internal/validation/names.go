@@ -1,19 +1,48 @@
 package validation
 
-import "github.com/trellis-mesh/trellis/internal/apis/appmesh"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+)
 
 // ResourceName validates a resource name at field (e.g. "virtualNodeName"):
 // a ResourceName of 1..255 characters. Virtual service names are the
 // model's ServiceName, which has no limit, so for KindVirtualService the
-// name only has to be non-empty.
+// name only has to be non-empty. Beyond the model (which has no pattern),
+// every name must work everywhere Trellis uses it, so nameChars refuses
+// what would break ARNs, proxy node ids, REST paths or logs
+// (docs/names.md).
 func ResourceName(kind appmesh.Kind, field, name string) error {
 	c := &collector{}
 	maxLen := 255
 	if kind == appmesh.KindVirtualService {
 		maxLen = 0
 	}
-	c.requiredString(path(field), name, 1, maxLen)
+	p := path(field)
+	c.requiredString(p, name, 1, maxLen)
+	c.nameChars(p, name)
 	return c.err()
+}
+
+// nameChars checks the characters of a resource name: valid UTF-8 (never
+// rewritten to U+FFFD), no control characters (NUL included), no "/"
+// (node ids and ARNs split on it: mesh/<mesh>/virtualNode/<name>), and not
+// "." or ".." (path segments that HTTP clients and routers remove, so the
+// resource could never be addressed again).
+func (c *collector) nameChars(p path, name string) {
+	switch {
+	case !utf8.ValidString(name):
+		c.add(p, "must be valid UTF-8")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		c.add(p, "must not contain control characters (U+0000..U+001F, U+007F..U+009F)")
+	case strings.Contains(name, "/"):
+		c.add(p, `must not contain "/" (it separates the segments of ARNs and proxy node ids)`)
+	case name == "." || name == "..":
+		c.addf(p, "must not be %q (a relative path segment in the REST API)", name)
+	}
 }
 
 // Tags validates a tag list at field (e.g. "tags"): at most 50 tags, keys of

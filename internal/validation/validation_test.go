@@ -221,6 +221,22 @@ func TestResourceName(t *testing.T) {
 		{appmesh.KindVirtualNode, strings.Repeat("a", 255), "", ""},
 		{appmesh.KindVirtualNode, strings.Repeat("é", 255), "", ""},
 		{appmesh.KindVirtualService, strings.Repeat("a", 1000), "", ""},
+		{appmesh.KindMesh, "bad\xffname", "meshName", "must be valid UTF-8"},
+		{appmesh.KindVirtualNode, "\xc3", "virtualNodeName", "must be valid UTF-8"},
+		{appmesh.KindMesh, "nul\x00", "meshName", "must not contain control characters"},
+		{appmesh.KindRoute, "tab\tname", "routeName", "must not contain control characters"},
+		{appmesh.KindVirtualRouter, "del\x7f", "virtualRouterName", "must not contain control characters"},
+		{appmesh.KindMesh, "a/b", "meshName", `must not contain "/"`},
+		{appmesh.KindVirtualNode, "/", "virtualNodeName", `must not contain "/"`},
+		{appmesh.KindVirtualService, "svc/v1.local", "virtualServiceName", `must not contain "/"`},
+		{appmesh.KindGatewayRoute, "..", "gatewayRouteName", `must not be ".."`},
+		{appmesh.KindVirtualGateway, ".", "virtualGatewayName", `must not be "."`},
+		{appmesh.KindVirtualNode, "my-service-a_my-apps", "", ""},
+		{appmesh.KindVirtualNode, "colorteller.default", "", ""},
+		{appmesh.KindVirtualNode, "with space:colon", "", ""},
+		{appmesh.KindVirtualService, "color.local.", "", ""},
+		{appmesh.KindMesh, "...", "", ""},
+		{appmesh.KindMesh, "日本語", "", ""},
 	}
 	for _, tc := range cases {
 		field := tc.field
