@@ -114,7 +114,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	}
 	defer cleanup()
 	s.sup.args = envoyArgs(&s.cfg, path)
-	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log); err != nil {
+	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log.With("node", s.cfg.Identity.NodeID)); err != nil {
 		return err
 	}
 	go s.agent.serve()
