@@ -46,6 +46,15 @@ func TestNameRules(t *testing.T) {
 				VirtualServiceName: aws.String("svc/v1.local"), Spec: &types.VirtualServiceSpec{}})
 			return err
 		}, "virtualServiceName", `must not contain "/"`},
+		{"space in node name", func() error {
+			_, err := c.CreateVirtualNode(ctx, &appmesh.CreateVirtualNodeInput{MeshName: aws.String("m"),
+				VirtualNodeName: aws.String("my node"), Spec: dnsNode("n.local", 80)})
+			return err
+		}, "virtualNodeName", "must not contain whitespace"},
+		{"owner syntax in mesh name", func() error {
+			_, err := c.CreateMesh(ctx, &appmesh.CreateMeshInput{MeshName: aws.String("shared@111122223333")})
+			return err
+		}, "meshName", `must not contain "@"`},
 		{"newline in router name", func() error {
 			_, err := c.CreateVirtualRouter(ctx, &appmesh.CreateVirtualRouterInput{MeshName: aws.String("m"),
 				VirtualRouterName: aws.String("r\n"), Spec: &types.VirtualRouterSpec{}})

@@ -24,7 +24,28 @@ func ResourceName(kind appmesh.Kind, field, name string) error {
 	p := path(field)
 	c.requiredString(p, name, 1, maxLen)
 	c.nameChars(p, name)
+	if len(c.violations) == 0 {
+		c.proxyName(kind, p, name)
+	}
 	return c.err()
+}
+
+// proxyName checks the names that make up a proxy's node id,
+// mesh/<mesh>/virtualNode|virtualGateway/<name>: the xDS server refuses
+// node ids with blanks, and reads <mesh>@<owner> as a shared mesh.
+func (c *collector) proxyName(kind appmesh.Kind, p path, name string) {
+	switch kind {
+	case appmesh.KindMesh, appmesh.KindVirtualNode, appmesh.KindVirtualGateway:
+	default:
+		return
+	}
+	if strings.ContainsFunc(name, unicode.IsSpace) {
+		c.add(p, "must not contain whitespace (it is part of proxy node ids, mesh/<mesh>/virtualNode/<name>)")
+		return
+	}
+	if kind == appmesh.KindMesh && strings.Contains(name, "@") {
+		c.add(p, `must not contain "@" (proxy node ids read <mesh>@<owner> as a shared mesh)`)
+	}
 }
 
 // nameChars checks the characters of a resource name: valid UTF-8 (never
