@@ -3,6 +3,7 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -67,6 +68,11 @@ type Config struct {
 	// StopTimeout is how long Envoy gets after SIGTERM before SIGKILL
 	// (default 2 s).
 	StopTimeout time.Duration
+	// Stdout and Stderr receive Envoy's stdout and stderr byte for byte
+	// (nil: the sidecar's own). Envoy's access logs to /dev/stdout and its
+	// log lines are never rewrapped or filtered by the agent's log level;
+	// the agent's own structured log goes through Logger.
+	Stdout, Stderr io.Writer
 }
 
 // XDSTarget is the control plane's address: Host and Port (plus any
