@@ -102,7 +102,7 @@ func TestSotWUnknownNodeThenACKAndNACK(t *testing.T) {
 	}
 
 	closeStream()
-	if ev := h.nextEvent(t); ev.NodeID != nodeA || ev.Connected {
+	if ev := h.nextEvent(t); ev.Key != nodeA || ev.Connected {
 		t.Fatalf("event %+v, want %s disconnected", ev, nodeA)
 	}
 	eventually(t, "no node connected", func() bool { return len(h.srv.ConnectedNodes()) == 0 })
