@@ -88,6 +88,8 @@ func TestSotWUnknownNodeThenACKAndNACK(t *testing.T) {
 		`trellis_xds_nacks_total{type="Listener"}`:  1,
 		`trellis_xds_pushes_total{type="Listener"}`: 2,
 		`trellis_xds_connected_proxies`:             1,
+		`trellis_xds_connects_total`:                1,
+		`trellis_xds_convergence_seconds`:           3, // ACKs of the snapshot's versions
 	})
 	h.checkStatusHandler(t)
 
@@ -176,7 +178,7 @@ func (h *harness) checkMetrics(t *testing.T, want map[string]float64) {
 			for _, l := range m.GetLabel() {
 				key += "{" + l.GetName() + "=\"" + l.GetValue() + "\"}"
 			}
-			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 		}
 	}
 	for k, v := range want {
