@@ -25,6 +25,9 @@
 //
 //	go run ./bench/convergence -clients 1000 [-delta]
 //	go run ./bench/convergence -all      # 100 and 1000 proxies, SotW and delta
+//	go run ./bench/convergence -storm 1000,5000,10000 -updates 10
+//	                                     # storms, kill -9 restarts and updates against
+//	                                     # a go-control-plane reference (storm.go)
 package main
 
 import (
@@ -49,12 +52,31 @@ func main() {
 		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
 		varied      = flag.Bool("varied", false, "give every client a listener and its own subset of the services as backends: configurations differ and an update reaches half the proxies")
 		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")
+		reconnect   = flag.Bool("reconnect", false, "internal: the simulated proxies reconnect when their stream fails")
+		storm       = flag.String("storm", "", "run the fleet storm benchmark (storm.go) at these fleet sizes, e.g. 1000,5000,10000")
+		serve       = flag.String("serve", "", "internal: run a trellis server on this data dir (storm.go)")
+		apiAddr     = flag.String("api", "", "internal: -serve's API address")
+		xdsAddr     = flag.String("xds", "", "internal: -serve's xDS address")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
 	if *child != "" {
-		if err := runChild(*child, *clients, *delta, *childCPU); err != nil {
+		if err := runChild(*child, *clients, *delta, *reconnect, *childCPU); err != nil {
 			fmt.Fprintln(os.Stderr, "convergence client process:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *serve != "" {
+		if err := runServe(*serve, *apiAddr, *xdsAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "convergence server process:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *storm != "" {
+		if err := runStorms(*storm, *updates); err != nil {
+			fmt.Fprintln(os.Stderr, "convergence:", err)
 			os.Exit(1)
 		}
 		return
