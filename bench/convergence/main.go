@@ -46,7 +46,7 @@ func main() {
 		updates     = flag.Int("updates", 20, "UpdateRoute calls measured")
 		concurrency = flag.Int("concurrency", 16, "concurrent API calls while creating the client nodes")
 		iters       = flag.Int("translate-iterations", 200, "translations timed per run")
-		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file")
+		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file (-storm: of the restarted server process, start to stop)")
 		memProfile  = flag.String("memprofile", "", "write the control plane's allocation profile after the updates of the (last) run to this file, and the one before them to this file.before")
 		childCPU    = flag.String("child-cpuprofile", "", "write a CPU profile of the simulated proxies' process (whole run) to this file")
 		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
@@ -68,14 +68,14 @@ func main() {
 		return
 	}
 	if *serve != "" {
-		if err := runServe(*serve, *apiAddr, *xdsAddr); err != nil {
+		if err := runServe(*serve, *apiAddr, *xdsAddr, *cpuProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "convergence server process:", err)
 			os.Exit(1)
 		}
 		return
 	}
 	if *storm != "" {
-		if err := runStorms(*storm, *updates); err != nil {
+		if err := runStorms(*storm, *updates, *cpuProfile); err != nil {
 			fmt.Fprintln(os.Stderr, "convergence:", err)
 			os.Exit(1)
 		}

@@ -22,8 +22,13 @@ import (
 
 // runServe is the server child: a trellis server on dir with the given
 // API and xDS addresses.
-func runServe(dir, apiAddr, xdsAddr string) error {
+func runServe(dir, apiAddr, xdsAddr, cpuProfile string) error {
 	server.TuneGC()
+	stopProfile, err := startProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.Start(server.Config{DataDir: dir, APIAddr: apiAddr, XDSAddr: xdsAddr,
 		Region: region, AccountID: accountID, Logger: log})
@@ -47,8 +52,8 @@ type serverProc struct {
 }
 
 // startServerProc starts a server child and waits until it listens.
-func startServerProc(dir, apiAddr, xdsAddr string) (*serverProc, error) {
-	c, err := adsclient.StartChild(nil, "-serve", dir, "-api", apiAddr, "-xds", xdsAddr)
+func startServerProc(dir, apiAddr, xdsAddr, cpuProfile string) (*serverProc, error) {
+	c, err := adsclient.StartChild(nil, "-serve", dir, "-api", apiAddr, "-xds", xdsAddr, "-cpuprofile", cpuProfile)
 	if err != nil {
 		return nil, err
 	}

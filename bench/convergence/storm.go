@@ -43,17 +43,19 @@ type stormResult struct {
 	refUpdate, update  []time.Duration // per proxy, every update
 	heapPerProxy       float64
 	meshSetup, refWarm time.Duration
+	restartReady       time.Duration // new server process start → listening
+	cpuProfile         string        // of the restarted server, if set
 }
 
 // runStorms runs the storm benchmark at each size.
-func runStorms(sizes string, updates int) error {
+func runStorms(sizes string, updates int, cpuProfile string) error {
 	var rs []stormResult
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			return fmt.Errorf("-storm: %q is not a fleet size", s)
 		}
-		r, err := runStorm(n, updates)
+		r, err := runStorm(n, updates, cpuProfile)
 		if err != nil {
 			return fmt.Errorf("storm of %d proxies: %w", n, err)
 		}
@@ -65,8 +67,8 @@ func runStorms(sizes string, updates int) error {
 }
 
 // runStorm measures the reference and trellis at one size.
-func runStorm(n, updates int) (stormResult, error) {
-	r := stormResult{n: n}
+func runStorm(n, updates int, cpuProfile string) (stormResult, error) {
+	r := stormResult{n: n, cpuProfile: cpuProfile}
 	dir, err := os.MkdirTemp("", "trellis-storm-")
 	if err != nil {
 		return r, err
@@ -138,7 +140,7 @@ func (r *stormResult) trellis(ctx context.Context, m *stormMesh, updates int) er
 	if err != nil {
 		return err
 	}
-	p, err := startServerProc(m.dir, apiAddr, xdsAddr)
+	p, err := startServerProc(m.dir, apiAddr, xdsAddr, "")
 	if err != nil {
 		return err
 	}
@@ -181,9 +183,10 @@ func (r *stormResult) trellis(ctx context.Context, m *stormMesh, updates int) er
 		return err
 	}
 	t0 = time.Now()
-	if p, err = startServerProc(m.dir, apiAddr, xdsAddr); err != nil {
+	if p, err = startServerProc(m.dir, apiAddr, xdsAddr, r.cpuProfile); err != nil {
 		return fmt.Errorf("restart: %w", err)
 	}
+	r.restartReady = time.Since(t0)
 	lat, err = f.waitKey(weightKey(updates), all, t0, stormTimeout)
 	if err != nil {
 		return fmt.Errorf("restart storm: %w", err)
@@ -209,7 +212,7 @@ func (r stormResult) print() {
 		ms(pct(r.refUpdate, 0.5)), ms(pct(r.refUpdate, 0.99)), ms(slices.Max(r.refUpdate)))
 	fmt.Printf("  trellis (server process, whole pipeline):\n")
 	fmt.Printf("    storm, last proxy configured:     %9v  (%.2fx reference)\n", ms(r.storm), ratio(r.storm, r.refStorm))
-	fmt.Printf("    kill -9 + restart, all configured: %9v  from the new process's start\n", ms(r.restart))
+	fmt.Printf("    kill -9 + restart, all configured: %9v  from the new process's start (listening after %v)\n", ms(r.restart), ms(r.restartReady))
 	fmt.Printf("    update, per proxy (%6d samples): p50 %9v  p99 %9v  max %9v  (p99 %.2fx reference)\n", len(r.update),
 		ms(pct(r.update, 0.5)), ms(pct(r.update, 0.99)), ms(slices.Max(r.update)), ratio(pct(r.update, 0.99), pct(r.refUpdate, 0.99)))
 	fmt.Printf("    server heap in use per connected proxy: %.1f KiB\n", r.heapPerProxy/1024)
