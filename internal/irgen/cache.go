@@ -160,19 +160,6 @@ func keep[K comparable](m *Memo, g *generations[K, keptPart], k K, part *ir.Prox
 	m.mu.Unlock()
 }
 
-// Proxy translates one proxy. It is pure and deterministic. A node that is
-// not in the snapshot (or a nil snapshot) yields a proxy with no listeners
-// or clusters, not an error: the proxy waits for its resource; the same
-// holds for a virtual gateway (gateway.go). The only error is a NodeRef of
-// an unknown kind.
-func Proxy(snap *meshview.Snapshot, node NodeRef, opts Options, eps Endpoints) (*ir.Proxy, error) {
-	parts, err := NewCache(snap, eps, nil).Parts(node, opts)
-	if err != nil {
-		return nil, err
-	}
-	return Merge(parts...), nil
-}
-
 // Parts translates one proxy into closed parts whose union (Merge) is what
 // Proxy returns. The first part is the proxy's own and carries its ID; a
 // virtual node also has its outbound part, which proxies with the same
