@@ -97,15 +97,16 @@ func messages[T proto.Message](rs []T) []proto.Message {
 }
 
 // TestVirtualHostsShared: route configurations with an equal virtual host
-// hold the same object, built and validated once; an invalid host is still
-// refused, wherever it appears.
+// translated with one Memo hold the same object, built and validated
+// once; an invalid host is still refused, wherever it appears.
 func TestVirtualHostsShared(t *testing.T) {
+	memo := NewMemo()
 	p := loadProxy(t, "outbound-http-weighted")
-	a, err := Translate(p)
+	a, err := memo.Translate(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Translate(loadProxy(t, "outbound-http-weighted"))
+	b, err := memo.Translate(loadProxy(t, "outbound-http-weighted"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestVirtualHostsShared(t *testing.T) {
 	}
 	bad := loadProxy(t, "outbound-http-weighted")
 	bad.RouteConfigs[0].VirtualHosts[0].Domains = nil
-	if _, err := Translate(bad); err == nil || !strings.Contains(err.Error(), "virtual host") {
+	if _, err := memo.Translate(bad); err == nil || !strings.Contains(err.Error(), "virtual host") {
 		t.Errorf("a virtual host without domains: %v", err)
 	}
 }

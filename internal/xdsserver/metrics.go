@@ -29,10 +29,8 @@ type metrics struct {
 	unknown     prometheus.Gauge
 }
 
-// latencyBuckets span 1 ms to ~33 s.
-var latencyBuckets = prometheus.ExponentialBuckets(0.001, 2, 16)
-
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
+	latencyBuckets := prometheus.ExponentialBuckets(0.001, 2, 16) // 1 ms to ~33 s
 	m := &metrics{
 		connected: gauge("trellis_xds_connected_proxies", "Open ADS streams that named their node (one per connected Envoy)."),
 		nodes:     gauge("trellis_xds_connected_nodes", "Node keys (snapshots) with at least one open, identified stream."),
