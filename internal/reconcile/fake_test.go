@@ -91,7 +91,7 @@ func (f *fakeXDS) Node(key string) xdsserver.NodeState {
 func (f *fakeXDS) ConnectedNodes() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return sortedKeysOf(f.connected)
+	return keysOf(f.connected)
 }
 
 func (f *fakeXDS) SetResources(key, version string, res map[string][]types.Resource) error {
@@ -138,7 +138,7 @@ func (f *fakeXDS) snap(key string) (fakeSnap, bool) {
 	return s, ok
 }
 
-func sortedKeysOf[V any](m map[string]V) []string {
+func keysOf[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range maps.Keys(m) {
 		keys = append(keys, k)

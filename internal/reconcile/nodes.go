@@ -36,8 +36,8 @@ func (r *Reconciler) nodesChanged() {
 			batch = append(batch, p)
 		}
 	}
-	if len(batch) > 0 || left > 0 {
-		r.log.Info("proxies changed", "connected", len(batch), "disconnected", left, "total", len(r.proxies))
+	if len(batch) > 0 || left > 0 { // Debug: a churning client must not flood the log (metrics count it)
+		r.log.Debug("proxies changed", "connected", len(batch), "disconnected", left, "total", len(r.proxies))
 	}
 	r.build("connect", batch)
 }
