@@ -115,6 +115,7 @@ func (f *fakeXDS) ClearNode(key string) {
 
 func (f *fakeXDS) ObserveRebuild(string, int, time.Duration) {}
 func (f *fakeXDS) SetUnknownNodes(int)                       {}
+func (f *fakeXDS) ObserveCache(string, func() int)           {}
 
 // settled reports whether exactly the connected keys have a snapshot.
 func (f *fakeXDS) settled() bool {

@@ -55,6 +55,7 @@ type XDS interface {
 	ClearNode(key string)
 	ObserveRebuild(cause string, proxies int, took time.Duration)
 	SetUnknownNodes(n int)
+	ObserveCache(name string, size func() int)
 }
 
 // Reconciler keeps every connected proxy's configuration in step with the
@@ -67,8 +68,10 @@ type Reconciler struct {
 	log      *slog.Logger
 	debounce time.Duration
 	// irMemo carries irgen's work from one rebuild to the next; table
-	// holds the translations of the parts proxies use. The Reconciler owns
-	// both; irMemo is bounded by its generations, table by the proxies.
+	// holds the translations of the parts proxies use, and the xdsgen memo
+	// they share. The Reconciler owns them; irMemo and the xdsgen memo are
+	// LRUs, table is bounded by the proxies' parts. Their sizes are
+	// reported as trellis_cache_entries.
 	irMemo *irgen.Memo
 	table  *translations
 
@@ -105,6 +108,9 @@ func New(view *meshview.View, xds XDS, opts Options) *Reconciler {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
+	xds.ObserveCache("irgen_memo", r.irMemo.Len)
+	xds.ObserveCache("xdsgen_memo", r.table.gen.Len)
+	xds.ObserveCache("translations", r.table.size)
 	return r
 }
 

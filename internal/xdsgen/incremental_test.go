@@ -119,3 +119,41 @@ func TestVirtualHostsShared(t *testing.T) {
 		t.Errorf("a virtual host without domains: %v", err)
 	}
 }
+
+// TestMemoAtBound: a Memo bounded at one entry per table evicts, holds no
+// more than its bound, and translates exactly as an unbounded one.
+func TestMemoAtBound(t *testing.T) {
+	tiny := newMemoSized(1, 1)
+	for _, name := range []string{"outbound-http-weighted", "access-logs", "dns-clusters", "outbound-http-weighted"} {
+		got, err := tiny.Translate(loadProxy(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Translate(loadProxy(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameResources(got, want) {
+			t.Errorf("%s: translation through a memo at its bound differs", name)
+		}
+		if n := tiny.Len(); n > 5 {
+			t.Fatalf("%s: memo of bound 1 per table holds %d entries", name, n)
+		}
+	}
+}
+
+// sameResources compares two translations message by message.
+func sameResources(a, b *Resources) bool {
+	ma, mb := messages(a.Listeners), messages(b.Listeners)
+	ma = append(append(append(ma, messages(a.Routes)...), messages(a.Clusters)...), messages(a.Endpoints)...)
+	mb = append(append(append(mb, messages(b.Routes)...), messages(b.Clusters)...), messages(b.Endpoints)...)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for i := range ma {
+		if !proto.Equal(ma[i], mb[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -2,7 +2,8 @@ package xdsgen
 
 import (
 	"crypto/sha256"
-	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -17,56 +18,43 @@ import (
 //
 // Owner: whoever translates many proxies creates one and passes it to
 // every translation (reconcile keeps one per Reconciler); Translate and
-// TranslateFrom without a Memo use a fresh one. Bound: each map is dropped
-// whole when it reaches its limit (memoMap). Invalidation: none is needed,
+// TranslateFrom without a Memo use a fresh one. Bound: each table is an
+// LRU (hashicorp/golang-lru, the one bounded-cache type of the xDS side). Invalidation: none is needed,
 // since every key is a content digest or an object that is never modified;
-// what is dropped is only worked out again. Safe for concurrent use.
+// what is evicted is only worked out again. Safe for concurrent use.
 type Memo struct {
-	validAnys       *memoMap[validAny, struct{}]
-	anyHolders      *memoMap[protoreflect.FullName, bool]
-	listenerRefMemo *memoMap[*listenerv3.Listener, []chainRefs]
-	vhostsByIR      *memoMap[[sha256.Size]byte, *routev3.VirtualHost]
-	validVHosts     *memoMap[*routev3.VirtualHost, struct{}]
+	validAnys       *lru.Cache[validAny, struct{}]
+	anyHolders      *lru.Cache[protoreflect.FullName, bool]
+	listenerRefMemo *lru.Cache[*listenerv3.Listener, []chainRefs]
+	vhostsByIR      *lru.Cache[[sha256.Size]byte, *routev3.VirtualHost]
+	validVHosts     *lru.Cache[*routev3.VirtualHost, struct{}]
 }
 
 // NewMemo returns an empty Memo.
-func NewMemo() *Memo {
+func NewMemo() *Memo { return newMemoSized(1<<12, 1<<13) }
+
+// newMemoSized is NewMemo with bounds for typed configs and message types
+// (small) and for listeners and virtual hosts (objects).
+func newMemoSized(small, objects int) *Memo {
 	return &Memo{
-		validAnys:       newMemoMap[validAny, struct{}](4096),
-		anyHolders:      newMemoMap[protoreflect.FullName, bool](4096),
-		listenerRefMemo: newMemoMap[*listenerv3.Listener, []chainRefs](1 << 13),
-		vhostsByIR:      newMemoMap[[sha256.Size]byte, *routev3.VirtualHost](1 << 13),
-		validVHosts:     newMemoMap[*routev3.VirtualHost, struct{}](1 << 13),
+		validAnys:       newLRU[validAny, struct{}](small),
+		anyHolders:      newLRU[protoreflect.FullName, bool](small),
+		listenerRefMemo: newLRU[*listenerv3.Listener, []chainRefs](objects),
+		vhostsByIR:      newLRU[[sha256.Size]byte, *routev3.VirtualHost](objects),
+		validVHosts:     newLRU[*routev3.VirtualHost, struct{}](objects),
 	}
 }
 
-// memoMap is a concurrency-safe map that remembers work done on immutable
-// inputs (a typed config's bytes, a virtual host's IR, a listener object).
-// It is dropped whole when it reaches its limit, so inputs of
-// configurations long replaced are not pinned; what is dropped is only
-// worked out again.
-type memoMap[K comparable, V any] struct {
-	limit int
-	mu    sync.Mutex
-	m     map[K]V
-}
-
-func newMemoMap[K comparable, V any](limit int) *memoMap[K, V] {
-	return &memoMap[K, V]{limit: limit, m: map[K]V{}}
-}
-
-func (c *memoMap[K, V]) get(k K) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok
-}
-
-func (c *memoMap[K, V]) put(k K, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.limit {
-		c.m = map[K]V{}
+// newLRU is lru.New for a size known to be positive.
+func newLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
+	if err != nil {
+		panic(err) // only for size <= 0
 	}
-	c.m[k] = v
+	return c
+}
+
+// Len is the number of entries the Memo holds, for metrics.
+func (mm *Memo) Len() int {
+	return mm.validAnys.Len() + mm.anyHolders.Len() + mm.listenerRefMemo.Len() + mm.vhostsByIR.Len() + mm.validVHosts.Len()
 }

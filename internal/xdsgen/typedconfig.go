@@ -36,13 +36,13 @@ func (mm *Memo) validateMessage(m protoreflect.Message) error {
 		return mm.validateTypedConfigs(m)
 	}
 	key := validAny{a.GetTypeUrl(), string(a.GetValue())}
-	if _, ok := mm.validAnys.get(key); ok {
+	if _, ok := mm.validAnys.Get(key); ok {
 		return nil
 	}
 	if err := mm.validateAny(a); err != nil {
 		return err
 	}
-	mm.validAnys.put(key, struct{}{})
+	mm.validAnys.Add(key, struct{}{})
 	return nil
 }
 
@@ -104,11 +104,11 @@ type validAny struct{ typeURL, value string }
 // mayHoldAny reports whether a message of type md is, or can contain at
 // any depth, an Any.
 func (mm *Memo) mayHoldAny(md protoreflect.MessageDescriptor) bool {
-	if v, ok := mm.anyHolders.get(md.FullName()); ok {
+	if v, ok := mm.anyHolders.Get(md.FullName()); ok {
 		return v
 	}
 	v := holdsAny(md, map[protoreflect.FullName]bool{})
-	mm.anyHolders.put(md.FullName(), v)
+	mm.anyHolders.Add(md.FullName(), v)
 	return v
 }
 

@@ -296,7 +296,7 @@ type chainRefs struct {
 // listenerRefs returns what each chain of l references, remembered per
 // listener object (Memo).
 func (mm *Memo) listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
-	refs, ok := mm.listenerRefMemo.get(l)
+	refs, ok := mm.listenerRefMemo.Get(l)
 	if ok {
 		return refs, nil
 	}
@@ -323,7 +323,7 @@ func (mm *Memo) listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
 		}
 		refs = append(refs, cr)
 	}
-	mm.listenerRefMemo.put(l, refs)
+	mm.listenerRefMemo.Add(l, refs)
 	return refs, nil
 }
 

@@ -24,7 +24,7 @@ func (mm *Memo) buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, erro
 	if err != nil {
 		return nil, fmt.Errorf("virtual host %q: %w", vh.Name, err)
 	}
-	if v, ok := mm.vhostsByIR.get(key); ok {
+	if v, ok := mm.vhostsByIR.Get(key); ok {
 		return v, nil
 	}
 	v := &routev3.VirtualHost{Name: vh.Name, Domains: slices.Clone(vh.Domains)}
@@ -38,8 +38,8 @@ func (mm *Memo) buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, erro
 	if err := mm.validateProto("virtual host", vh.Name, v); err != nil {
 		return nil, err
 	}
-	mm.vhostsByIR.put(key, v)
-	mm.validVHosts.put(v, struct{}{})
+	mm.vhostsByIR.Add(key, v)
+	mm.validVHosts.Add(v, struct{}{})
 	return v, nil
 }
 
@@ -58,7 +58,7 @@ func (mm *Memo) validateRouteConfig(rc *routev3.RouteConfiguration) error {
 		return err
 	}
 	for _, v := range rc.GetVirtualHosts() {
-		if _, ok := mm.validVHosts.get(v); !ok {
+		if _, ok := mm.validVHosts.Get(v); !ok {
 			if err := mm.validateProto("virtual host", v.GetName(), v); err != nil {
 				return fmt.Errorf("route config %q: %w", rc.GetName(), err)
 			}

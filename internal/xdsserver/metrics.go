@@ -27,6 +27,7 @@ type metrics struct {
 	rebuild     *prometheus.HistogramVec
 	batch       *prometheus.HistogramVec
 	unknown     prometheus.Gauge
+	caches      *cacheSizes
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -62,12 +63,13 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		}, []string{"cause"}),
 		unknown: gauge("trellis_reconcile_unknown_nodes",
 			"Connected node keys naming a mesh, virtual node or gateway that does not exist (served an empty configuration)."),
+		caches: newCacheSizes(),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.acks, m.nacks, m.pushes,
-		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown} {
+		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.caches} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.

@@ -35,6 +35,7 @@ func TestNodeChangesCoalesce(t *testing.T) {
 		"trellis_xds_connects_total":               4,
 		"trellis_xds_disconnects_total":            3,
 		"trellis_xds_connected_nodes":              1,
+		`trellis_cache_entries{cache="node_keys"}`: 4, // one per stream's node object
 	})
 }
 

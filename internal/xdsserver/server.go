@@ -93,12 +93,13 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{
+	keys := newKeyHash()
+	s := &Server{
 		log: log,
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
-		cache:    newADSCache(newKeyHash()),
+		cache:    newADSCache(keys),
 		metrics:  newMetrics(opts.Registerer, log),
 		streams:  make(map[streamKey]*streamState),
 		nodes:    make(map[string]*connectedNode),
@@ -106,6 +107,9 @@ func New(opts Options) *Server {
 		deltas:   make(map[string]int),
 		prepared: newPreparedCache(),
 	}
+	s.ObserveCache("node_keys", keys.keys.Len)
+	s.ObserveCache("prepared_resources", s.prepared.size)
+	return s
 }
 
 // Serve serves ADS (state-of-the-world and delta, all v3 resource types) on
