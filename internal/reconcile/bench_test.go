@@ -39,14 +39,15 @@ func BenchmarkTranslateProxy(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := &proxy{id: "mesh/bench/virtualNode/client-0", ref: irgen.NodeRef{Mesh: "bench", Kind: irgen.KindVirtualNode, Name: "client-0"}, opts: opts}
-	res, err := translate(snap, p, nil)
+	gen := xdsgen.NewMemo() // as the Reconciler's table carries it
+	res, err := translate(gen, snap, p, nil)
 	if err != nil || len(res.Routes) != 1 || len(res.Clusters) != benchBackends {
 		b.Fatalf("translate: %v (%d route configs, %d clusters; want 1 and %d)", err, len(res.Routes), len(res.Clusters), benchBackends)
 	}
 	b.Run("irgen+xdsgen", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := translate(snap, p, nil); err != nil {
+			if _, err := translate(gen, snap, p, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -70,14 +71,15 @@ func BenchmarkTranslateProxy(b *testing.B) {
 	})
 }
 
-// translate is the reconciler's translation of one proxy without the memo.
-func translate(snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
+// translate is the reconciler's translation of one proxy without the
+// irgen memo and the translation table (xdsgen's memo is gen).
+func translate(gen *xdsgen.Memo, snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
 	irp, err := irgen.Proxy(snap, p.ref, p.opts, eps)
 	if err != nil {
 		return nil, err
 	}
 	irp.ID = p.id
-	return xdsgen.Translate(irp)
+	return gen.Translate(irp)
 }
 
 // benchMesh writes the mesh through the manager into a bolt store (no
