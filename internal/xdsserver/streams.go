@@ -167,12 +167,10 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 		return "", nil
 	}
 	s.report(nodeID, typeURL, version, detail)
-	if detail == nil {
-		s.observeConvergence(nodeID, typeURL, version, since, now)
-	}
 	if detail != nil {
 		return version, nil
 	}
+	s.observeConvergence(nodeID, typeURL, version, since, now)
 	return "", nil
 }
 
