@@ -11,6 +11,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/irgen"
 	"github.com/trellis-mesh/trellis/internal/meshview"
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
 // build translates a batch of proxies against the current snapshot in one
@@ -42,7 +43,6 @@ func (r *Reconciler) build(cause string, todo []*proxy) {
 	m.done()
 	took := time.Since(t0)
 	r.xds.ObserveRebuild(cause, len(todo), took)
-	r.xds.SetUnknownNodes(int(r.unknown.Load()))
 	r.log.Debug("proxies rebuilt", "cause", cause, "revision", snap.Revision, "proxies", len(todo),
 		"translations", m.table.size(), "took", took)
 }
@@ -59,6 +59,11 @@ func nodeExists(snap *meshview.Snapshot, ref irgen.NodeRef) bool {
 		return mesh.VirtualGateways[ref.Name] != nil
 	}
 	return mesh.VirtualNodes[ref.Name] != nil
+}
+
+// reportCounts hands the proxy counts to the server's metrics.
+func (r *Reconciler) reportCounts() {
+	r.xds.SetProxyCounts(xdsserver.ProxyCounts{Unknown: int(r.unknown.Load()), Unconfigured: int(r.unconfigured.Load())})
 }
 
 // setUnknown records whether the proxy's node is missing.
@@ -111,6 +116,9 @@ func (r *Reconciler) buildOne(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
 		return
 	}
+	if !p.configured() {
+		r.unconfigured.Add(-1)
+	}
 	r.table.publish(p.parts, ts)
 	p.hash, p.parts, p.version, p.lastErr = fp, ts, p.version+1, nil
 	r.warnings(p, parts)
@@ -150,6 +158,9 @@ func (r *Reconciler) failed(p *proxy, snap *meshview.Snapshot, err error) {
 // forget releases the translations a proxy that left was using.
 func (r *Reconciler) forget(p *proxy) {
 	r.setUnknown(p, false)
+	if !p.configured() {
+		r.unconfigured.Add(-1)
+	}
 	r.table.publish(p.parts, nil)
 	r.table.sweep(fingerprintsOf(p.parts))
 	p.parts = nil

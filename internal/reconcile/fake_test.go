@@ -33,6 +33,7 @@ type fakeXDS struct {
 	fail    error
 	refused int
 	rng     *rand.Rand
+	counts  xdsserver.ProxyCounts // as last reported
 }
 
 // fakeSnap is what SetResources last accepted for a key.
@@ -114,8 +115,12 @@ func (f *fakeXDS) ClearNode(key string) {
 }
 
 func (f *fakeXDS) ObserveRebuild(string, int, time.Duration) {}
-func (f *fakeXDS) SetUnknownNodes(int)                       {}
-func (f *fakeXDS) ObserveCache(string, func() int)           {}
+func (f *fakeXDS) SetProxyCounts(c xdsserver.ProxyCounts) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts = c
+}
+func (f *fakeXDS) ObserveCache(string, func() int) {}
 
 // settled reports whether exactly the connected keys have a snapshot.
 func (f *fakeXDS) settled() bool {

@@ -40,6 +40,7 @@ func (r *Reconciler) nodesChanged() {
 		r.log.Debug("proxies changed", "connected", len(batch), "disconnected", left, "total", len(r.proxies))
 	}
 	r.build("connect", batch)
+	r.reportCounts()
 }
 
 // resyncKeys is every key the reconciler knows or the server has
@@ -93,6 +94,7 @@ func (r *Reconciler) connected(st xdsserver.NodeState) *proxy {
 	}
 	p = &proxy{key: st.Key, id: st.NodeID, ref: irgen.NodeRef{Mesh: ref.Mesh, Kind: ref.Kind, Name: ref.Name}, opts: opts}
 	r.proxies[st.Key] = p
+	r.unconfigured.Add(1)
 	r.log.Debug("proxy connected", "node", st.NodeID, "mesh", ref.Mesh, "kind", ref.Kind, "name", ref.Name)
 	return p
 }

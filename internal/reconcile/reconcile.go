@@ -54,7 +54,7 @@ type XDS interface {
 	SetResources(key, version string, resources map[string][]types.Resource) error
 	ClearNode(key string)
 	ObserveRebuild(cause string, proxies int, took time.Duration)
-	SetUnknownNodes(n int)
+	SetProxyCounts(c xdsserver.ProxyCounts)
 	ObserveCache(name string, size func() int)
 }
 
@@ -77,8 +77,9 @@ type Reconciler struct {
 
 	// proxies is touched by Run's loop only, between batches; the workers
 	// of a batch write the fields of the proxies they build.
-	proxies map[string]*proxy
-	unknown atomic.Int64 // proxies whose node is not in the snapshot
+	proxies      map[string]*proxy
+	unknown      atomic.Int64 // proxies whose node is not in the snapshot
+	unconfigured atomic.Int64 // proxies never published
 }
 
 // proxy is what the reconciler remembers about one connected Envoy.
@@ -173,6 +174,7 @@ func (r *Reconciler) meshesChanged(meshes map[string]bool) {
 		}
 	}
 	r.build("mesh", todo)
+	r.reportCounts()
 }
 
 // watchView forwards the names of changed meshes, coalescing while the

@@ -37,6 +37,11 @@ func TestStormEndsConfigured(t *testing.T) {
 		}
 	}
 	eventually(t, "exactly the connected keys configured", xds.settled)
+	eventually(t, "no proxy reported unconfigured", func() bool {
+		xds.mu.Lock()
+		defer xds.mu.Unlock()
+		return xds.counts.Unconfigured == 0 && len(xds.changed) == 0
+	})
 	open := 0
 	for _, c := range state {
 		if c {

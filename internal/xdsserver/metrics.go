@@ -9,7 +9,7 @@ import (
 )
 
 // metrics are the server's Prometheus collectors, and those reconcile
-// reports through the server (ObserveRebuild, SetUnknownNodes), so every
+// reports through the server (ObserveRebuild, SetProxyCounts), so every
 // xDS-side metric lives on the one Registerer. They exist (and are updated)
 // even without a Registerer, which keeps the hot paths branch-free.
 type metrics struct {
@@ -27,6 +27,7 @@ type metrics struct {
 	rebuild     *prometheus.HistogramVec
 	batch       *prometheus.HistogramVec
 	unknown     prometheus.Gauge
+	waiting     prometheus.Gauge
 	caches      *cacheSizes
 }
 
@@ -63,13 +64,15 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		}, []string{"cause"}),
 		unknown: gauge("trellis_reconcile_unknown_nodes",
 			"Connected node keys naming a mesh, virtual node or gateway that does not exist (served an empty configuration)."),
+		waiting: gauge("trellis_reconcile_unconfigured_proxies",
+			"Connected proxies that have had no configuration published yet; one that stays up is a stranded proxy."),
 		caches: newCacheSizes(),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.acks, m.nacks, m.pushes,
-		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.caches} {
+		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.
@@ -98,9 +101,19 @@ func (s *Server) ObserveRebuild(cause string, proxies int, took time.Duration) {
 	s.metrics.batch.WithLabelValues(cause).Observe(float64(proxies))
 }
 
-// SetUnknownNodes records how many connected node keys name nothing that
-// exists (reconcile counts them).
-func (s *Server) SetUnknownNodes(n int) { s.metrics.unknown.Set(float64(n)) }
+// ProxyCounts are reconcile's counts of the connected proxies it knows.
+type ProxyCounts struct {
+	// Unknown name a mesh, virtual node or gateway that does not exist.
+	Unknown int
+	// Unconfigured have had no configuration published yet.
+	Unconfigured int
+}
+
+// SetProxyCounts records reconcile's counts as metrics.
+func (s *Server) SetProxyCounts(c ProxyCounts) {
+	s.metrics.unknown.Set(float64(c.Unknown))
+	s.metrics.waiting.Set(float64(c.Unconfigured))
+}
 
 // typeLabel shortens a type URL to its message name (Cluster, Listener…).
 // Only types the server sent are counted, so the label set stays small.
