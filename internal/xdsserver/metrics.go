@@ -17,6 +17,7 @@ type metrics struct {
 	nodes       prometheus.Gauge
 	connects    prometheus.Counter
 	disconnects prometheus.Counter
+	refused     prometheus.Counter
 	acks        *prometheus.CounterVec
 	nacks       *prometheus.CounterVec
 	pushes      *prometheus.CounterVec
@@ -39,6 +40,8 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		connects:  counter("trellis_xds_connects_total", "ADS streams identified (an Envoy connected and named its node)."),
 		disconnects: counter("trellis_xds_disconnects_total",
 			"Identified ADS streams that closed (an Envoy disconnected)."),
+		refused: counter("trellis_xds_streams_refused_total",
+			"ADS streams refused because their node id names no virtual node or gateway."),
 		acks:   counterVec("trellis_xds_acks_total", "Responses Envoy accepted, by resource type."),
 		nacks:  counterVec("trellis_xds_nacks_total", "Responses Envoy rejected, by resource type."),
 		pushes: counterVec("trellis_xds_pushes_total", "Responses sent to Envoy, by resource type."),
@@ -71,7 +74,7 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.acks, m.nacks, m.pushes,
+	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.refused, m.acks, m.nacks, m.pushes,
 		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on

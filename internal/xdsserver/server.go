@@ -82,6 +82,8 @@ type Server struct {
 	// changes are the node keys whose connection state changed since
 	// reconcile last took them (nodes.go).
 	changes nodeChanges
+	// refusals rate-limits the log of refused streams (refused.go).
+	refusals refusalLog
 	// prepared holds what is learnt once from each resource object the
 	// snapshots hold (prepared.go).
 	prepared *preparedCache

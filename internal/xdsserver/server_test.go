@@ -234,17 +234,24 @@ func TestInconsistentSnapshotRejected(t *testing.T) {
 }
 
 // TestInvalidNodeIDRefused: a stream naming no virtual node or gateway is
-// ended with code 3 instead of waiting forever.
+// ended with code 3 instead of waiting forever. Every refusal is counted;
+// a burst of them is logged once.
 func TestInvalidNodeIDRefused(t *testing.T) {
 	h := start(t)
-	st, _ := h.sotw(t)
-	subscribe(t, st, "arn:aws:ecs:us-west-2:1:task-set/c/s/ts")
-	_, err := st.Recv()
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "invalid node id") {
-		t.Fatalf("Recv = %v, want InvalidArgument invalid node id", err)
+	for range 3 {
+		st, _ := h.sotw(t)
+		subscribe(t, st, "arn:aws:ecs:us-west-2:1:task-set/c/s/ts")
+		_, err := st.Recv()
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "invalid node id") {
+			t.Fatalf("Recv = %v, want InvalidArgument invalid node id", err)
+		}
 	}
 	if n := h.srv.ConnectedNodes(); len(n) != 0 {
 		t.Fatalf("ConnectedNodes = %v", n)
+	}
+	h.checkMetrics(t, map[string]float64{"trellis_xds_streams_refused_total": 3})
+	if n := strings.Count(h.logs.String(), "xds stream refused"); n != 1 {
+		t.Errorf("%d refusal log lines for a burst of 3, want 1", n)
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 	if st.nodeID == "" {
 		if err := s.identify(st, node); err != nil {
 			s.mu.Unlock()
-			s.log.Warn("xds stream refused", "peer", st.peer, "err", err)
+			s.refused(st.peer, err)
 			return "", err
 		}
 	}
