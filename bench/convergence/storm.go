@@ -179,20 +179,30 @@ func (r *stormResult) trellis(ctx context.Context, m *stormMesh, updates int) er
 		}
 		r.update = append(r.update, lat...)
 	}
+	p, err = r.restartStorm(p, f, m.dir, apiAddr, xdsAddr, weightKey(updates))
+	return err
+}
+
+// restartStorm kills the server with SIGKILL under the connected fleet,
+// starts a new one on the same store and addresses, and times until every
+// proxy has its configuration (weights key) again. It returns the new
+// server, or the old one if none started.
+func (r *stormResult) restartStorm(p *serverProc, f *fleet, dir, apiAddr, xdsAddr, key string) (*serverProc, error) {
 	if err := p.kill(); err != nil {
-		return err
+		return p, err
 	}
-	t0 = time.Now()
-	if p, err = startServerProc(m.dir, apiAddr, xdsAddr, r.cpuProfile); err != nil {
-		return fmt.Errorf("restart: %w", err)
+	t0 := time.Now()
+	next, err := startServerProc(dir, apiAddr, xdsAddr, r.cpuProfile)
+	if err != nil {
+		return p, fmt.Errorf("restart: %w", err)
 	}
 	r.restartReady = time.Since(t0)
-	lat, err = f.waitKey(weightKey(updates), all, t0, stormTimeout)
+	lat, err := f.waitKey(key, everyProxy(r.n), t0, stormTimeout)
 	if err != nil {
-		return fmt.Errorf("restart storm: %w", err)
+		return next, fmt.Errorf("restart storm: %w", err)
 	}
 	r.restart = slices.Max(lat)
-	return nil
+	return next, nil
 }
 
 func everyProxy(n int) []bool {
