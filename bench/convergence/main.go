@@ -60,22 +60,17 @@ func main() {
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
-	if *child != "" {
-		if err := runChild(*child, *clients, *delta, *reconnect, *childCPU); err != nil {
-			fmt.Fprintln(os.Stderr, "convergence client process:", err)
-			os.Exit(1)
-		}
-		return
+	var mode func() error
+	switch {
+	case *child != "":
+		mode = func() error { return runChild(*child, *clients, *delta, *reconnect, *childCPU) }
+	case *serve != "":
+		mode = func() error { return runServe(*serve, *apiAddr, *xdsAddr, *cpuProfile) }
+	case *storm != "":
+		mode = func() error { return runStorms(*storm, *updates, *cpuProfile) }
 	}
-	if *serve != "" {
-		if err := runServe(*serve, *apiAddr, *xdsAddr, *cpuProfile); err != nil {
-			fmt.Fprintln(os.Stderr, "convergence server process:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if *storm != "" {
-		if err := runStorms(*storm, *updates, *cpuProfile); err != nil {
+	if mode != nil {
+		if err := mode(); err != nil {
 			fmt.Fprintln(os.Stderr, "convergence:", err)
 			os.Exit(1)
 		}
