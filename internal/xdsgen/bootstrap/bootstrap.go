@@ -52,6 +52,8 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
 	SDSSocketPath string
+	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
+	Telemetry Telemetry
 }
 
 // Render returns the bootstrap as YAML (proto field names, sorted keys),
@@ -99,6 +101,9 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 		DynamicResources: dynamicResources(cfg.Delta),
 		StaticResources:  &bootstrapv3.Bootstrap_StaticResources{Clusters: clusters},
 		LayeredRuntime:   rt,
+	}
+	if err := applyTelemetry(b, &cfg.Telemetry); err != nil {
+		return nil, fmt.Errorf("bootstrap: telemetry: %w", err)
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
