@@ -63,6 +63,12 @@ func Render(cfg Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Marshal(b)
+}
+
+// Marshal writes a bootstrap as Render does: YAML, proto field names,
+// sorted keys.
+func Marshal(b *bootstrapv3.Bootstrap) ([]byte, error) {
 	j, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: marshal: %w", err)
