@@ -16,7 +16,9 @@
 //     defaults; flags win over the environment.
 //  2. The bootstrap (bootstrap.go) is rendered to a temporary file, or to
 //     ENVOY_CONFIG_FILE; an existing non-empty ENVOY_CONFIG_FILE is used
-//     verbatim.
+//     verbatim. App Mesh's stats and tracing variables (telemetry.go,
+//     docs/telemetry.md) add tags, sinks and a tracer, and merge the
+//     user's tracing/stats fragment files.
 //  3. The supervisor (supervisor.go) starts Envoy, forwards its log lines
 //     to slog (component=envoy) and restarts it with exponential backoff
 //     when it exits unexpectedly, up to MaxRestarts; then Run fails.
