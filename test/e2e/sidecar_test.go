@@ -33,13 +33,21 @@ type sidecarRun struct {
 // listeners on ip.
 func startSidecar(t *testing.T, c *cp, mesh, node, ip string) *sidecarRun {
 	t.Helper()
+	return startSidecarEnv(t, c, mesh, node, ip, nil)
+}
+
+// startSidecarEnv is startSidecar with these environment variables (and
+// no others) visible to the sidecar.
+func startSidecarEnv(t *testing.T, c *cp, mesh, node, ip string, env map[string]string) *sidecarRun {
+	t.Helper()
 	flags := map[string]string{
 		"mesh": mesh, "virtual-node": node, "xds-address": c.srv.XDSAddr(), "envoy-path": envoyBinary(t),
 		"interception": "none", "ingress-address": ip, "egress-address": ip, "app-address": ip,
 		"admin-port": strconv.Itoa(freePort(t, "127.0.0.1")), "agent-addr": "127.0.0.1:" + strconv.Itoa(freePort(t, "127.0.0.1")),
 		"envoy-log-level": "warn", "concurrency": "1", "drain-time": "5",
 	}
-	cfg, err := sidecar.Load(sidecar.Source{Flags: flags}) // no environment: hermetic
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := sidecar.Load(sidecar.Source{Flags: flags, Env: lookup}) // only env: hermetic
 	if err != nil {
 		t.Fatal(err)
 	}
