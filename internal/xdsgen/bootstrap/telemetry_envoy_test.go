@@ -35,6 +35,12 @@ const telemetryNode = "mesh/demo/virtualNode/front"
 // its static configuration.
 func runEnvoy(t *testing.T, cfg Config) (app, admin string) {
 	t.Helper()
+	return runEnvoyWith(t, cfg, nil)
+}
+
+// runEnvoyWith is runEnvoy with fragments merged into the bootstrap.
+func runEnvoyWith(t *testing.T, cfg Config, frags []Fragment) (app, admin string) {
+	t.Helper()
 	bin := envoytest.Binary(t)
 	cfg.NodeID = telemetryNode
 	cfg.XDSHost, cfg.XDSPort = "127.0.0.1", freePort(t)
@@ -42,6 +48,11 @@ func runEnvoy(t *testing.T, cfg Config) (app, admin string) {
 	b, err := Build(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(frags) > 0 {
+		if b, _, err = Merge(b, frags); err != nil {
+			t.Fatal(err)
+		}
 	}
 	appPort := freePort(t)
 	if err := addTestListener(b, appPort); err != nil {
@@ -281,4 +292,71 @@ func TestEnvoyOTLPSpans(t *testing.T) {
 		return strings.HasPrefix(m, "service=demo/front span=")
 	})
 	t.Logf("otlp: %s", span)
+}
+
+// TestEnvoyDatadogTraces: ENABLE_ENVOY_DATADOG_TRACING → an HTTP receiver
+// of the Datadog agent's trace API gets msgpack traces carrying the
+// service name envoy-<mesh>/<node>.
+func TestEnvoyDatadogTraces(t *testing.T) {
+	rec := newRecorder()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rec.add(r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type") + " " + string(body))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"rate_by_service":{}}`)
+	})
+	port := serveHTTP(t, mux)
+	app, _ := runEnvoy(t, Config{Telemetry: Telemetry{
+		Tracer: &Tracer{Kind: TracerDatadog, Host: "127.0.0.1", Port: port, ServiceName: "envoy-demo/front"},
+	}})
+	sendRequests(t, app, 3)
+	got := rec.wait(receiveCtx(t), t, "trace of envoy-demo/front", func(m string) bool {
+		return strings.Contains(m, "/traces ") && strings.Contains(m, "msgpack") && strings.Contains(m, "envoy-demo/front")
+	})
+	t.Logf("datadog: %.80q", got)
+}
+
+// TestEnvoyDogStatsDUnixSocket: STATSD_SOCKET_PATH → datagrams on a Unix
+// socket.
+func TestEnvoyDogStatsDUnixSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dsd.socket")
+	pc, err := net.ListenPacket("unixgram", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			rec.add(string(buf[:n]))
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	app, _ := runEnvoy(t, Config{Telemetry: Telemetry{
+		StatsTags: appMeshTags, FlushInterval: time.Second, DogStatsD: &DogStatsD{SocketPath: path},
+	}})
+	sendRequests(t, app, 1)
+	rec.wait(receiveCtx(t), t, "tagged datagram on the socket", func(m string) bool {
+		return strings.Contains(m, "|#appmesh.mesh:demo,appmesh.virtual_node:front")
+	})
+}
+
+// TestEnvoyTracingFile: ENVOY_TRACING_CFG_FILE → the user's tracer (here
+// Zipkin JSON with its own cluster) is merged in and reports spans.
+func TestEnvoyTracingFile(t *testing.T) {
+	rec, port := zipkinReceiver(t)
+	frag := strings.NewReplacer("address: zipkin, port_value: 9411", fmt.Sprintf("address: 127.0.0.1, port_value: %d", port),
+		"STRICT_DNS", "STATIC").Replace(zipkinFragment)
+	app, _ := runEnvoyWith(t, Config{}, []Fragment{{Name: "ENVOY_TRACING_CFG_FILE", Data: []byte(frag)}})
+	sendRequests(t, app, 3)
+	rec.wait(receiveCtx(t), t, "span from the user's tracer", func(m string) bool {
+		return jsonHas(m, map[string]string{"serviceName": telemetryNode})
+	})
 }
