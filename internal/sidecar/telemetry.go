@@ -90,12 +90,15 @@ func (r *resolver) telemetry(id Identity) TelemetryOptions {
 		}
 	}
 	has := func(v string) bool { _, _, ok := r.lookup("", v); return ok }
-	if !has("ENVOY_STATS_CONFIG_FILE") && r.boolean("", "ENABLE_ENVOY_STATS_TAGS") && id.Mesh != "" {
-		kind := "appmesh.virtual_node"
-		if id.IsGateway() {
-			kind = "appmesh.virtual_gateway"
+	if !has("ENVOY_STATS_CONFIG_FILE") {
+		if r.boolean("", "ENABLE_ENVOY_STATS_TAGS") && id.Mesh != "" {
+			kind := "appmesh.virtual_node"
+			if id.IsGateway() {
+				kind = "appmesh.virtual_gateway"
+			}
+			t.StatsTags = []bootstrap.StatsTag{{Name: "appmesh.mesh", Value: id.Mesh}, {Name: kind, Value: id.Name}}
 		}
-		t.StatsTags = []bootstrap.StatsTag{{Name: "appmesh.mesh", Value: id.Mesh}, {Name: kind, Value: id.Name}}
+		t.StatsTags = append(t.StatsTags, bootstrap.ListenerTags...)
 	}
 	if v, from, ok := r.lookup("", "ENVOY_STATS_FLUSH_INTERVAL"); ok {
 		d, err := time.ParseDuration(v)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,10 @@ func TestLoadTelemetry(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if _, ok := tc.env["ENVOY_STATS_CONFIG_FILE"]; !ok {
+				// App Mesh's listener tags come with every bootstrap.
+				tc.want.StatsTags = append(slices.Clip(tc.want.StatsTags), bootstrap.ListenerTags...)
 			}
 			if !reflect.DeepEqual(c.Telemetry, tc.want) {
 				t.Errorf("Telemetry =\n%+v\nwant\n%+v", c.Telemetry, tc.want)

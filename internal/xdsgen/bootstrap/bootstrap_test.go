@@ -49,7 +49,7 @@ var goldenConfigs = map[string]Config{
 		XDSHost: "10.0.0.2",
 		XDSPort: 15010,
 		Telemetry: Telemetry{
-			StatsTags:     []StatsTag{{"appmesh.mesh", "demo"}, {"appmesh.virtual_node", "front"}},
+			StatsTags:     []StatsTag{{Name: "appmesh.mesh", Value: "demo"}, {Name: "appmesh.virtual_node", Value: "front"}},
 			FlushInterval: 10 * time.Second,
 			DogStatsD:     &DogStatsD{Host: "127.0.0.1", Port: 8125},
 			Tracer: &Tracer{Kind: TracerXRay, Host: "127.0.0.1", Port: 2000, ServiceName: "demo/front",
@@ -63,7 +63,7 @@ var goldenConfigs = map[string]Config{
 		XDSHost: "10.0.0.2",
 		XDSPort: 15010,
 		Telemetry: Telemetry{
-			StatsTags: []StatsTag{{"appmesh.mesh", "demo"}, {"appmesh.virtual_gateway", "gw"}},
+			StatsTags: []StatsTag{{Name: "appmesh.mesh", Value: "demo"}, {Name: "appmesh.virtual_gateway", Value: "gw"}},
 			DogStatsD: &DogStatsD{SocketPath: "/var/run/datadog/dsd.socket"},
 			Tracer:    &Tracer{Kind: TracerZipkin, Host: "jaeger.observability", Port: 9411, ZipkinJSON: true},
 		},
@@ -139,7 +139,9 @@ func TestRenderErrors(t *testing.T) {
 		{"bad metadata", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, Metadata: map[string]any{"c": make(chan int)}},
 			"node metadata"},
 		{"tag without name", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
-			Telemetry: Telemetry{StatsTags: []StatsTag{{"", "v"}}}}, "empty name"},
+			Telemetry: Telemetry{StatsTags: []StatsTag{{Name: "", Value: "v"}}}}, "empty name"},
+		{"tag with value and regex", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{StatsTags: []StatsTag{{Name: "t", Value: "v", Regex: "^(a)$"}}}}, "exclusive"},
 		{"dogstatsd without port", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
 			Telemetry: Telemetry{DogStatsD: &DogStatsD{Host: "h"}}}, "dogstatsd needs"},
 		{"tracer without port", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,

@@ -80,7 +80,7 @@ func TestMerge(t *testing.T) {
 			}},
 		{name: "second tracing", tel: Telemetry{Tracer: &Tracer{Kind: TracerZipkin, Host: "h", Port: 1}},
 			frags: []Fragment{{Name: "t", Data: []byte(zipkinFragment)}}, wantErr: "tracing given twice"},
-		{name: "second stats config", tel: Telemetry{StatsTags: []StatsTag{{"a", "b"}}},
+		{name: "second stats config", tel: Telemetry{StatsTags: []StatsTag{{Name: "a", Value: "b"}}},
 			frags: []Fragment{{Name: "s", Data: []byte(statsFragment)}}, wantErr: "stats_config given twice"},
 		{name: "sinks file without sinks", frags: []Fragment{{Name: "k", Data: []byte(statsFragment), NeedSinks: true}},
 			wantErr: "no stats_sinks"},

@@ -26,7 +26,7 @@ const (
 // App Mesh's agent rendered them from its ENABLE_ENVOY_* variables. The
 // zero value renders none of them.
 type Telemetry struct {
-	// StatsTags are fixed-value tags on every stat, in this order
+	// StatsTags are tags on every stat, in this order
 	// (stats_config.stats_tags).
 	StatsTags []StatsTag
 	// FlushInterval is stats_flush_interval; 0 leaves Envoy's 5 s.
@@ -39,8 +39,20 @@ type Telemetry struct {
 	Tracer *Tracer
 }
 
-// StatsTag is one fixed tag: Name=Value on every stat.
-type StatsTag struct{ Name, Value string }
+// ListenerTags are the tags App Mesh's agent always added (unless
+// ENVOY_STATS_CONFIG_FILE was set): the protocol and port of an
+// ingress.<protocol>.<port> stat prefix, which a node or gateway with
+// several listeners has, and the route configuration of its RDS stats.
+var ListenerTags = []StatsTag{
+	{Name: "appmesh.listener_protocol", Regex: `.*?\.ingress\.((\w+?)\.)[0-9]+?\.(.+?)$`},
+	{Name: "appmesh.listener_port", Regex: `.*?\.ingress\.\w+?\.(([0-9]+?)\.)(.+?)$`},
+	{Name: "envoy_rds_route_config", Regex: `.*?\.ingress\.\w+?\.[0-9]+?\.rds\.((.*?)\.)(.+?)$`},
+}
+
+// StatsTag is one tag: Name=Value on every stat, or, when Regex is set,
+// Name=<the regex's second capture group> on stats whose name matches it
+// (the first group is cut out of the name; Envoy's TagSpecifier.regex).
+type StatsTag struct{ Name, Value, Regex string }
 
 // DogStatsD locates the DogStatsD agent: UDP Host:Port, or a Unix
 // datagram socket when SocketPath is set.
@@ -93,6 +105,9 @@ func (t *Telemetry) check() error {
 		if tag.Name == "" {
 			return errors.New("stats tag with an empty name")
 		}
+		if tag.Regex != "" && tag.Value != "" {
+			return fmt.Errorf("stats tag %s: a fixed value and a regex are exclusive", tag.Name)
+		}
 	}
 	if t.FlushInterval < 0 {
 		return fmt.Errorf("negative stats flush interval %v", t.FlushInterval)
@@ -122,10 +137,12 @@ func applyTelemetry(b *bootstrapv3.Bootstrap, t *Telemetry) error {
 	if len(t.StatsTags) > 0 {
 		sc := &metricsv3.StatsConfig{}
 		for _, tag := range t.StatsTags {
-			sc.StatsTags = append(sc.StatsTags, &metricsv3.TagSpecifier{
-				TagName:  tag.Name,
-				TagValue: &metricsv3.TagSpecifier_FixedValue{FixedValue: tag.Value},
-			})
+			ts := &metricsv3.TagSpecifier{TagName: tag.Name,
+				TagValue: &metricsv3.TagSpecifier_FixedValue{FixedValue: tag.Value}}
+			if tag.Regex != "" {
+				ts.TagValue = &metricsv3.TagSpecifier_Regex{Regex: tag.Regex}
+			}
+			sc.StatsTags = append(sc.StatsTags, ts)
 		}
 		b.StatsConfig = sc
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func runEnvoyWith(t *testing.T, cfg Config, frags []Fragment) (app, admin string
 		}
 	}
 	appPort := freePort(t)
-	if err := addTestListener(b, appPort); err != nil {
+	if err := addTestListener(b, appPort, cfg.statPrefix()); err != nil {
 		t.Fatal(err)
 	}
 	y, err := Marshal(b)
@@ -92,9 +93,21 @@ func runEnvoyWith(t *testing.T, cfg Config, frags []Fragment) (app, admin string
 	return app, admin
 }
 
+// statPrefix is the test listener's stat prefix: "ingress", or the
+// multi-listener form ingress.http.8080 when the config carries
+// ListenerTags.
+func (c Config) statPrefix() string {
+	for _, tag := range c.Telemetry.StatsTags {
+		if tag.Name == ListenerTags[0].Name {
+			return "ingress.http.8080"
+		}
+	}
+	return "ingress"
+}
+
 // addTestListener adds the static listener and makes the first xDS fetch
 // give up after 100 ms; it also flushes tracer batches after one span.
-func addTestListener(b *bootstrapv3.Bootstrap, port uint32) error {
+func addTestListener(b *bootstrapv3.Bootstrap, port uint32, statPrefix string) error {
 	b.DynamicResources.LdsConfig.InitialFetchTimeout = durationpb.New(100 * time.Millisecond)
 	b.DynamicResources.CdsConfig.InitialFetchTimeout = durationpb.New(100 * time.Millisecond)
 	static := b.LayeredRuntime.Layers[0].GetStaticLayer()
@@ -106,7 +119,7 @@ func addTestListener(b *bootstrapv3.Bootstrap, port uint32) error {
 		return err
 	}
 	hcm, err := anypb.New(&hcmv3.HttpConnectionManager{
-		StatPrefix: "ingress",
+		StatPrefix: statPrefix,
 		Tracing:    &hcmv3.HttpConnectionManager_Tracing{},
 		RouteSpecifier: &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: &routev3.RouteConfiguration{
 			Name: "rds_ingress_http_test",
@@ -199,7 +212,7 @@ func receiveCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-var appMeshTags = []StatsTag{{"appmesh.mesh", "demo"}, {"appmesh.virtual_node", "front"}}
+var appMeshTags = []StatsTag{{Name: "appmesh.mesh", Value: "demo"}, {Name: "appmesh.virtual_node", Value: "front"}}
 
 // TestEnvoyDogStatsDTags: ENABLE_ENVOY_STATS_TAGS + ENABLE_ENVOY_DOG_STATSD
 // → a DogStatsD UDP listener gets Envoy's metrics tagged with the mesh and
@@ -359,4 +372,21 @@ func TestEnvoyTracingFile(t *testing.T) {
 	rec.wait(receiveCtx(t), t, "span from the user's tracer", func(m string) bool {
 		return jsonHas(m, map[string]string{"serviceName": telemetryNode})
 	})
+}
+
+// TestEnvoyListenerTags: App Mesh's always-on regex tags split a
+// multi-listener stat prefix ingress.<protocol>.<port> into
+// appmesh.listener_protocol and appmesh.listener_port.
+func TestEnvoyListenerTags(t *testing.T) {
+	app, admin := runEnvoy(t, Config{Telemetry: Telemetry{StatsTags: append(slices.Clip(appMeshTags), ListenerTags...)}})
+	sendRequests(t, app, 2)
+	prom := getBody(t, admin+"/stats/prometheus")
+	for _, l := range strings.Split(prom, "\n") {
+		if strings.HasPrefix(l, "envoy_http_downstream_rq_total{") && strings.Contains(l, `appmesh_listener_protocol="http"`) &&
+			strings.Contains(l, `appmesh_listener_port="8080"`) && strings.Contains(l, `envoy_http_conn_manager_prefix="ingress"`) {
+			t.Logf("prometheus: %s", l)
+			return
+		}
+	}
+	t.Errorf("no downstream_rq_total with listener tags in /stats/prometheus:\n%.3000s", prom)
 }
