@@ -61,6 +61,34 @@ func (t *TelemetryOptions) Tracing() bool {
 	return false
 }
 
+// logAttrs summarises what is switched on, for the start-up log line.
+func (t *TelemetryOptions) logAttrs() []any {
+	var out []any
+	for _, tag := range t.StatsTags {
+		if tag.Regex == "" {
+			out = append(out, "tag."+tag.Name, tag.Value)
+		}
+	}
+	if t.FlushInterval > 0 {
+		out = append(out, "statsFlushInterval", t.FlushInterval)
+	}
+	if d := t.DogStatsD; d != nil {
+		addr := d.SocketPath
+		if addr == "" {
+			addr = net.JoinHostPort(d.Host, strconv.FormatUint(uint64(d.Port), 10))
+		}
+		out = append(out, "dogstatsd", addr)
+	}
+	if tr := t.Tracer; tr != nil {
+		out = append(out, "tracer", string(tr.Kind),
+			"collector", net.JoinHostPort(tr.Host, strconv.FormatUint(uint64(tr.Port), 10)), "service", tr.ServiceName)
+	}
+	for _, f := range t.Files {
+		out = append(out, f.Var, f.Path)
+	}
+	return out
+}
+
 // fragments reads the files.
 func (t *TelemetryOptions) fragments() ([]bootstrap.Fragment, error) {
 	out := make([]bootstrap.Fragment, 0, len(t.Files))

@@ -278,19 +278,30 @@ func TestEnvoyZipkinSpans(t *testing.T) {
 // X-Ray daemon format gets segments named <mesh>/<node> with App Mesh's
 // origin.
 func TestEnvoyXRaySegments(t *testing.T) {
-	rec, port := udpReceiver(t)
-	app, _ := runEnvoy(t, Config{Telemetry: Telemetry{
-		Tracer: &Tracer{Kind: TracerXRay, Host: "127.0.0.1", Port: port, ServiceName: "demo/front",
-			XRay: XRaySettings{Mesh: "demo", Node: "front",
-				SamplingRules: `{"version":2,"default":{"fixed_target":1,"rate":1.0},"rules":[]}`}},
-	}})
-	sendRequests(t, app, 3)
-	seg := rec.wait(receiveCtx(t), t, "segment demo/front", func(m string) bool {
-		return strings.HasPrefix(m, `{"format":"json","version":1}`+"\n") &&
-			jsonHas(m, map[string]string{"name": "demo/front", "origin": XRayOrigin}) &&
-			jsonHas(m, map[string]string{"mesh_name": "demo", "virtual_node_name": "front"})
-	})
-	t.Logf("x-ray datagram: %.400s", seg)
+	const rules = `{"version":2,"default":{"fixed_target":1,"rate":1.0},"rules":[]}`
+	manifest := filepath.Join(t.TempDir(), "sampling-rules.json")
+	if err := os.WriteFile(manifest, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, x := range map[string]XRaySettings{
+		"inline rules (XRAY_SAMPLING_RATE)":           {SamplingRules: rules},
+		"rule manifest (XRAY_SAMPLING_RULE_MANIFEST)": {SamplingRuleManifest: manifest},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec, port := udpReceiver(t)
+			x.Mesh, x.Node = "demo", "front"
+			app, _ := runEnvoy(t, Config{Telemetry: Telemetry{
+				Tracer: &Tracer{Kind: TracerXRay, Host: "127.0.0.1", Port: port, ServiceName: "demo/front", XRay: x},
+			}})
+			sendRequests(t, app, 3)
+			seg := rec.wait(receiveCtx(t), t, "segment demo/front", func(m string) bool {
+				return strings.HasPrefix(m, `{"format":"json","version":1}`+"\n") &&
+					jsonHas(m, map[string]string{"name": "demo/front", "origin": XRayOrigin}) &&
+					jsonHas(m, map[string]string{"mesh_name": "demo", "virtual_node_name": "front"})
+			})
+			t.Logf("x-ray datagram: %.400s", seg)
+		})
+	}
 }
 
 // TestEnvoyOTLPSpans: ENABLE_ENVOY_OTEL_TRACING → an OTLP gRPC receiver
@@ -361,16 +372,37 @@ func TestEnvoyDogStatsDUnixSocket(t *testing.T) {
 	})
 }
 
-// TestEnvoyTracingFile: ENVOY_TRACING_CFG_FILE → the user's tracer (here
-// Zipkin JSON with its own cluster) is merged in and reports spans.
-func TestEnvoyTracingFile(t *testing.T) {
-	rec, port := zipkinReceiver(t)
-	frag := strings.NewReplacer("address: zipkin, port_value: 9411", fmt.Sprintf("address: 127.0.0.1, port_value: %d", port),
-		"STRICT_DNS", "STATIC").Replace(zipkinFragment)
-	app, _ := runEnvoyWith(t, Config{}, []Fragment{{Name: "ENVOY_TRACING_CFG_FILE", Data: []byte(frag)}})
-	sendRequests(t, app, 3)
-	rec.wait(receiveCtx(t), t, "span from the user's tracer", func(m string) bool {
-		return jsonHas(m, map[string]string{"serviceName": telemetryNode})
+// TestEnvoyFragments: each fragment file variable, merged into the
+// bootstrap, reaches its receiver: ENVOY_TRACING_CFG_FILE (the user's
+// Zipkin tracer and cluster), ENVOY_STATS_SINKS_CFG_FILE (a statsd sink),
+// ENVOY_STATS_CONFIG_FILE (a fixed tag on /stats/prometheus).
+func TestEnvoyFragments(t *testing.T) {
+	t.Run("ENVOY_TRACING_CFG_FILE", func(t *testing.T) {
+		rec, port := zipkinReceiver(t)
+		frag := strings.NewReplacer("address: zipkin, port_value: 9411", fmt.Sprintf("address: 127.0.0.1, port_value: %d", port),
+			"STRICT_DNS", "STATIC").Replace(zipkinFragment)
+		app, _ := runEnvoyWith(t, Config{}, []Fragment{{Name: "ENVOY_TRACING_CFG_FILE", Data: []byte(frag)}})
+		sendRequests(t, app, 3)
+		rec.wait(receiveCtx(t), t, "span from the user's tracer", func(m string) bool {
+			return jsonHas(m, map[string]string{"serviceName": telemetryNode})
+		})
+	})
+	t.Run("ENVOY_STATS_SINKS_CFG_FILE", func(t *testing.T) {
+		rec, port := udpReceiver(t)
+		frag := strings.Replace(sinksFragment, "port_value: 8125", fmt.Sprintf("port_value: %d", port), 1)
+		app, _ := runEnvoyWith(t, Config{Telemetry: Telemetry{FlushInterval: time.Second}},
+			[]Fragment{{Name: "ENVOY_STATS_SINKS_CFG_FILE", Data: []byte(frag), NeedSinks: true}})
+		sendRequests(t, app, 1)
+		rec.wait(receiveCtx(t), t, "statsd counter", func(m string) bool {
+			return strings.Contains(m, "envoy.http.ingress.downstream_rq_total:")
+		})
+	})
+	t.Run("ENVOY_STATS_CONFIG_FILE", func(t *testing.T) {
+		app, admin := runEnvoyWith(t, Config{}, []Fragment{{Name: "ENVOY_STATS_CONFIG_FILE", Data: []byte(statsFragment)}})
+		sendRequests(t, app, 1)
+		if prom := getBody(t, admin+"/stats/prometheus"); !strings.Contains(prom, `team="payments"`) {
+			t.Errorf("/stats/prometheus lacks the file's tag team=\"payments\"")
+		}
 	})
 }
 
