@@ -37,8 +37,10 @@ var ErrFragment = errors.New("bootstrap fragment")
 // top-level key replaces the rendered one and is returned in replaced, so
 // the caller can warn. Top-level keys may be snake_case or lowerCamelCase.
 // The result is decoded into a Bootstrap and validated; every extension
-// in a fragment must carry a typed_config whose type this program links
-// (the tracers, stats sinks and access loggers do).
+// in a fragment must carry a typed_config whose type this program links:
+// every tracer and the stats sinks of config/metrics/v3, plus those in
+// types.go. The OpenTelemetry stats sink is not linked (it would pull in
+// the OTLP proto module), so a fragment naming it is refused.
 func Merge(b *bootstrapv3.Bootstrap, frags []Fragment) (merged *bootstrapv3.Bootstrap, replaced []string, err error) {
 	j, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(b)
 	if err != nil {

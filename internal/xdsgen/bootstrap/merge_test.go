@@ -41,6 +41,31 @@ stats_flush_interval: 3s
 `
 )
 
+// graphiteTLSFragment names extension types outside config/metrics/v3:
+// the Graphite statsd sink, and TLS on a collector cluster.
+const graphiteTLSFragment = `stats_sinks:
+- name: envoy.stat_sinks.graphite_statsd
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.stat_sinks.graphite_statsd.v3.GraphiteStatsdSink
+    address: {socket_address: {address: 127.0.0.1, port_value: 8125, protocol: UDP}}
+static_resources:
+  clusters:
+  - name: otel
+    type: STRICT_DNS
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {http2_protocol_options: {}}
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        sni: otel.example
+    load_assignment:
+      cluster_name: otel
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: otel.example, port_value: 4317}}}}]}]
+`
+
 func mergeBase(t *testing.T, tel Telemetry) Config {
 	t.Helper()
 	return Config{NodeID: "mesh/demo/virtualNode/front", XDSHost: "127.0.0.1", XDSPort: 15010, Telemetry: tel}
@@ -76,6 +101,12 @@ func TestMerge(t *testing.T) {
 			check: func(t *testing.T, y string) {
 				if strings.Count(y, "- name: envoy.stat_sinks.") != 2 {
 					t.Errorf("want two sinks:\n%s", y)
+				}
+			}},
+		{name: "graphite sink and a TLS cluster", frags: []Fragment{{Name: "g", NeedSinks: true, Data: []byte(graphiteTLSFragment)}},
+			check: func(t *testing.T, y string) {
+				if !strings.Contains(y, "envoy.stat_sinks.graphite_statsd") || !strings.Contains(y, "UpstreamTlsContext") {
+					t.Errorf("graphite sink or the TLS cluster missing:\n%s", y)
 				}
 			}},
 		{name: "second tracing", tel: Telemetry{Tracer: &Tracer{Kind: TracerZipkin, Host: "h", Port: 1}},
