@@ -148,32 +148,39 @@ func (r *resolver) dogStatsD() *bootstrap.DogStatsD {
 	if p, _, ok := r.lookup("", "STATSD_SOCKET_PATH"); ok {
 		return &bootstrap.DogStatsD{SocketPath: p}
 	}
-	host, _, _ := r.lookup("", "STATSD_ADDRESS")
-	if host == "" {
+	host, from, ok := r.lookup("", "STATSD_ADDRESS")
+	if !ok {
 		host = DefaultStatsDAddress
+	} else if _, err := netip.ParseAddr(host); err != nil {
+		r.fail(from, host, "must be an IP address (Envoy's DogStatsD sink does not resolve names)")
 	}
 	return &bootstrap.DogStatsD{Host: host, Port: r.port("", DefaultStatsDPort, "STATSD_PORT")}
 }
 
 // tracer returns the one enabled tracer, or nil.
 func (r *resolver) tracer(id Identity) *bootstrap.Tracer {
-	enabled := map[string]func(Identity) *bootstrap.Tracer{
-		"ENABLE_ENVOY_XRAY_TRACING":    r.xray,
-		"ENABLE_ENVOY_DATADOG_TRACING": r.datadog,
-		"ENABLE_ENVOY_JAEGER_TRACING":  r.jaeger,
-		"ENABLE_ENVOY_OTEL_TRACING":    r.otel,
+	tracers := []struct {
+		env   string
+		build func(Identity) *bootstrap.Tracer
+	}{
+		{"ENABLE_ENVOY_XRAY_TRACING", r.xray},
+		{"ENABLE_ENVOY_DATADOG_TRACING", r.datadog},
+		{"ENABLE_ENVOY_JAEGER_TRACING", r.jaeger},
+		{"ENABLE_ENVOY_OTEL_TRACING", r.otel},
 	}
 	var on []string
-	for _, v := range []string{"ENABLE_ENVOY_XRAY_TRACING", "ENABLE_ENVOY_DATADOG_TRACING", "ENABLE_ENVOY_JAEGER_TRACING", "ENABLE_ENVOY_OTEL_TRACING"} {
-		if r.boolean("", v) {
-			on = append(on, v)
+	var build func(Identity) *bootstrap.Tracer
+	for _, tr := range tracers {
+		if r.boolean("", tr.env) {
+			on = append(on, tr.env)
+			build = tr.build
 		}
 	}
 	switch len(on) {
 	case 0:
 		return nil
 	case 1:
-		return enabled[on[0]](id)
+		return build(id)
 	}
 	r.errs = append(r.errs, fmt.Errorf("only one tracer can be enabled, got %s", strings.Join(on, ", ")))
 	return nil

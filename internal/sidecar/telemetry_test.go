@@ -86,6 +86,10 @@ func TestLoadTelemetry(t *testing.T) {
 			wantErr: "version 2"},
 		{name: "otel https", env: map[string]string{"ENABLE_ENVOY_OTEL_TRACING": "1", "OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:4317"},
 			wantErr: "TLS"},
+		{name: "statsd hostname", env: map[string]string{"ENABLE_ENVOY_DOG_STATSD": "1", "STATSD_ADDRESS": "datadog"},
+			wantErr: "must be an IP"},
+		{name: "statsd address", env: map[string]string{"ENABLE_ENVOY_DOG_STATSD": "1", "STATSD_ADDRESS": "10.1.2.3", "STATSD_PORT": "9125"},
+			want: TelemetryOptions{Telemetry: bootstrap.Telemetry{DogStatsD: &bootstrap.DogStatsD{Host: "10.1.2.3", Port: 9125}}}},
 		{name: "statsd port", env: map[string]string{"ENABLE_ENVOY_DOG_STATSD": "1", "STATSD_PORT": "0"}, wantErr: "STATSD_PORT"},
 	}
 	for _, tc := range tests {
