@@ -250,8 +250,9 @@ func (r *resolver) configFile() (string, bool) {
 
 // unsupported are App Mesh image variables that change what Envoy does but
 // that this sidecar does not implement (the metrics extension, bootstrap
-// merges, Unix-socket admin; docs/telemetry.md says why for telemetry). A variable counts when set to
-// anything but its harmless value: false for booleans, or the given one.
+// merges, Unix-socket admin; docs/telemetry.md says why for telemetry). A
+// variable counts when set to anything but its harmless value: false for
+// booleans, or the given one.
 var unsupported = []struct {
 	name     string
 	boolean  bool
