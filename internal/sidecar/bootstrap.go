@@ -24,7 +24,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 	return bootstrap.Config{
 		NodeID:        c.Identity.NodeID,
 		Cluster:       c.Identity.Cluster,
-		Metadata:      nodeMetadata(&c.Proxy, c.Telemetry.Tracing()),
+		Metadata:      nodeMetadata(&c.Proxy, c.Telemetry.Tracing(), c.Workload),
 		AdminAddress:  c.Envoy.AdminAddress,
 		AdminPort:     c.Envoy.AdminPort,
 		XDSHost:       c.XDS.Host,
@@ -41,7 +41,8 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 // left out so the server applies its defaults (which depend on the mesh's
 // IP preference). tracing asks the server for a tracing block on every
 // HTTP manager, so the bootstrap's tracer sees the requests.
-func nodeMetadata(p *ProxyShape, tracing bool) map[string]any {
+// w, when enrolling, adds the trust domain of auto-mTLS SPIFFE ids.
+func nodeMetadata(p *ProxyShape, tracing bool, w WorkloadOptions) map[string]any {
 	m := map[string]any{
 		"interception": p.Interception,
 		"ingressPort":  p.IngressPort,
@@ -61,6 +62,10 @@ func nodeMetadata(p *ProxyShape, tracing bool) map[string]any {
 	}
 	if len(p.AppPorts) > 0 {
 		m["appPorts"] = formatPortMap(p.AppPorts)
+	}
+	if w.Enabled() {
+		// The auto-mTLS SPIFFE ids (irgen) use the sidecar's trust domain.
+		m["trustDomain"] = w.TrustDomain
 	}
 	return map[string]any{MetadataKey: m}
 }

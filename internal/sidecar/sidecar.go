@@ -108,6 +108,14 @@ func withDefaults(b Backoff) Backoff {
 
 func (s *sidecar) run(ctx context.Context) error {
 	s.logConfig()
+	// The SDS server outlives Envoy's drain: stopped last.
+	wlCtx, stopWorkload := context.WithCancel(context.Background())
+	waitWorkload, err := s.startWorkload(ctx, wlCtx)
+	if err != nil {
+		stopWorkload()
+		return err
+	}
+	defer func() { stopWorkload(); waitWorkload() }()
 	path, cleanup, err := prepareBootstrap(&s.cfg, s.log)
 	if err != nil {
 		return err

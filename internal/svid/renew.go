@@ -60,7 +60,8 @@ func (r *Renewer) First(ctx context.Context) (*Identity, error) {
 }
 
 // Run renews cur at half its lifetime, again and again, until ctx ends
-// (then it returns nil).
+// (then it returns nil) or the CA refuses a renewal (ErrRefused: the
+// node's credentials were revoked).
 func (r *Renewer) Run(ctx context.Context, cur *Identity) error {
 	for {
 		if err := r.sleep(ctx, cur.RenewAt().Sub(r.now())); err != nil {
@@ -77,8 +78,9 @@ func (r *Renewer) Run(ctx context.Context, cur *Identity) error {
 	}
 }
 
-// enrol gets and publishes one identity, retrying with backoff. Retries
-// stop at ErrRefused or when deadline (if set) is passed.
+// enrol gets and publishes one identity, retrying with backoff until it
+// succeeds, ctx ends or the CA refuses (ErrRefused). deadline, if set, is
+// the expiry of the identity in use.
 func (r *Renewer) enrol(ctx context.Context, deadline time.Time) (*Identity, error) {
 	wait := minRetry
 	for {
@@ -99,14 +101,19 @@ func (r *Renewer) enrol(ctx context.Context, deadline time.Time) (*Identity, err
 		if errors.Is(err, ErrRefused) || ctx.Err() != nil {
 			return nil, fmt.Errorf("enrol %s: %w", r.ID, err)
 		}
+		level := slog.LevelWarn
 		if !deadline.IsZero() {
-			left := deadline.Sub(r.now())
-			if left <= 0 {
-				return nil, fmt.Errorf("enrol %s: certificate expired while retrying: %w", r.ID, err)
+			// Before expiry, several attempts fit in the time left; after
+			// it, keep trying at the slowest pace (the proxy's mTLS
+			// connections fail until then: say so loudly).
+			if left := deadline.Sub(r.now()); left > 0 {
+				wait = min(wait, max(left/10, minRetry))
+			} else {
+				level = slog.LevelError
 			}
-			wait = min(wait, max(left/10, minRetry))
 		}
-		r.log().Warn("svid: enrolment failed; retrying", "spiffeId", r.ID.String(), "in", wait, "err", err)
+		r.log().Log(ctx, level, "svid: enrolment failed; retrying", "spiffeId", r.ID.String(), "in", wait,
+			"certificateExpired", !deadline.IsZero() && !r.now().Before(deadline), "err", err)
 		if r.sleep(ctx, wait) != nil {
 			return nil, ctx.Err()
 		}

@@ -1,0 +1,100 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trellis-mesh/trellis/internal/ca/enrol"
+	"github.com/trellis-mesh/trellis/internal/svid"
+)
+
+// DefaultTrustDomain is the CA's default trust domain.
+const DefaultTrustDomain = "trellis.local"
+
+// WorkloadOptions turn on enrolment with the built-in CA (docs/mtls.md):
+// the sidecar gets an SVID for its node and serves it, with the trust
+// bundle, to Envoy over SDS on SDSSocketPath.
+type WorkloadOptions struct {
+	// JoinToken authenticates the enrolment (TRELLIS_JOIN_TOKEN). Empty:
+	// no enrolment (SigV4 enrolment comes with API authentication).
+	JoinToken string
+	// TrustDomain of the node's SPIFFE id (default DefaultTrustDomain).
+	TrustDomain string
+	// Registerer, when set, receives the SVID metrics.
+	Registerer prometheus.Registerer
+}
+
+// Enabled reports whether the sidecar enrols.
+func (w WorkloadOptions) Enabled() bool { return w.JoinToken != "" }
+
+func workloadFlags() []FlagSpec {
+	return []FlagSpec{
+		{Name: "join-token", Usage: "join `token` to enrol with the Trellis CA and serve the SVID to Envoy over SDS (env TRELLIS_JOIN_TOKEN; needs --api-endpoint)"},
+		{Name: "trust-domain", Usage: "SPIFFE trust `domain` of the CA (env TRELLIS_TRUST_DOMAIN; default " + DefaultTrustDomain + ")"},
+	}
+}
+
+func (r *resolver) workload(apiEndpoint string) WorkloadOptions {
+	w := WorkloadOptions{TrustDomain: DefaultTrustDomain}
+	w.JoinToken, _, _ = r.lookup("join-token", "TRELLIS_JOIN_TOKEN")
+	if v, from, ok := r.lookup("trust-domain", "TRELLIS_TRUST_DOMAIN"); ok {
+		if !enrol.ValidTrustDomain(v) {
+			r.fail(from, v, "not a SPIFFE trust domain (lower-case DNS name)")
+		}
+		w.TrustDomain = v
+	}
+	if w.Enabled() && apiEndpoint == "" {
+		r.errs = append(r.errs, errors.New("--join-token needs --api-endpoint (TRELLIS_API_ENDPOINT), where the CA signs"))
+	}
+	return w
+}
+
+// spiffeID is the node's SPIFFE id.
+func (c *Config) spiffeID() enrol.ID {
+	return enrol.ID{TrustDomain: c.Workload.TrustDomain, Mesh: c.Identity.Mesh, Kind: c.Identity.Kind, Name: c.Identity.Name}
+}
+
+// startWorkload enrols (blocking until the first SVID is served, ctx ends
+// or the CA refuses), then serves SDS and renews in the background until
+// bg ends (after Envoy has drained). The returned wait blocks until both
+// have stopped. Without enrolment it does nothing.
+func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error) {
+	c := &s.cfg
+	if !c.Workload.Enabled() {
+		return func() {}, nil
+	}
+	if c.SDSSocketPath == "" {
+		c.SDSSocketPath = filepath.Join(os.TempDir(), fmt.Sprintf("trellis-sds-%d.sock", os.Getpid()))
+	}
+	log := s.log.With("component", "svid")
+	sds := svid.NewSDS(log)
+	r := &svid.Renewer{
+		Enroller: &svid.Enroller{APIURL: c.Registry.APIEndpoint, Token: c.Workload.JoinToken},
+		ID:       c.spiffeID(), Publish: sds.Update, Log: log, Metrics: svid.NewMetrics(c.Workload.Registerer),
+	}
+	first, err := r.First(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := sds.Serve(bg, c.SDSSocketPath); err != nil {
+			log.Error("sds server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := r.Run(bg, first); err != nil {
+			log.Error("svid renewal stopped", "err", err)
+		}
+	}()
+	return wg.Wait, nil
+}
