@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 )
@@ -60,6 +61,7 @@ func (e *Enroller) Enrol(ctx context.Context, id enrol.ID) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign answer: %w", err)
 	}
+	ident.Issued = time.Now()
 	return ident, nil
 }
 

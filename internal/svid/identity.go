@@ -19,6 +19,9 @@ type Identity struct {
 	// PKCS#8 private key; BundlePEM the roots peers are checked against.
 	ChainPEM, KeyPEM, BundlePEM []byte
 	Leaf                        *x509.Certificate
+	// Issued is when the answer arrived. The CA backdates NotBefore for
+	// clock skew, so the lifetime that counts for renewal starts here.
+	Issued time.Time
 }
 
 // NotBefore and NotAfter are the leaf's validity.
@@ -27,9 +30,14 @@ func (i *Identity) NotBefore() time.Time { return i.Leaf.NotBefore }
 // NotAfter is the leaf's expiry.
 func (i *Identity) NotAfter() time.Time { return i.Leaf.NotAfter }
 
-// RenewAt is half-way through the leaf's lifetime.
+// RenewAt is half-way through the leaf's lifetime, counted from when it
+// was issued (not from its backdated NotBefore).
 func (i *Identity) RenewAt() time.Time {
-	return i.Leaf.NotBefore.Add(i.Leaf.NotAfter.Sub(i.Leaf.NotBefore) / 2)
+	start := i.Issued
+	if start.IsZero() || start.Before(i.Leaf.NotBefore) {
+		start = i.Leaf.NotBefore
+	}
+	return start.Add(i.Leaf.NotAfter.Sub(start) / 2)
 }
 
 // maxResponse bounds the sign answer read from the server.
