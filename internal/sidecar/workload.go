@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -26,6 +27,9 @@ type WorkloadOptions struct {
 	JoinToken string
 	// TrustDomain of the node's SPIFFE id (default DefaultTrustDomain).
 	TrustDomain string
+	// CAEndpoint is the base URL of the CA's enrolment API (default the
+	// API endpoint, where the server serves it).
+	CAEndpoint string
 	// Registerer, when set, receives the SVID metrics.
 	Registerer prometheus.Registerer
 }
@@ -35,7 +39,8 @@ func (w WorkloadOptions) Enabled() bool { return w.JoinToken != "" }
 
 func workloadFlags() []FlagSpec {
 	return []FlagSpec{
-		{Name: "join-token", Usage: "join `token` to enrol with the Trellis CA and serve the SVID to Envoy over SDS (env TRELLIS_JOIN_TOKEN; needs --api-endpoint)"},
+		{Name: "join-token", Usage: "join `token` to enrol with the Trellis CA and serve the SVID to Envoy over SDS (env TRELLIS_JOIN_TOKEN; needs --api-endpoint or --ca-endpoint)"},
+		{Name: "ca-endpoint", Usage: "`URL` of the CA's enrolment API (env TRELLIS_CA_ENDPOINT; default --api-endpoint)"},
 		{Name: "trust-domain", Usage: "SPIFFE trust `domain` of the CA (env TRELLIS_TRUST_DOMAIN; default " + DefaultTrustDomain + ")"},
 	}
 }
@@ -49,8 +54,15 @@ func (r *resolver) workload(apiEndpoint string) WorkloadOptions {
 		}
 		w.TrustDomain = v
 	}
-	if w.Enabled() && apiEndpoint == "" {
-		r.errs = append(r.errs, errors.New("--join-token needs --api-endpoint (TRELLIS_API_ENDPOINT), where the CA signs"))
+	w.CAEndpoint = apiEndpoint
+	if v, from, ok := r.lookup("ca-endpoint", "TRELLIS_CA_ENDPOINT"); ok {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail(from, v, "want an http:// or https:// URL")
+		}
+		w.CAEndpoint = v
+	}
+	if w.Enabled() && w.CAEndpoint == "" {
+		r.errs = append(r.errs, errors.New("--join-token needs --ca-endpoint or --api-endpoint, where the CA signs"))
 	}
 	return w
 }
@@ -75,7 +87,7 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 	log := s.log.With("component", "svid")
 	sds := svid.NewSDS(log)
 	r := &svid.Renewer{
-		Enroller: &svid.Enroller{APIURL: c.Registry.APIEndpoint, Token: c.Workload.JoinToken},
+		Enroller: &svid.Enroller{APIURL: c.Workload.CAEndpoint, Token: c.Workload.JoinToken},
 		ID:       c.spiffeID(), Publish: sds.Update, Log: log, Metrics: svid.NewMetrics(c.Workload.Registerer),
 	}
 	first, err := r.First(ctx)
