@@ -33,6 +33,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 		XDSUnixSocket: c.XDS.UnixSocket,
 		Delta:         c.Delta,
 		SDSSocketPath: c.SDSSocketPath,
+		XDSTLS:        c.Workload.xdsTLS(),
 		Telemetry:     c.Telemetry.Telemetry,
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 	"github.com/trellis-mesh/trellis/internal/svid"
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
 // DefaultTrustDomain is the CA's default trust domain.
@@ -30,6 +31,9 @@ type WorkloadOptions struct {
 	// CAEndpoint is the base URL of the CA's enrolment API (default the
 	// API endpoint, where the server serves it).
 	CAEndpoint string
+	// XDSMTLS makes Envoy reach the xDS server over mTLS with the SVID
+	// (a server run with --xds-mtls).
+	XDSMTLS bool
 	// Registerer, when set, receives the SVID metrics.
 	Registerer prometheus.Registerer
 }
@@ -40,6 +44,7 @@ func (w WorkloadOptions) Enabled() bool { return w.JoinToken != "" }
 func workloadFlags() []FlagSpec {
 	return []FlagSpec{
 		{Name: "join-token", Usage: "join `token` to enrol with the Trellis CA and serve the SVID to Envoy over SDS (env TRELLIS_JOIN_TOKEN; needs --api-endpoint or --ca-endpoint)"},
+		{Name: "xds-mtls", Usage: "connect to xDS over mTLS with the SVID (env TRELLIS_XDS_MTLS; needs --join-token)", Bool: true},
 		{Name: "ca-endpoint", Usage: "`URL` of the CA's enrolment API (env TRELLIS_CA_ENDPOINT; default --api-endpoint)"},
 		{Name: "trust-domain", Usage: "SPIFFE trust `domain` of the CA (env TRELLIS_TRUST_DOMAIN; default " + DefaultTrustDomain + ")"},
 	}
@@ -60,6 +65,10 @@ func (r *resolver) workload(apiEndpoint string) WorkloadOptions {
 			r.fail(from, v, "want an http:// or https:// URL")
 		}
 		w.CAEndpoint = v
+	}
+	w.XDSMTLS = r.boolean("xds-mtls", "TRELLIS_XDS_MTLS")
+	if w.XDSMTLS && !w.Enabled() {
+		r.errs = append(r.errs, errors.New("--xds-mtls needs --join-token: the SVID is the client certificate"))
 	}
 	if w.Enabled() && w.CAEndpoint == "" {
 		r.errs = append(r.errs, errors.New("--join-token needs --ca-endpoint or --api-endpoint, where the CA signs"))
@@ -109,4 +118,13 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 		}
 	}()
 	return wg.Wait, nil
+}
+
+// xdsTLS is the bootstrap's xDS mTLS setting: the SVID and bundle from the
+// sidecar's own SDS server.
+func (w WorkloadOptions) xdsTLS() *bootstrap.XDSTLS {
+	if !w.XDSMTLS {
+		return nil
+	}
+	return &bootstrap.XDSTLS{CertSecret: svid.SVIDAlias, TrustSecret: w.TrustDomain}
 }

@@ -24,6 +24,9 @@ func TestLoadWorkload(t *testing.T) {
 		{name: "token without endpoint", flags: map[string]string{"join-token": "tok"}, wantErr: "needs --ca-endpoint"},
 		{name: "bad trust domain", flags: map[string]string{"trust-domain": "Not A Domain"}, wantErr: "trust-domain"},
 		{name: "bad ca endpoint", flags: map[string]string{"ca-endpoint": "ftp://x"}, wantErr: "ca-endpoint"},
+		{name: "xds mtls", flags: map[string]string{"join-token": "tok", "api-endpoint": "http://cp:9080", "xds-mtls": "true"},
+			want: WorkloadOptions{JoinToken: "tok", TrustDomain: DefaultTrustDomain, CAEndpoint: "http://cp:9080", XDSMTLS: true}},
+		{name: "xds mtls without token", flags: map[string]string{"xds-mtls": "true"}, wantErr: "--xds-mtls needs --join-token"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,6 +58,8 @@ type proxyConfig struct {
 	// SDSSocket, when set, is the local SDS server (svid); TrustDomain
 	// then goes into the node metadata.
 	SDSSocket, TrustDomain string
+	// XDSTLS, when set, makes the xDS connection mTLS with SDS secrets.
+	XDSTLS *bootstrap.XDSTLS
 }
 
 // envoyProc is a running Envoy.
@@ -91,7 +93,7 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
-		SDSSocketPath: pc.SDSSocket,
+		SDSSocketPath: pc.SDSSocket, XDSTLS: pc.XDSTLS,
 	}, pc.Bootstrap)
 	if err != nil {
 		t.Fatal(err)

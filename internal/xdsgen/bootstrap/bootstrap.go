@@ -64,6 +64,8 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
 	SDSSocketPath string
+	// XDSTLS, when set, makes xds_cluster mTLS with SDS secrets (xdstls.go).
+	XDSTLS *XDSTLS
 	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
 	Telemetry Telemetry
 }
@@ -146,7 +148,7 @@ func (c *Config) check() error {
 			return fmt.Errorf("xds replica %d needs a host and a port", i)
 		}
 	}
-	return nil
+	return c.checkXDSTLS()
 }
 
 func buildNode(c *Config) (*corev3.Node, error) {
