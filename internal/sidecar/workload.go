@@ -90,8 +90,16 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 	if !c.Workload.Enabled() {
 		return func() {}, nil
 	}
+	cleanup := func() {}
 	if c.SDSSocketPath == "" {
-		c.SDSSocketPath = filepath.Join(os.TempDir(), fmt.Sprintf("trellis-sds-%d.sock", os.Getpid()))
+		// A fresh directory: several sidecars may share a host (or a
+		// process, in tests), and Unix socket paths must stay short.
+		dir, err := os.MkdirTemp("", "trellis-sds-")
+		if err != nil {
+			return nil, fmt.Errorf("sds socket directory: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		c.SDSSocketPath = filepath.Join(dir, "sds.sock")
 	}
 	log := s.log.With("component", "svid")
 	sds := svid.NewSDS(log)
@@ -101,6 +109,7 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 	}
 	first, err := r.First(ctx)
 	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	var wg sync.WaitGroup
@@ -117,7 +126,7 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 			log.Error("svid renewal stopped", "err", err)
 		}
 	}()
-	return wg.Wait, nil
+	return func() { wg.Wait(); cleanup() }, nil
 }
 
 // xdsTLS is the bootstrap's xDS mTLS setting: the SVID and bundle from the

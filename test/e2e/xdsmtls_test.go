@@ -10,11 +10,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
+
+	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 
 	"github.com/trellis-mesh/trellis/internal/svid"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
@@ -122,5 +127,47 @@ func TestXDSOverMTLSWithSVID(t *testing.T) {
 	ids := proxy.seen()
 	if len(ids) == 0 || ids[0] != wl.id.String() {
 		t.Fatalf("xDS clients seen %v, want %s", ids, wl.id)
+	}
+}
+
+// TestSidecarEnrolAutoMTLS: `trellis sidecar --join-token` end to end in a
+// mesh tagged for auto-mTLS. Both sidecars enrol with the CA, serve SDS
+// to their Envoys and (front) reach xDS over mTLS; the app behind secure
+// sees front's SPIFFE id.
+func TestSidecarEnrolAutoMTLS(t *testing.T) {
+	wca := startWorkloadCA(t, time.Hour)
+	c := startTrellis(t)
+	proxy := startXDSMTLSProxy(t, wca, c.srv.XDSAddr())
+	secureIP, frontIP := loopbackIP(), loopbackIP()
+	appPort := freePort(t, secureIP)
+	a := startApp(t, "secure", secureIP, appPort)
+	must[*appmesh.CreateMeshOutput](t)(c.client.CreateMesh(c.ctx, &appmesh.CreateMeshInput{
+		MeshName: aws.String("sc"), Spec: &types.MeshSpec{}, Tags: autoMTLSTags}))
+	c.node(t, "sc", "secure", nodeSpec(secureIP, tlsPort, types.PortProtocolHttp))
+	c.serviceByNode(t, "sc", "secure.local", "secure")
+	c.node(t, "sc", "front", nodeSpec("", 0, "", "secure.local"))
+	token := func(node string) string {
+		tok, err := wca.ca.CreateToken(t.Context(), enrol.TokenRequest{Mesh: "sc", Node: node, TTL: "1h", SingleUse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Token
+	}
+	startSidecar(t, c, "sc", "secure", secureIP, map[string]string{"app-ports": fmt.Sprintf("%d:%d", tlsPort, appPort),
+		"join-token": token("secure"), "ca-endpoint": wca.url})
+	startSidecar(t, c, "sc", "front", frontIP, map[string]string{"join-token": token("front"), "ca-endpoint": wca.url,
+		"xds-mtls": "true", "xds-address": proxy.addr})
+	cl := newClient()
+	eventually(t, 20*time.Second, cl.expectBody(fmt.Sprintf("%s:%d", frontIP, tlsPort), "secure.local", "/", nil, "secure"))
+	want := "URI=spiffe://" + td + "/mesh/sc/virtualNode/front"
+	if xfcc := a.lastH.Load().Get("X-Forwarded-Client-Cert"); !strings.Contains(xfcc, want) {
+		t.Fatalf("x-forwarded-client-cert %q, want %s", xfcc, want)
+	}
+	if ids := proxy.seen(); len(ids) == 0 {
+		t.Fatal("front did not reach xDS over mTLS")
+	}
+	// A plaintext client is refused by secure's listener.
+	if code, _, err := cl.get(fmt.Sprintf("%s:%d", secureIP, tlsPort), "secure.local", "/", nil); err == nil && code == 200 {
+		t.Error("plaintext request to an auto-mTLS listener succeeded")
 	}
 }
