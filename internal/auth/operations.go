@@ -67,11 +67,7 @@ func (c Classifier) appMesh(r *http.Request, body []byte) Operation {
 		return op(ServiceAppMesh, "Unknown", "*", "appmesh.amazonaws.com")
 	}
 	segs = segs[1:]
-	if len(segs) == 1 {
-		name := map[string]string{"tags": "ListTagsForResource", "tag": "TagResource", "untag": "UntagResource"}[segs[0]]
-		if name == "" {
-			name = "Unknown"
-		}
+	if name := tagOp(segs[0]); len(segs) == 1 && name != "" {
 		return op(ServiceAppMesh, name, or(r.URL.Query().Get("resourceArn"), "*"), "appmesh.amazonaws.com")
 	}
 	kind, id, item, ok := routeOf(segs)
@@ -100,6 +96,19 @@ func (c Classifier) appMesh(r *http.Request, body []byte) Operation {
 		resource = id.ARN(c.Region, c.AccountID)
 	}
 	return op(ServiceAppMesh, name, resource, "appmesh.amazonaws.com")
+}
+
+// tagOp names the tagging operation of a /v20190125/<seg> URI, or "".
+func tagOp(seg string) string {
+	switch seg {
+	case "tags":
+		return "ListTagsForResource"
+	case "tag":
+		return "TagResource"
+	case "untag":
+		return "UntagResource"
+	}
+	return ""
 }
 
 // listResource is the ARN IAM authorizes a List on: the mesh for the
