@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
+	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -53,6 +54,12 @@ type Config struct {
 	// RegistryTTL is how long a registered service instance lives without
 	// a heartbeat; 0 means registry.DefaultTTL (30 s).
 	RegistryTTL time.Duration
+	// Auth is API authentication (see AuthConfig; zero value: off).
+	Auth AuthConfig
+	// APITLSCert and APITLSKey are PEM files; when both are set the API
+	// port serves HTTPS (HTTP/2 and HTTP/1.1).
+	APITLSCert string
+	APITLSKey  string
 }
 
 // Server is a running Trellis control plane.
@@ -71,6 +78,9 @@ type Server struct {
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
+
+	keys      *auth.Keys // nil when auth is off
+	adminFile string
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -81,6 +91,13 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := apiTLS(cfg.APITLSCert, cfg.APITLSKey)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -99,6 +116,12 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
 	mux := http.NewServeMux()
 	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
+	handler, err := s.withAuth(mux)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
@@ -112,13 +135,14 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           cloudMapOr(regAPI, mux),
+		Handler:           handler(cloudMapOr(regAPI, mux)),
+		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	go func() { s.done <- s.api.Serve(ln) }()
+	go func() { s.done <- s.serveAPI(ln) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
-		"region", cfg.Region, "account", cfg.AccountID)
+		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
 }
 
