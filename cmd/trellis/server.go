@@ -23,7 +23,12 @@ func serverCommand() *cobra.Command {
 		Long: `Run the Trellis control plane. It serves the AWS App Mesh API (2019-01-25)
 on --api-addr, so existing tools work against it:
 
+  export AWS_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=trellis-data/admin-credentials
   aws appmesh list-meshes --endpoint-url http://127.0.0.1:9080
+
+Requests must be SigV4-signed (--auth, on by default). At first start the
+server writes an admin access key, once, to <data-dir>/admin-credentials;
+manage more keys and policies with ` + "`trellis admin`" + `.
 
 State lives in a bbolt file under --data-dir; every acknowledged write is
 durable. SIGINT/SIGTERM stop the server gracefully.`,
@@ -37,6 +42,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 				return fmt.Errorf("--account-id must be 12 digits, got %q", cfg.AccountID)
 			}
 			cfg.Logger = log
+			applyInsecure(&cfg)
 			log.Debug("garbage collector target", "gogc", server.TuneGC())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -53,6 +59,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region used in ARNs")
 	f.StringVar(&cfg.AccountID, "account-id", "111122223333", "12-digit account id used in ARNs, meshOwner and resourceOwner")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may run after SIGTERM")
+	addAuthFlags(cmd, &cfg)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
