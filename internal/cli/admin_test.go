@@ -39,7 +39,9 @@ func TestAdminVerbs(t *testing.T) {
 	ep := startAuthServer(t)
 	const arn = "arn:aws:iam::123456789012:role/ci"
 	mustRun(t, ep, "admin", "create-principal", arn)
-	var created struct{ AccessKey struct{ AccessKeyId, SecretAccessKey string } }
+	var created struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}
 	if err := json.Unmarshal([]byte(mustRun(t, ep, "admin", "create-key", arn)), &created); err != nil || created.AccessKey.SecretAccessKey == "" {
 		t.Fatalf("create-key: %+v %v", created, err)
 	}
