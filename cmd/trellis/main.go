@@ -22,6 +22,7 @@ func main() {
 	root.AddCommand(sidecarCommand())
 	root.AddCommand(interceptionCommand())
 	root.AddCommand(cli.Commands()...)
+	root.AddCommand(cli.AuditCommand(nil))
 	root.AddCommand(demoCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "trellis:", err)
