@@ -41,6 +41,10 @@ func IdentityFrom(ctx context.Context) (*Identity, bool) {
 type AuthzRequest struct {
 	Action, Resource, Principal string
 	SourceIP                    netip.Addr
+	// RequestTags and TagKeys are the tags a Create or TagResource call
+	// carries (aws:RequestTag/<key>, aws:TagKeys).
+	RequestTags map[string]string
+	TagKeys     []string
 }
 
 // Authorizer decides whether the principal's attached policy documents
@@ -56,6 +60,8 @@ type Event struct {
 	Region, SourceIP, UserAgent        string
 	RequestID, ErrorCode, ErrorMessage string
 	Status                             int
+	// RequestParameters is the JSON request body (the auditor redacts it).
+	RequestParameters any
 }
 
 // Auditor records events durably; Append returns once the record is on disk.
@@ -116,10 +122,10 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		op := m.opts.Classifier.Classify(r, body)
 		id, aerr := m.authenticate(r, op, body)
 		if aerr == nil {
-			aerr = m.authorize(r, op, id)
+			aerr = m.authorize(r, op, id, body)
 		}
 		ev := &Event{Time: time.Now().UTC(), Op: op, Region: m.opts.Classifier.Region,
-			SourceIP: sourceIP(r).String(), UserAgent: r.UserAgent()}
+			SourceIP: sourceIP(r).String(), UserAgent: r.UserAgent(), RequestParameters: jsonObject(body)}
 		if id != nil {
 			ev.Identity = *id
 		}
@@ -177,7 +183,7 @@ func (m *Middleware) authenticate(r *http.Request, op Operation, body []byte) (*
 }
 
 // authorize evaluates the principal's policies when an Authorizer is set.
-func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity) *sigv4.Error {
+func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity, body []byte) *sigv4.Error {
 	if m.opts.Authorize == nil {
 		return nil
 	}
@@ -189,7 +195,9 @@ func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity) *sig
 	for _, d := range p.Policies {
 		docs = append(docs, d)
 	}
-	ok, err := m.opts.Authorize(docs, AuthzRequest{Action: op.Action, Resource: op.Resource, Principal: id.PrincipalARN, SourceIP: sourceIP(r)})
+	req := AuthzRequest{Action: op.Action, Resource: op.Resource, Principal: id.PrincipalARN, SourceIP: sourceIP(r)}
+	req.RequestTags, req.TagKeys = requestTags(body)
+	ok, err := m.opts.Authorize(docs, req)
 	if err != nil {
 		m.log.Warn("policy evaluation failed", "principal", id.PrincipalARN, "err", err)
 	}
@@ -237,4 +245,36 @@ func sourceIP(r *http.Request) netip.Addr {
 func newRequestID() string {
 	s := randomSecret(16)
 	return s[:22]
+}
+
+// jsonObject decodes a JSON object body for the audit record; nil otherwise.
+func jsonObject(body []byte) any {
+	var m map[string]any
+	if len(body) == 0 || json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// requestTags reads the tags of a request body: App Mesh's
+// "tags": [{"key","value"}] or Cloud Map's "Tags": [{"Key","Value"}].
+func requestTags(body []byte) (map[string]string, []string) {
+	var b struct {
+		Tags  []struct{ Key, Value string } `json:"tags"`
+		Tags2 []struct{ Key, Value string } `json:"Tags"`
+	}
+	if len(body) == 0 || json.Unmarshal(body, &b) != nil {
+		return nil, nil
+	}
+	all := append(b.Tags, b.Tags2...)
+	if len(all) == 0 {
+		return nil, nil
+	}
+	tags := make(map[string]string, len(all))
+	keys := make([]string, 0, len(all))
+	for _, t := range all {
+		tags[t.Key] = t.Value
+		keys = append(keys, t.Key)
+	}
+	return tags, keys
 }

@@ -118,12 +118,12 @@ func TestSDKErrors(t *testing.T) {
 	good := credentials.NewStaticCredentialsProvider(env.admin.AccessKeyID, env.admin.SecretAccessKey, "")
 	disabled, _ := env.keys.CreateKey(ctx, env.admin.PrincipalARN, 0)
 	must(t, env.keys.SetKeyStatus(ctx, disabled.AccessKeyID, StatusInactive))
-	temp, _ := env.keys.CreateKey(ctx, env.admin.PrincipalARN, time.Second)
+	temp, _ := env.keys.CreateKey(ctx, env.admin.PrincipalARN, time.Hour)
 	expiredCreds := credentials.NewStaticCredentialsProvider(temp.AccessKeyID, temp.SecretAccessKey, temp.SessionToken)
 	if _, err := env.appmesh("us-east-1", expiredCreds, nil).ListMeshes(ctx, &appmesh.ListMeshesInput{}); err != nil {
 		t.Fatalf("temporary credentials before expiry: %v", err)
 	}
-	env.keys.now = func() time.Time { return time.Now().Add(time.Minute) }
+	env.keys.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	defer func() { env.keys.now = time.Now }()
 	goodStatic := aws.Credentials{AccessKeyID: env.admin.AccessKeyID, SecretAccessKey: env.admin.SecretAccessKey}
 	tests := []struct {

@@ -59,8 +59,19 @@ func TestAdminVerbs(t *testing.T) {
 		t.Fatalf("list-keys: %s", out)
 	}
 
-	t.Setenv("AWS_ACCESS_KEY_ID", created.AccessKey.AccessKeyId)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", created.AccessKey.SecretAccessKey)
+	asCI := func() {
+		t.Setenv("AWS_ACCESS_KEY_ID", created.AccessKey.AccessKeyId)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", created.AccessKey.SecretAccessKey)
+	}
+	asCI()
+	if _, err := run(t, ep, "", "get", "meshes"); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("no policy: %v", err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	os.WriteFile(policy, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["appmesh:List*","appmesh:Describe*"],"Resource":"*"}]}`), 0o600)
+	mustRun(t, ep, "admin", "attach-policy", arn, "--name", "read", "--file", policy)
+	asCI()
 	mustRun(t, ep, "get", "meshes")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
 	if _, err := run(t, ep, "", "get", "meshes"); err == nil || !strings.Contains(err.Error(), "InvalidSignatureException") {

@@ -25,14 +25,18 @@ type AuthConfig struct {
 	// InsecureNoAuth allows binding non-loopback API or xDS addresses with
 	// authentication off (a warning is logged at start).
 	InsecureNoAuth bool
-	// Authorize evaluates policies (auth/policy); nil allows every
-	// authenticated caller.
+	// Authorize evaluates policies; nil means auth/policy's IAM evaluation
+	// of the principal's attached policies.
 	Authorize auth.Authorizer
-	// Audit records every authenticated call (auth/audit); nil: none.
+	// Audit records every authenticated call; nil means auth/audit's log
+	// in AuditDir.
 	Audit auth.Auditor
 	// ValidatePolicy checks policy documents attached through the admin
-	// API; nil checks only that they are JSON.
+	// API; nil means auth/policy's Parse.
 	ValidatePolicy func([]byte) error
+	// AuditDir holds the audit log when Audit is nil (default
+	// <DataDir>/audit).
+	AuditDir string
 }
 
 // checkBind refuses non-loopback API/xDS addresses when authentication is
@@ -91,6 +95,10 @@ func (s *Server) withAuth(mux *http.ServeMux) (func(http.Handler) http.Handler, 
 	if created {
 		s.log.Info("created auth key file", "path", keyFile)
 	}
+	if err := s.wireAuthDefaults(); err != nil {
+		return nil, err
+	}
+	a = s.cfg.Auth
 	s.keys = auth.NewKeys(s.store, sealer)
 	b, err := auth.Bootstrap(context.Background(), s.keys, s.cfg.AccountID, s.cfg.Region, s.cfg.DataDir)
 	if err != nil {

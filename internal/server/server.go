@@ -17,6 +17,7 @@ import (
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/auth"
+	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -81,6 +82,7 @@ type Server struct {
 
 	keys      *auth.Keys // nil when auth is off
 	adminFile string
+	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -120,6 +122,9 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		ln.Close()
 		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,6 +137,9 @@ func Start(cfg Config) (*Server, error) {
 		s.bg.Wait()
 		ln.Close()
 		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
 		return nil, err
 	}
 	s.api = &http.Server{
@@ -310,6 +318,9 @@ func (s *Server) Stop() error {
 	errStore := s.store.Close()
 	if errStore != nil {
 		errStore = fmt.Errorf("close store: %w", errStore)
+	}
+	if s.auditLog != nil {
+		errStore = errors.Join(errStore, s.auditLog.Close())
 	}
 	s.log.Info("shutdown complete")
 	return errors.Join(errAPI, errStore)

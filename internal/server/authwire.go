@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/trellis-mesh/trellis/internal/auth"
+	"github.com/trellis-mesh/trellis/internal/auth/audit"
+	"github.com/trellis-mesh/trellis/internal/auth/policy"
+)
+
+// policyAuthorizer evaluates a principal's attached IAM policy documents
+// with auth/policy: allowed only on an explicit Allow and no explicit Deny.
+// Documents are parsed per request (they were validated when attached, and
+// are small); a document that no longer parses is an error, so a deny.
+func policyAuthorizer(docs []json.RawMessage, req auth.AuthzRequest) (bool, error) {
+	ps := make([]*policy.Policy, 0, len(docs))
+	for _, d := range docs {
+		p, err := policy.Parse(d)
+		if err != nil {
+			return false, fmt.Errorf("attached policy: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	d := policy.Evaluate(ps, policy.Request{
+		Action: req.Action, Resource: req.Resource, Principal: req.Principal, SourceIP: req.SourceIP,
+		RequestTags: req.RequestTags, TagKeys: req.TagKeys,
+	})
+	return d == policy.Allow, nil
+}
+
+// validatePolicy is the admin API's check of a document before attaching.
+func validatePolicy(doc []byte) error {
+	_, err := policy.Parse(doc)
+	return err
+}
+
+// auditor adapts the middleware's events to the CloudTrail-shaped log.
+type auditor struct {
+	log     *audit.Log
+	account string
+}
+
+func (a auditor) Append(ctx context.Context, e *auth.Event) error {
+	r := &audit.Record{
+		EventTime:          e.Time.Format("2006-01-02T15:04:05Z"),
+		EventSource:        e.Op.EventSource,
+		EventName:          e.Op.Name,
+		AWSRegion:          e.Region,
+		SourceIPAddress:    e.SourceIP,
+		UserAgent:          e.UserAgent,
+		UserIdentity:       userIdentity(e.Identity),
+		RequestParameters:  e.RequestParameters,
+		ErrorCode:          e.ErrorCode,
+		ErrorMessage:       e.ErrorMessage,
+		RequestID:          e.RequestID,
+		ReadOnly:           e.Op.ReadOnly,
+		RecipientAccountID: a.account,
+	}
+	if e.Op.Resource != "" && e.Op.Resource != "*" {
+		r.Resources = []audit.Resource{{ARN: e.Op.Resource, AccountID: a.account}}
+	}
+	return a.log.Append(ctx, r)
+}
+
+// userIdentity is CloudTrail's userIdentity of a principal ARN
+// (arn:aws:iam::<account>:user/<name> or role/<name>).
+func userIdentity(id auth.Identity) audit.UserIdentity {
+	u := audit.UserIdentity{Type: "IAMUser", PrincipalID: id.AccessKeyID, ARN: id.PrincipalARN, AccessKeyID: id.AccessKeyID}
+	parts := strings.SplitN(id.PrincipalARN, ":", 6)
+	if len(parts) == 6 {
+		u.AccountID = parts[4]
+		kind, name, _ := strings.Cut(parts[5], "/")
+		if kind == "role" {
+			u.Type = "AssumedRole"
+		} else {
+			u.UserName = name
+		}
+	}
+	return u
+}
+
+// wireAuthDefaults fills the policy engine, the policy check and the audit
+// log (under AuditDir, default <DataDir>/audit) when auth is on and the
+// embedder did not supply its own.
+func (s *Server) wireAuthDefaults() error {
+	a := &s.cfg.Auth
+	if !a.Enabled {
+		return nil
+	}
+	if a.Authorize == nil {
+		a.Authorize = policyAuthorizer
+	}
+	if a.ValidatePolicy == nil {
+		a.ValidatePolicy = validatePolicy
+	}
+	if a.Audit != nil {
+		return nil
+	}
+	dir := a.AuditDir
+	if dir == "" {
+		dir = filepath.Join(s.cfg.DataDir, "audit")
+	}
+	l, err := audit.Open(audit.Options{Dir: dir, Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("open audit log: %w", err)
+	}
+	s.auditLog = l
+	a.Audit = auditor{log: l, account: s.cfg.AccountID}
+	s.log.Info("audit log", "dir", dir)
+	return nil
+}
