@@ -45,6 +45,8 @@ type AuthzRequest struct {
 	// carries (aws:RequestTag/<key>, aws:TagKeys).
 	RequestTags map[string]string
 	TagKeys     []string
+	// ResourceTags are the tags of the resource acted on (aws:ResourceTag).
+	ResourceTags map[string]string
 }
 
 // Authorizer decides whether the principal's attached policy documents
@@ -76,8 +78,12 @@ type Options struct {
 	Classifier Classifier
 	Authorize  Authorizer // nil: any authenticated caller is allowed
 	Audit      Auditor    // nil: no audit log
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	// ResourceTags returns the tags of the resource an ARN names (nil when
+	// none or unknown), for aws:ResourceTag conditions; it is called only
+	// when one of the principal's policies mentions aws:ResourceTag.
+	ResourceTags func(ctx context.Context, arn string) map[string]string
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // Middleware authenticates (SigV4), authorizes and audits every request but
@@ -197,6 +203,9 @@ func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity, body
 	}
 	req := AuthzRequest{Action: op.Action, Resource: op.Resource, Principal: id.PrincipalARN, SourceIP: sourceIP(r)}
 	req.RequestTags, req.TagKeys = requestTags(body)
+	if m.opts.ResourceTags != nil && op.Resource != "*" && mentionsResourceTag(docs) {
+		req.ResourceTags = m.opts.ResourceTags(r.Context(), op.Resource)
+	}
 	ok, err := m.opts.Authorize(docs, req)
 	if err != nil {
 		m.log.Warn("policy evaluation failed", "principal", id.PrincipalARN, "err", err)
@@ -277,4 +286,14 @@ func requestTags(body []byte) (map[string]string, []string) {
 		keys = append(keys, t.Key)
 	}
 	return tags, keys
+}
+
+// mentionsResourceTag: does any document use an aws:ResourceTag key?
+func mentionsResourceTag(docs []json.RawMessage) bool {
+	for _, d := range docs {
+		if bytes.Contains(bytes.ToLower(d), []byte("aws:resourcetag/")) {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
+	"github.com/trellis-mesh/trellis/internal/manager"
 )
 
 // AuthConfig is the API's authentication. The zero value is off, which
@@ -79,7 +80,7 @@ func isLoopback(addr string) bool {
 // withAuth returns the wrapper that puts the auth middleware in front of
 // the API handler, and mounts the
 // admin API, bootstrapping the first admin key when the store has none.
-func (s *Server) withAuth(mux *http.ServeMux) (func(http.Handler) http.Handler, error) {
+func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.Handler) http.Handler, error) {
 	a := s.cfg.Auth
 	if !a.Enabled {
 		return func(h http.Handler) http.Handler { return h }, nil
@@ -111,12 +112,13 @@ func (s *Server) withAuth(mux *http.ServeMux) (func(http.Handler) http.Handler, 
 	}
 	mux.Handle(auth.AdminPathPrefix, auth.NewAdmin(s.keys, a.ValidatePolicy, s.log))
 	mw := auth.NewMiddleware(auth.Options{
-		Keys:       s.keys,
-		Verifier:   &sigv4.Verifier{Region: s.cfg.Region},
-		Classifier: auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID},
-		Authorize:  a.Authorize,
-		Audit:      a.Audit,
-		Logger:     s.log,
+		Keys:         s.keys,
+		Verifier:     &sigv4.Verifier{Region: s.cfg.Region},
+		Classifier:   auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID},
+		Authorize:    a.Authorize,
+		Audit:        a.Audit,
+		ResourceTags: resourceTags(mgr),
+		Logger:       s.log,
 	})
 	return mw.Wrap, nil
 }

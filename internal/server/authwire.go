@@ -10,6 +10,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
+	"github.com/trellis-mesh/trellis/internal/manager"
 )
 
 // policyAuthorizer evaluates a principal's attached IAM policy documents
@@ -27,7 +28,7 @@ func policyAuthorizer(docs []json.RawMessage, req auth.AuthzRequest) (bool, erro
 	}
 	d := policy.Evaluate(ps, policy.Request{
 		Action: req.Action, Resource: req.Resource, Principal: req.Principal, SourceIP: req.SourceIP,
-		RequestTags: req.RequestTags, TagKeys: req.TagKeys,
+		RequestTags: req.RequestTags, TagKeys: req.TagKeys, ResourceTags: req.ResourceTags,
 	})
 	return d == policy.Allow, nil
 }
@@ -112,4 +113,23 @@ func (s *Server) wireAuthDefaults() error {
 	a.Audit = auditor{log: l, account: s.cfg.AccountID}
 	s.log.Info("audit log", "dir", dir)
 	return nil
+}
+
+// resourceTags reads an App Mesh resource's tags for aws:ResourceTag
+// conditions; anything else (Cloud Map, a resource being created) has none.
+func resourceTags(mgr *manager.Manager) func(context.Context, string) map[string]string {
+	return func(ctx context.Context, arn string) map[string]string {
+		if !strings.HasPrefix(arn, "arn:aws:appmesh:") {
+			return nil
+		}
+		page, err := mgr.ListTags(ctx, arn, manager.MaxTags, "")
+		if err != nil {
+			return nil
+		}
+		tags := make(map[string]string, len(page.Tags))
+		for _, t := range page.Tags {
+			tags[t.Key] = t.Value
+		}
+		return tags
+	}
 }

@@ -144,3 +144,63 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// TestResourceTagCondition: aws:ResourceTag conditions read the App Mesh
+// resource's tags; aws:RequestTag conditions read the Create call's tags.
+func TestResourceTagCondition(t *testing.T) {
+	s, admin := startAuthServer(t, nil)
+	ctx := context.Background()
+	base := aws.String("http://" + s.Addr())
+	am := appmesh.New(appmesh.Options{Region: testRegion, BaseEndpoint: base, Credentials: awscreds.Provider{Creds: admin}})
+	for _, mesh := range []string{"paid", "free"} {
+		in := &appmesh.CreateMeshInput{MeshName: aws.String(mesh)}
+		if mesh == "paid" {
+			in.Tags = []types.TagRef{{Key: aws.String("team"), Value: aws.String("payments")}}
+		}
+		mustDo(t, func() error { _, err := am.CreateMesh(ctx, in); return err })
+	}
+	const role = "arn:aws:iam::" + testAccount + ":role/payments"
+	policy := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"appmesh:UpdateMesh","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"payments"}}},
+	  {"Effect":"Allow","Action":"appmesh:CreateMesh","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"payments"}}}]}`
+	if _, err := s.Keys().CreatePrincipal(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Keys().SetPolicy(ctx, role, "team", json.RawMessage(policy)); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := s.Keys().CreateKey(ctx, role, 0)
+	c := appmesh.New(appmesh.Options{Region: testRegion, BaseEndpoint: base, RetryMaxAttempts: 1,
+		Credentials: awscreds.Provider{Creds: aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}}})
+	tagged := []types.TagRef{{Key: aws.String("team"), Value: aws.String("payments")}}
+	tests := []struct {
+		name string
+		call func() error
+		deny bool
+	}{
+		{"update tagged mesh", func() error {
+			_, err := c.UpdateMesh(ctx, &appmesh.UpdateMeshInput{MeshName: aws.String("paid")})
+			return err
+		}, false},
+		{"update untagged mesh", func() error {
+			_, err := c.UpdateMesh(ctx, &appmesh.UpdateMeshInput{MeshName: aws.String("free")})
+			return err
+		}, true},
+		{"create with the tag", func() error {
+			_, err := c.CreateMesh(ctx, &appmesh.CreateMeshInput{MeshName: aws.String("new"), Tags: tagged})
+			return err
+		}, false},
+		{"create without it", func() error {
+			_, err := c.CreateMesh(ctx, &appmesh.CreateMeshInput{MeshName: aws.String("new2")})
+			return err
+		}, true},
+	}
+	for _, tc := range tests {
+		err := tc.call()
+		var ae smithy.APIError
+		denied := errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException"
+		if denied != tc.deny || (!tc.deny && err != nil) {
+			t.Errorf("%s: deny=%v, got %v", tc.name, tc.deny, err)
+		}
+	}
+}

@@ -118,7 +118,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
 	mux := http.NewServeMux()
 	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
-	handler, err := s.withAuth(mux)
+	handler, err := s.withAuth(mux, mgr)
 	if err != nil {
 		ln.Close()
 		st.Close()
