@@ -271,21 +271,29 @@ func (k *Keys) Secret(ctx context.Context, akid, token string) (string, *Key, er
 	if err != nil {
 		return "", nil, err
 	}
-	if key.Status != StatusActive {
-		return "", nil, fmt.Errorf("%w: access key %s is inactive", ErrNotFound, akid)
-	}
-	if (key.SessionTokenHash != "" || token != "") &&
-		subtle.ConstantTimeCompare([]byte(key.SessionTokenHash), []byte(tokenHash(token))) != 1 {
-		return "", nil, fmt.Errorf("%w: session token does not match access key %s", ErrNotFound, akid)
-	}
-	if key.Expiration != nil && k.now().After(*key.Expiration) {
-		return "", nil, errExpired
+	if err := usable(key, token, k.now()); err != nil {
+		return "", nil, err
 	}
 	secret, err := k.sealer.Open(akid, key.SealedSecret)
 	if err != nil {
 		return "", nil, err
 	}
 	return secret, key, nil
+}
+
+// usable checks a key's status, session token and expiry at now.
+func usable(key *Key, token string, now time.Time) error {
+	if key.Status != StatusActive {
+		return fmt.Errorf("%w: access key %s is inactive", ErrNotFound, key.AccessKeyID)
+	}
+	if (key.SessionTokenHash != "" || token != "") &&
+		subtle.ConstantTimeCompare([]byte(key.SessionTokenHash), []byte(tokenHash(token))) != 1 {
+		return fmt.Errorf("%w: session token does not match access key %s", ErrNotFound, key.AccessKeyID)
+	}
+	if key.Expiration != nil && now.After(*key.Expiration) {
+		return errExpired
+	}
+	return nil
 }
 
 var errExpired = errors.New("auth: temporary credentials expired")

@@ -73,7 +73,7 @@ type Auditor interface {
 
 // Options configure the middleware.
 type Options struct {
-	Keys       *Keys
+	Keys       KeySource // *Keys or *Mirror
 	Verifier   *sigv4.Verifier
 	Classifier Classifier
 	Authorize  Authorizer // nil: any authenticated caller is allowed

@@ -83,6 +83,7 @@ type Server struct {
 	keys      *auth.Keys // nil when auth is off
 	adminFile string
 	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
+	mirror    *auth.Mirror
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -131,6 +132,9 @@ func Start(cfg Config) (*Server, error) {
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
+	if s.mirror != nil {
+		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
+	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
 	if err := s.startXDS(ctx, mux, reg); err != nil {
 		cancel()
