@@ -111,8 +111,9 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 			"file", b.Path, "akid", b.AccessKeyID, "principal", b.Principal)
 	}
 	mux.Handle(auth.AdminPathPrefix, auth.NewAdmin(s.keys, a.ValidatePolicy, s.log))
+	s.mirror = auth.NewMirror(s.keys, nil, s.log)
 	mw := auth.NewMiddleware(auth.Options{
-		Keys:         s.keys,
+		Keys:         s.mirror,
 		Verifier:     &sigv4.Verifier{Region: s.cfg.Region},
 		Classifier:   auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID},
 		Authorize:    a.Authorize,

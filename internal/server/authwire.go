@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,26 +11,6 @@ import (
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
 	"github.com/trellis-mesh/trellis/internal/manager"
 )
-
-// policyAuthorizer evaluates a principal's attached IAM policy documents
-// with auth/policy: allowed only on an explicit Allow and no explicit Deny.
-// Documents are parsed per request (they were validated when attached, and
-// are small); a document that no longer parses is an error, so a deny.
-func policyAuthorizer(docs []json.RawMessage, req auth.AuthzRequest) (bool, error) {
-	ps := make([]*policy.Policy, 0, len(docs))
-	for _, d := range docs {
-		p, err := policy.Parse(d)
-		if err != nil {
-			return false, fmt.Errorf("attached policy: %w", err)
-		}
-		ps = append(ps, p)
-	}
-	d := policy.Evaluate(ps, policy.Request{
-		Action: req.Action, Resource: req.Resource, Principal: req.Principal, SourceIP: req.SourceIP,
-		RequestTags: req.RequestTags, TagKeys: req.TagKeys, ResourceTags: req.ResourceTags,
-	})
-	return d == policy.Allow, nil
-}
 
 // validatePolicy is the admin API's check of a document before attaching.
 func validatePolicy(doc []byte) error {
@@ -93,7 +72,7 @@ func (s *Server) wireAuthDefaults() error {
 		return nil
 	}
 	if a.Authorize == nil {
-		a.Authorize = policyAuthorizer
+		a.Authorize = newPolicyCache(maxCachedPolicies).authorize
 	}
 	if a.ValidatePolicy == nil {
 		a.ValidatePolicy = validatePolicy
