@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
 	"github.com/trellis-mesh/trellis/internal/store"
 )
 
@@ -279,6 +280,15 @@ func (k *Keys) Secret(ctx context.Context, akid, token string) (string, *Key, er
 		return "", nil, err
 	}
 	return secret, key, nil
+}
+
+// SigningKey is the SigV4 signing key of the key's secret for a scope.
+func (k *Keys) SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Key, error) {
+	secret, key, err := k.Secret(ctx, akid, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sigv4.SigningKey(secret, date, region, service), key, nil
 }
 
 // usable checks a key's status, session token and expiry at now.

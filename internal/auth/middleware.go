@@ -172,7 +172,7 @@ func (m *Middleware) authenticate(r *http.Request, op Operation, body []byte) (*
 	if err := m.opts.Verifier.CheckScope(sig, services...); err != nil {
 		return nil, asAuthError(err)
 	}
-	secret, key, err := m.opts.Keys.Secret(r.Context(), sig.AccessKeyID, sig.SecurityToken)
+	signingKey, key, err := m.opts.Keys.SigningKey(r.Context(), sig.AccessKeyID, sig.SecurityToken, sig.Date, sig.Region, sig.Service)
 	switch {
 	case errors.Is(err, errExpired):
 		return nil, sigv4.Expired()
@@ -182,7 +182,7 @@ func (m *Middleware) authenticate(r *http.Request, op Operation, body []byte) (*
 		m.log.Error("access key lookup failed", "akid", sig.AccessKeyID, "err", err)
 		return nil, &sigv4.Error{Code: "InternalFailure", Status: http.StatusInternalServerError, Message: "internal error"}
 	}
-	if err := m.opts.Verifier.Verify(r, sig, secret, sigv4.HashPayload(body)); err != nil {
+	if err := m.opts.Verifier.VerifyWithKey(r, sig, signingKey, sigv4.HashPayload(body)); err != nil {
 		return nil, asAuthError(err)
 	}
 	return &Identity{PrincipalARN: key.PrincipalARN, AccessKeyID: key.AccessKeyID, Temporary: key.Expiration != nil}, nil

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
 	"github.com/trellis-mesh/trellis/internal/store"
 )
 
@@ -20,6 +22,8 @@ import (
 // them from memory.
 type KeySource interface {
 	Secret(ctx context.Context, akid, token string) (string, *Key, error)
+	// SigningKey is the SigV4 signing key of the key's secret for a scope.
+	SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Key, error)
 	Principal(ctx context.Context, arn string) (*Principal, int64, error)
 }
 
@@ -43,12 +47,20 @@ type Mirror struct {
 	entries    prometheus.Gauge
 }
 
-// mirrorKey is a key with its secret, unsealed once on first use.
+// mirrorKey is a key with its secret, unsealed once on first use, and the
+// signing key of the last scope it signed for.
 type mirrorKey struct {
 	key    *Key
 	once   sync.Once
 	secret string
 	err    error
+	scoped atomic.Pointer[scopedKey]
+}
+
+// scopedKey is a derived signing key and its scope (date/region/service).
+type scopedKey struct {
+	scope string
+	key   []byte
 }
 
 // NewMirror returns a mirror over keys' store; its gauge is registered on
@@ -162,6 +174,27 @@ func (m *Mirror) Secret(ctx context.Context, akid, token string) (string, *Key, 
 	}
 	e.once.Do(func() { e.secret, e.err = m.keys.sealer.Open(akid, e.key.SealedSecret) })
 	return e.secret, e.key, e.err
+}
+
+// SigningKey derives (or reuses) the signing key for the scope.
+func (m *Mirror) SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Key, error) {
+	m.mu.RLock()
+	e, loaded := m.akids[akid], m.loaded
+	m.mu.RUnlock()
+	if e == nil || !loaded {
+		return m.keys.SigningKey(ctx, akid, token, date, region, service)
+	}
+	secret, key, err := m.Secret(ctx, akid, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	scope := date + "/" + region + "/" + service
+	if sk := e.scoped.Load(); sk != nil && sk.scope == scope {
+		return sk.key, key, nil
+	}
+	sk := &scopedKey{scope: scope, key: sigv4.SigningKey(secret, date, region, service)}
+	e.scoped.Store(sk)
+	return sk.key, key, nil
 }
 
 // Principal is Keys.Principal from memory (the revision is 0).

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
 )
 
 // eventually polls cond for up to 5 s.
@@ -43,6 +46,12 @@ func TestMirror(t *testing.T) {
 	must(t, m.WaitLoaded(ctx))
 	if s, _, err := m.Secret(ctx, c1.AccessKeyID, ""); err != nil || s != c1.SecretAccessKey {
 		t.Fatalf("loaded key: %v", err)
+	}
+	for _, region := range []string{"us-east-1", "us-east-1", "eu-west-1"} { // second: cached; third: new scope
+		k, _, err := m.SigningKey(ctx, c1.AccessKeyID, "", "20260101", region, "appmesh")
+		if err != nil || !bytes.Equal(k, sigv4.SigningKey(c1.SecretAccessKey, "20260101", region, "appmesh")) {
+			t.Fatalf("signing key for %s: %v", region, err)
+		}
 	}
 	c2, _ := keys.CreateKey(ctx, arn, 0)
 	eventually(t, "new key mirrored", func() bool {

@@ -69,6 +69,12 @@ func (v *Verifier) CheckScope(sig *Signature, services ...string) error {
 // UNSIGNED-PAYLOAD where that is allowed; presigned requests may also have
 // been signed with UNSIGNED-PAYLOAD.
 func (v *Verifier) Verify(r *http.Request, sig *Signature, secret, bodyHash string) error {
+	return v.VerifyWithKey(r, sig, SigningKey(secret, sig.Date, sig.Region, sig.Service), bodyHash)
+}
+
+// VerifyWithKey is Verify with the scope's signing key already derived
+// (callers cache it: it changes once a day per key, region and service).
+func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key []byte, bodyHash string) error {
 	candidates := []string{bodyHash}
 	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" {
 		switch {
@@ -80,7 +86,6 @@ func (v *Verifier) Verify(r *http.Request, sig *Signature, secret, bodyHash stri
 	} else if sig.Presigned {
 		candidates = append(candidates, UnsignedPayload)
 	}
-	key := SigningKey(secret, sig.Date, sig.Region, sig.Service)
 	for _, ph := range candidates {
 		want := Sign(key, StringToSign(sig, CanonicalRequest(r, sig, ph)))
 		if hmac.Equal([]byte(want), []byte(sig.Value)) {
