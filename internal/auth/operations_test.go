@@ -52,3 +52,22 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// FuzzClassify feeds arbitrary methods, paths, targets and bodies (all
+// from the network) to the classifier and the request-tag reader.
+func FuzzClassify(f *testing.F) {
+	f.Add("PUT", "/v20190125/meshes/shop/virtualRouter/r/routes", "", `{"routeName":"a","tags":[{"key":"k","value":"v"}]}`)
+	f.Add("POST", "/", "Route53AutoNaming_v20170314.CreateService", `{"Tags":[{"Key":"k","Value":"v"}]}`)
+	f.Add("GET", "/v20190125/tags", "", "")
+	c := Classifier{Region: "us-east-1", AccountID: "111122223333"}
+	f.Fuzz(func(t *testing.T, method, path, target, body string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Method, r.URL.Path, r.URL.RawPath = method, path, ""
+		r.Header.Set("X-Amz-Target", target)
+		op := c.Classify(r, []byte(body))
+		if op.Action == "" || op.Resource == "" || !strings.HasPrefix(op.Action, op.Service+":") {
+			t.Fatalf("classified %q %q as %+v", method, path, op)
+		}
+		requestTags([]byte(body))
+	})
+}
