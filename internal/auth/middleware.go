@@ -119,19 +119,21 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		body, err := readBody(r)
 		if err != nil {
 			m.reject(w, &sigv4.Error{Code: "SerializationException", Status: http.StatusBadRequest, Message: "request body unreadable"})
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		op := m.opts.Classifier.Classify(r, body)
 		id, aerr := m.authenticate(r, op, body)
 		if aerr == nil {
 			aerr = m.authorize(r, op, id, body)
 		}
 		ev := &Event{Time: time.Now().UTC(), Op: op, Region: m.opts.Classifier.Region,
-			SourceIP: sourceIP(r).String(), UserAgent: r.UserAgent(), RequestParameters: jsonObject(body)}
+			SourceIP: sourceIP(r).String(), UserAgent: r.UserAgent()}
+		if m.opts.Audit != nil {
+			ev.RequestParameters = jsonObject(body)
+		}
 		if id != nil {
 			ev.Identity = *id
 		}
@@ -296,4 +298,18 @@ func mentionsResourceTag(docs []json.RawMessage) bool {
 		}
 	}
 	return false
+}
+
+// readBody reads the body for hashing (up to maxBody+1 bytes) and puts it
+// back for the handler; a request without a body costs nothing.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
 }
