@@ -73,8 +73,8 @@ type Credentials struct {
 }
 
 // Keys keeps principals and keys in the store, so every replica sharing the
-// store shares them. It holds no cache: every lookup reads the store, so a
-// disabled or deleted key stops working at once on every replica.
+// store shares them. It holds no cache: every lookup reads the store (the
+// middleware reads through a Mirror instead).
 type Keys struct {
 	st     store.Store
 	sealer *Sealer
