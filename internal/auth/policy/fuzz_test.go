@@ -10,14 +10,21 @@ import (
 
 // FuzzParse feeds arbitrary documents to Parse and evaluates whatever
 // parses against a few requests: neither may panic, and a parsed policy
-// evaluates deterministically.
+// evaluates deterministically. The same bytes go to CloudMapTarget as a
+// request body.
 func FuzzParse(f *testing.F) {
 	for _, d := range docs {
 		f.Add([]byte(d), "appmesh:UpdateRoute", "arn:aws:appmesh:us-east-1:111122223333:mesh/shop/virtualRouter/r/route/x")
 	}
 	f.Add([]byte(`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAllValues:ArnNotLikeIfExists":{"aws:TagKeys":["*"]}}}}`), "a:b", "*")
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:${aws:PrincipalArn}${*}:${","Condition":{"Null":{"aws:RequestTag/x":"true"}}}]}`), "x:y", "arn:a:b:c:d:e")
+	tbl := NewTable()
+	cm, _ := tbl.Lookup("servicediscovery", "RegisterInstance")
 	f.Fuzz(func(t *testing.T, doc []byte, action, resource string) {
+		// The same bytes as a Cloud Map request body.
+		if tg, err := CloudMapTarget(cm, doc); err == nil && tg.NamespaceID != "" {
+			t.Fatal("RegisterInstance targets a service")
+		}
 		p, err := Parse(doc)
 		if err != nil {
 			if p != nil {
