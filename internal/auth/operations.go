@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/auth/policy"
 )
 
 // SigV4 service names, one per API on the port.
@@ -37,6 +38,9 @@ type Operation struct {
 // and the admin API's paths.
 type Classifier struct {
 	Region, AccountID string
+	// CloudMap, when set, names Cloud Map operations' resources (namespace
+	// and service ARNs from the body); without it they are "*".
+	CloudMap *policy.Table
 }
 
 // Classify returns the request's operation.
@@ -44,7 +48,7 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 	switch {
 	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314."):
 		name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314.")
-		return op(ServiceServiceDiscovery, name, "*", "servicediscovery.amazonaws.com")
+		return op(ServiceServiceDiscovery, name, c.cloudMapResource(name, body), "servicediscovery.amazonaws.com")
 	case strings.HasPrefix(r.URL.Path, AdminPathPrefix):
 		return op(ServiceTrellis, strings.TrimPrefix(r.URL.Path, AdminPathPrefix), "*", "trellis.amazonaws.com")
 	case strings.HasPrefix(r.URL.Path, "/debug/"):
@@ -96,6 +100,26 @@ func (c Classifier) appMesh(r *http.Request, body []byte) Operation {
 		resource = id.ARN(c.Region, c.AccountID)
 	}
 	return op(ServiceAppMesh, name, resource, "appmesh.amazonaws.com")
+}
+
+// cloudMapResource is the namespace or service ARN a Cloud Map call acts on.
+func (c Classifier) cloudMapResource(name string, body []byte) string {
+	if c.CloudMap == nil {
+		return "*"
+	}
+	o, ok := c.CloudMap.Lookup(ServiceServiceDiscovery, name)
+	if !ok {
+		return "*"
+	}
+	t, err := policy.CloudMapTarget(o, body)
+	if err != nil {
+		return "*"
+	}
+	arn := o.ResourceARN(c.Region, c.AccountID, t)
+	if strings.HasSuffix(arn, "/") { // an identifier the body lacked
+		return "*"
+	}
+	return arn
 }
 
 // tagOp names the tagging operation of a /v20190125/<seg> URI, or "".

@@ -5,12 +5,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/auth/policy"
 )
 
 // TestClassify: each route gets App Mesh's operation name and the ARN IAM
 // authorizes it on.
 func TestClassify(t *testing.T) {
-	c := Classifier{Region: "us-east-1", AccountID: "111122223333"}
+	c := Classifier{Region: "us-east-1", AccountID: "111122223333", CloudMap: policy.NewTable()}
 	const arn = "arn:aws:appmesh:us-east-1:111122223333:"
 	tests := []struct {
 		method, path, body, target string
@@ -32,7 +34,9 @@ func TestClassify(t *testing.T) {
 		{"PUT", "/v20190125/tag?resourceArn=" + arn + "mesh/shop", "{}", "", "appmesh:TagResource", arn + "mesh/shop"},
 		{"GET", "/v20190125/tags?resourceArn=" + arn + "mesh/shop", "", "", "appmesh:ListTagsForResource", arn + "mesh/shop"},
 		{"GET", "/v20190125/nope/x/y", "", "", "appmesh:Unknown", "*"},
-		{"POST", "/", "{}", "Route53AutoNaming_v20170314.RegisterInstance", "servicediscovery:RegisterInstance", "*"},
+		{"POST", "/", `{"ServiceId":"srv-1","InstanceId":"i"}`, "Route53AutoNaming_v20170314.RegisterInstance", "servicediscovery:RegisterInstance", "arn:aws:servicediscovery:us-east-1:111122223333:service/srv-1"},
+		{"POST", "/", `{"Id":"ns-1"}`, "Route53AutoNaming_v20170314.GetNamespace", "servicediscovery:GetNamespace", "arn:aws:servicediscovery:us-east-1:111122223333:namespace/ns-1"},
+		{"POST", "/", `{}`, "Route53AutoNaming_v20170314.ListNamespaces", "servicediscovery:ListNamespaces", "*"},
 		{"POST", AdminPathPrefix + "CreateAccessKey", "{}", "", "trellis:CreateAccessKey", "*"},
 		{"GET", "/debug/xds", "", "", "trellis:Debug", "*"},
 	}
@@ -46,7 +50,7 @@ func TestClassify(t *testing.T) {
 			if got.Action != tc.action || got.Resource != tc.resource {
 				t.Fatalf("got %s on %s, want %s on %s", got.Action, got.Resource, tc.action, tc.resource)
 			}
-			if got.ReadOnly != (tc.method == http.MethodGet && got.Name != "Unknown") {
+			if ro := tc.method == http.MethodGet && got.Name != "Unknown" || strings.HasPrefix(got.Name, "Get") || strings.HasPrefix(got.Name, "List"); got.ReadOnly != ro {
 				t.Fatalf("readOnly %v", got.ReadOnly)
 			}
 		})

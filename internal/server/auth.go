@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/trellis-mesh/trellis/internal/auth"
+	"github.com/trellis-mesh/trellis/internal/auth/policy"
 	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
 	"github.com/trellis-mesh/trellis/internal/manager"
 )
@@ -115,7 +116,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 	mw := auth.NewMiddleware(auth.Options{
 		Keys:         s.mirror,
 		Verifier:     &sigv4.Verifier{Region: s.cfg.Region},
-		Classifier:   auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID},
+		Classifier:   auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID, CloudMap: policy.NewTable()},
 		Authorize:    a.Authorize,
 		Audit:        a.Audit,
 		ResourceTags: resourceTags(mgr),
