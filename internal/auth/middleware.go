@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -168,7 +169,7 @@ func (m *Middleware) authenticate(r *http.Request, op Operation, body []byte) (*
 		return nil, asAuthError(err)
 	}
 	services := []string{op.Service}
-	if op.Name == "Debug" {
+	if op.Service == ServiceTrellis && !strings.HasPrefix(r.URL.Path, AdminPathPrefix) { // /debug, /metrics, backup
 		services = append(services, ServiceAppMesh)
 	}
 	if err := m.opts.Verifier.CheckScope(sig, services...); err != nil {

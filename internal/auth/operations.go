@@ -53,6 +53,10 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 		return op(ServiceTrellis, strings.TrimPrefix(r.URL.Path, AdminPathPrefix), "*", "trellis.amazonaws.com")
 	case strings.HasPrefix(r.URL.Path, "/debug/"):
 		return op(ServiceTrellis, "Debug", "*", "trellis.amazonaws.com")
+	case r.URL.Path == "/metrics":
+		return op(ServiceTrellis, "GetMetrics", "*", "trellis.amazonaws.com")
+	case r.URL.Path == "/admin/backup":
+		return op(ServiceTrellis, "GetBackup", "*", "trellis.amazonaws.com")
 	}
 	return c.appMesh(r, body)
 }

@@ -39,6 +39,8 @@ func TestClassify(t *testing.T) {
 		{"POST", "/", `{}`, "Route53AutoNaming_v20170314.ListNamespaces", "servicediscovery:ListNamespaces", "*"},
 		{"POST", AdminPathPrefix + "CreateAccessKey", "{}", "", "trellis:CreateAccessKey", "*"},
 		{"GET", "/debug/xds", "", "", "trellis:Debug", "*"},
+		{"GET", "/metrics", "", "", "trellis:GetMetrics", "*"},
+		{"GET", "/admin/backup", "", "", "trellis:GetBackup", "*"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

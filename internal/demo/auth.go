@@ -6,9 +6,6 @@ import (
 	"strings"
 )
 
-// demoRegion is trellis server's default --region, which the demo keeps.
-const demoRegion = "us-east-1"
-
 // credentialsEnv is the environment of the demo's CLI and sidecar children:
 // the server runs with authentication on (its default) and bootstraps an
 // admin key into <data dir>/admin-credentials; the children sign with it

@@ -3,5 +3,9 @@
 // affected, translates each (irgen → xdsgen), and publishes the result to
 // the xDS server. A translation that fails keeps the proxy's last good
 // configuration and is reported; an unchanged result is not republished,
-// so proxies untouched by a change see no push at all.
+// so proxies untouched by a change see no push at all. A proxy whose
+// virtual node or gateway has never existed gets nothing at all (no
+// snapshot, so no response to ACK) until the node is created: its Envoy
+// stays INITIALIZING and its sidecar not ready, rather than LIVE with an
+// empty configuration.
 package reconcile

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -263,6 +264,10 @@ func (r *Reconciler) rebuild(selected func(*proxy) bool) {
 // fingerprints is not published again, and each part's Envoy resources
 // come from the translations table (parts.go).
 func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
+	if p.version == 0 && !nodeExists(snap, p.ref) {
+		r.waiting(p, snap)
+		return
+	}
 	parts, err := memo.cache.Parts(p.ref, p.opts)
 	if err != nil {
 		r.failed(p, snap, fmt.Errorf("irgen: %w", err))
@@ -296,6 +301,37 @@ func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
 	r.warnings(p, parts)
 	r.log.Debug("configuration published", "node", p.id, "version", version)
 }
+
+// nodeExists reports whether the proxy's virtual node or gateway is in the
+// snapshot.
+func nodeExists(snap *meshview.Snapshot, ref irgen.NodeRef) bool {
+	m := snap.Mesh(ref.Mesh)
+	if m == nil {
+		return false
+	}
+	if ref.Kind == irgen.KindVirtualGateway {
+		return m.VirtualGateways[ref.Name] != nil
+	}
+	return m.VirtualNodes[ref.Name] != nil
+}
+
+// waiting withholds every resource from a proxy whose node was never
+// there: no snapshot means no xDS response, so Envoy (initial fetch
+// timeout 0) stays INITIALIZING and its sidecar not ready, instead of
+// turning LIVE with an empty configuration. Nothing is sent, so there is
+// nothing to ACK. A node deleted after it was served keeps the old rule
+// (its proxy gets the empty configuration).
+func (r *Reconciler) waiting(p *proxy, snap *meshview.Snapshot) {
+	err := errNoSuchNode
+	if p.lastErr == nil || p.lastErr.Error() != err.Error() {
+		r.log.Warn("proxy waits: its node does not exist; no configuration sent until it is created",
+			"node", p.id, "revision", snap.Revision)
+	}
+	p.lastErr = err
+}
+
+// errNoSuchNode marks a proxy waiting for its node to be created.
+var errNoSuchNode = errors.New("no such virtual node or gateway")
 
 // warnings logs the App Mesh settings a proxy's configuration could not
 // honour, when they differ from what was last logged for it.

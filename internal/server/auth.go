@@ -112,7 +112,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 			"file", b.Path, "akid", b.AccessKeyID, "principal", b.Principal)
 	}
 	mux.Handle(auth.AdminPathPrefix, auth.NewAdmin(s.keys, a.ValidatePolicy, s.log))
-	s.mirror = auth.NewMirror(s.keys, nil, s.log)
+	s.mirror = auth.NewMirror(s.keys, s.metrics, s.log)
 	mw := auth.NewMiddleware(auth.Options{
 		Keys:         s.mirror,
 		Verifier:     &sigv4.Verifier{Region: s.cfg.Region},
@@ -121,6 +121,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 		Audit:        a.Audit,
 		ResourceTags: resourceTags(mgr),
 		Logger:       s.log,
+		Registerer:   s.metrics,
 	})
 	return mw.Wrap, nil
 }

@@ -79,6 +79,8 @@ func TestAuthOnEveryAPI(t *testing.T) {
 		{"GET", "/debug/xds", "", 403},
 		{"POST", "/", "Route53AutoNaming_v20170314.ListNamespaces", 403},
 		{"POST", "/trellis-admin/v1/ListAccessKeys", "", 403},
+		{"GET", "/metrics", "", 403},
+		{"GET", "/admin/backup", "", 403},
 		{"GET", "/healthz", "", 200},
 	}
 	for _, tc := range tests {

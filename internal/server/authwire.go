@@ -72,7 +72,9 @@ func (s *Server) wireAuthDefaults() error {
 		return nil
 	}
 	if a.Authorize == nil {
-		a.Authorize = newPolicyCache(maxCachedPolicies).authorize
+		pc := newPolicyCache(maxCachedPolicies)
+		s.metrics.MustRegister(pc.collectors()...)
+		a.Authorize = pc.authorize
 	}
 	if a.ValidatePolicy == nil {
 		a.ValidatePolicy = validatePolicy
@@ -84,7 +86,7 @@ func (s *Server) wireAuthDefaults() error {
 	if dir == "" {
 		dir = filepath.Join(s.cfg.DataDir, "audit")
 	}
-	l, err := audit.Open(audit.Options{Dir: dir, Logger: s.log})
+	l, err := audit.Open(audit.Options{Dir: dir, Logger: s.log, Registerer: s.metrics})
 	if err != nil {
 		return fmt.Errorf("open audit log: %w", err)
 	}

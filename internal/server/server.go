@@ -13,11 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
+	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -52,8 +54,10 @@ type Config struct {
 	Logger        *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
-	// RegistryTTL is how long a registered service instance lives without
-	// a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// RegistryTTL caps the lease of a service instance registered with
+	// the trellis.io/ttl attribute (the sidecar's registrations): how long
+	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
 	// Auth is API authentication (see AuthConfig; zero value: off).
 	Auth AuthConfig
@@ -61,16 +65,25 @@ type Config struct {
 	// port serves HTTPS (HTTP/2 and HTTP/1.1).
 	APITLSCert string
 	APITLSKey  string
+	// APILimits bound slow and idle clients and open connections on the
+	// API port; zero fields take apiserver's defaults.
+	APILimits apiserver.ConnLimits
 }
 
 // Server is a running Trellis control plane.
 type Server struct {
+	// metrics is the server's Prometheus registry, served at GET /metrics
+	// (metrics.go).
+	metrics *prometheus.Registry
+
 	cfg   Config
 	log   *slog.Logger
 	store store.Store
 	api   *http.Server
 	ln    net.Listener
-	done  chan error
+	// collectors are the API side's Prometheus metrics (see Collectors).
+	collectors []prometheus.Collector
+	done       chan error
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
@@ -116,9 +129,12 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1), metrics: newMetricsRegistry()}
 	mux := http.NewServeMux()
-	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
+	appMesh := apiserver.New(mgr, cfg.Logger)
+	mux.Handle("/", appMesh)
+	mux.Handle("GET /metrics", metricsHandler(s.metrics))
+	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
 	handler, err := s.withAuth(mux, mgr)
 	if err != nil {
 		ln.Close()
@@ -147,12 +163,15 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           handler(cloudMapOr(regAPI, mux)),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(handler(cloudMapOr(regAPI, mux))),
+		TLSConfig: tlsCfg,
+		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	go func() { s.done <- s.serveAPI(ln) }()
+	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
+	limiter.Configure(s.api)
+	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
+	s.metrics.MustRegister(s.collectors...)
+	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
 		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
@@ -186,7 +205,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
+	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
@@ -299,6 +318,12 @@ func (s *Server) XDSUnixSocket() string {
 	}
 	return s.cfg.XDSUnixSocket
 }
+
+// Collectors are the Prometheus metrics of the API port: connection
+// limits and timeouts (apiserver.ConnLimiter) and the Cloud Map
+// operation log (registryapi). Register them on the registry that serves
+// /metrics.
+func (s *Server) Collectors() []prometheus.Collector { return s.collectors }
 
 // Addr is the bound API address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
