@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,10 @@ type Server struct {
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
+	// failed gets the first stage that died; stopping is set by Stop
+	// (stages.go).
+	failed   chan error
+	stopping atomic.Bool
 
 	keys      *auth.Keys // nil when auth is off
 	adminFile string
@@ -129,7 +134,8 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1), metrics: newMetricsRegistry()}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
+		failed: make(chan error, 1), metrics: newMetricsRegistry()}
 	mux := http.NewServeMux()
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
@@ -293,16 +299,6 @@ func cloudMapOr(cloudMap http.Handler, next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) background(run func() error, name string) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		if err := run(); err != nil {
-			s.log.Error(name+" stopped", "err", err)
-		}
-	}()
-}
-
 // XDSAddr is the bound xDS address ("" when xDS is disabled).
 func (s *Server) XDSAddr() string {
 	if s.xdsLn == nil {
@@ -339,6 +335,7 @@ func (s *Server) Stop() error {
 	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errAPI = errors.Join(errAPI, err)
 	}
+	s.stopping.Store(true)
 	if s.cancel != nil {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
@@ -366,6 +363,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case err := <-s.done:
 		s.done <- err
 		s.log.Error("api server stopped unexpectedly", "err", err)
+	case err := <-s.failed:
+		return errors.Join(err, s.Stop())
 	}
 	return s.Stop()
 }
