@@ -112,11 +112,16 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 		cleanup()
 		return nil, err
 	}
+	ln, err := svid.Listen(c.SDSSocketPath)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := sds.Serve(bg, c.SDSSocketPath); err != nil {
+		if err := sds.ServeListener(bg, ln); err != nil {
 			log.Error("sds server stopped", "err", err)
 		}
 	}()

@@ -93,21 +93,34 @@ func inline(b []byte) *corev3.DataSource {
 	return &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: b}}
 }
 
-// Serve listens on the Unix socket path (replacing a stale socket file,
-// mode 0600) and serves SDS until ctx ends.
+// Serve listens on the Unix socket path and serves SDS until ctx ends.
 func (s *SDS) Serve(ctx context.Context, path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("sds socket: %w", err)
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "unix", path)
+	ln, err := Listen(path)
 	if err != nil {
-		return fmt.Errorf("sds socket: %w", err)
+		return err
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// Listen opens the Unix socket path (replacing a stale socket file) with
+// mode 0600. Listening before Envoy starts spares it a failed first fetch.
+func Listen(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("sds socket: %w", err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("sds socket: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return fmt.Errorf("sds socket: %w", err)
+		return nil, fmt.Errorf("sds socket: %w", err)
 	}
+	return ln, nil
+}
+
+// ServeListener serves SDS on ln until ctx ends; it closes ln.
+func (s *SDS) ServeListener(ctx context.Context, ln net.Listener) error {
 	return s.serve(ctx, ln)
 }
 

@@ -34,7 +34,11 @@ func TestSDSServesAndPushes(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = sds.Serve(ctx, sock) }()
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer wg.Done(); _ = sds.ServeListener(ctx, ln) }()
 	defer func() { cancel(); wg.Wait() }()
 
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))

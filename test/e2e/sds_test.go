@@ -92,7 +92,11 @@ func (w *workloadCA) enrolProxy(t *testing.T, mesh, name string, renew bool) *wo
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = wl.sds.Serve(ctx, wl.sock) }()
+	ln, err := svid.Listen(wl.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer wg.Done(); _ = wl.sds.ServeListener(ctx, ln) }()
 	if renew {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = r.Run(ctx, first) }()
