@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 	"github.com/trellis-mesh/trellis/internal/svid"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
@@ -19,13 +21,21 @@ import (
 // DefaultTrustDomain is the CA's default trust domain.
 const DefaultTrustDomain = "trellis.local"
 
+// sigV4Service is the service enrolment requests are signed for: App
+// Mesh's, whose appmesh:StreamAggregatedResources permission on the node's
+// ARN is what the server checks.
+const sigV4Service = "appmesh"
+
 // WorkloadOptions turn on enrolment with the built-in CA (docs/mtls.md):
 // the sidecar gets an SVID for its node and serves it, with the trust
 // bundle, to Envoy over SDS on SDSSocketPath.
 type WorkloadOptions struct {
-	// JoinToken authenticates the enrolment (TRELLIS_JOIN_TOKEN). Empty:
-	// no enrolment (SigV4 enrolment comes with API authentication).
+	// JoinToken authenticates the enrolment (TRELLIS_JOIN_TOKEN).
 	JoinToken string
+	// SigV4 enrols without a token: the request is signed (service
+	// appmesh) with the AWS credentials of the environment, whose
+	// principal the server authorises for the node.
+	SigV4 bool
 	// TrustDomain of the node's SPIFFE id (default DefaultTrustDomain).
 	TrustDomain string
 	// CAEndpoint is the base URL of the CA's enrolment API (default the
@@ -39,11 +49,12 @@ type WorkloadOptions struct {
 }
 
 // Enabled reports whether the sidecar enrols.
-func (w WorkloadOptions) Enabled() bool { return w.JoinToken != "" }
+func (w WorkloadOptions) Enabled() bool { return w.JoinToken != "" || w.SigV4 }
 
 func workloadFlags() []FlagSpec {
 	return []FlagSpec{
 		{Name: "join-token", Usage: "join `token` to enrol with the Trellis CA and serve the SVID to Envoy over SDS (env TRELLIS_JOIN_TOKEN; needs --api-endpoint or --ca-endpoint)"},
+		{Name: "enrol-sigv4", Usage: "enrol with the Trellis CA without a join token, signing with the AWS credentials of the environment (env TRELLIS_ENROL_SIGV4)", Bool: true},
 		{Name: "xds-mtls", Usage: "connect to xDS over mTLS with the SVID (env TRELLIS_XDS_MTLS; needs --join-token)", Bool: true},
 		{Name: "ca-endpoint", Usage: "`URL` of the CA's enrolment API (env TRELLIS_CA_ENDPOINT; default --api-endpoint)"},
 		{Name: "trust-domain", Usage: "SPIFFE trust `domain` of the CA (env TRELLIS_TRUST_DOMAIN; default " + DefaultTrustDomain + ")"},
@@ -53,6 +64,10 @@ func workloadFlags() []FlagSpec {
 func (r *resolver) workload(apiEndpoint string) WorkloadOptions {
 	w := WorkloadOptions{TrustDomain: DefaultTrustDomain}
 	w.JoinToken, _, _ = r.lookup("join-token", "TRELLIS_JOIN_TOKEN")
+	w.SigV4 = r.boolean("enrol-sigv4", "TRELLIS_ENROL_SIGV4")
+	if w.SigV4 && w.JoinToken != "" {
+		r.errs = append(r.errs, errors.New("--enrol-sigv4 and --join-token are exclusive"))
+	}
 	if v, from, ok := r.lookup("trust-domain", "TRELLIS_TRUST_DOMAIN"); ok {
 		if !enrol.ValidTrustDomain(v) {
 			r.fail(from, v, "not a SPIFFE trust domain (lower-case DNS name)")
@@ -68,10 +83,10 @@ func (r *resolver) workload(apiEndpoint string) WorkloadOptions {
 	}
 	w.XDSMTLS = r.boolean("xds-mtls", "TRELLIS_XDS_MTLS")
 	if w.XDSMTLS && !w.Enabled() {
-		r.errs = append(r.errs, errors.New("--xds-mtls needs --join-token: the SVID is the client certificate"))
+		r.errs = append(r.errs, errors.New("--xds-mtls needs --join-token or --enrol-sigv4: the SVID is the client certificate"))
 	}
 	if w.Enabled() && w.CAEndpoint == "" {
-		r.errs = append(r.errs, errors.New("--join-token needs --ca-endpoint or --api-endpoint, where the CA signs"))
+		r.errs = append(r.errs, errors.New("enrolment (--join-token, --enrol-sigv4) needs --ca-endpoint or --api-endpoint, where the CA signs"))
 	}
 	return w
 }
@@ -103,8 +118,19 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 	}
 	log := s.log.With("component", "svid")
 	sds := svid.NewSDS(log)
+	enroller := &svid.Enroller{APIURL: c.Workload.CAEndpoint, Token: c.Workload.JoinToken}
+	if c.Workload.SigV4 {
+		if _, err := awscreds.Resolve(os.Getenv); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("--enrol-sigv4: %w", err)
+		}
+		region := c.Registry.Region
+		enroller.Sign = func(r *http.Request, body []byte) error {
+			return awscreds.Sign(r, body, sigV4Service, os.Getenv, region)
+		}
+	}
 	r := &svid.Renewer{
-		Enroller: &svid.Enroller{APIURL: c.Workload.CAEndpoint, Token: c.Workload.JoinToken},
+		Enroller: enroller,
 		ID:       c.spiffeID(), Publish: sds.Update, Log: log, Metrics: svid.NewMetrics(c.Workload.Registerer),
 	}
 	first, err := r.First(ctx)

@@ -27,6 +27,10 @@ func TestLoadWorkload(t *testing.T) {
 		{name: "xds mtls", flags: map[string]string{"join-token": "tok", "api-endpoint": "http://cp:9080", "xds-mtls": "true"},
 			want: WorkloadOptions{JoinToken: "tok", TrustDomain: DefaultTrustDomain, CAEndpoint: "http://cp:9080", XDSMTLS: true}},
 		{name: "xds mtls without token", flags: map[string]string{"xds-mtls": "true"}, wantErr: "--xds-mtls needs --join-token"},
+		{name: "sigv4", flags: map[string]string{"enrol-sigv4": "true", "api-endpoint": "http://cp:9080"},
+			want: WorkloadOptions{SigV4: true, TrustDomain: DefaultTrustDomain, CAEndpoint: "http://cp:9080"}},
+		{name: "sigv4 and token", flags: map[string]string{"enrol-sigv4": "true", "join-token": "t", "api-endpoint": "http://cp:9080"},
+			wantErr: "exclusive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 	"github.com/trellis-mesh/trellis/internal/ca"
 	"github.com/trellis-mesh/trellis/internal/ca/caapi"
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
@@ -208,5 +210,41 @@ func TestParseSignResponse(t *testing.T) {
 				t.Error("accepted")
 			}
 		})
+	}
+}
+
+// TestEnrolSigV4: without a token the request goes through Sign (the
+// sidecar's --enrol-sigv4 signs it with AWS credentials); the server's
+// authoriser sees the signature.
+func TestEnrolSigV4(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _ := ca.NewAESGCM(make([]byte, ca.KeySize))
+	c, err := ca.New(ca.Options{Store: st, Sealer: sealer, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || c.Ensure(t.Context()) != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	caapi.Mount(mux, c, caapi.Options{Logger: slog.New(slog.DiscardHandler), Authorize: func(r *http.Request, id enrol.ID) error {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {
+			return caapi.ErrNoCredentials
+		}
+		return nil
+	}})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "eu-west-1"}
+	getenv := func(k string) string { return env[k] }
+	signed := &Enroller{APIURL: srv.URL, Sign: func(r *http.Request, body []byte) error {
+		return awscreds.Sign(r, body, "appmesh", getenv, "us-west-2")
+	}}
+	if _, err := signed.Enrol(t.Context(), nodeID("demo", "front")); err != nil {
+		t.Fatalf("signed enrolment: %v", err)
+	}
+	if _, err := (&Enroller{APIURL: srv.URL}).Enrol(t.Context(), nodeID("demo", "front")); !errors.Is(err, ErrRefused) {
+		t.Fatalf("unsigned enrolment: want ErrRefused, got %v", err)
 	}
 }
