@@ -264,3 +264,28 @@ func deadlineOf(ctx context.Context) time.Time {
 	d, _ := ctx.Deadline()
 	return d
 }
+
+// TestAutoMTLSTagToggle: tagging a running mesh turns auto-mTLS on for
+// its proxies (a tag edit leaves the spec alone, yet must re-translate);
+// untagging turns it off again. Traffic keeps flowing throughout.
+func TestAutoMTLSTagToggle(t *testing.T) {
+	m, _ := setupSDSMesh(t, nil, time.Hour, false)
+	eventually(t, 15*time.Second, m.c.expectBody(m.frontAddr, "secure.local", "/", nil, "secure"))
+	if xfcc := m.app.lastH.Load().Get("X-Forwarded-Client-Cert"); xfcc != "" {
+		t.Fatalf("plaintext mesh forwarded a client cert: %q", xfcc)
+	}
+	arn := "arn:aws:appmesh:us-west-2:123456789012:mesh/idm"
+	must[*appmesh.TagResourceOutput](t)(m.cp.client.TagResource(m.cp.ctx, &appmesh.TagResourceInput{
+		ResourceArn: aws.String(arn), Tags: autoMTLSTags}))
+	eventually(t, 15*time.Second, func() error {
+		if code, _, err := m.c.get(m.secAddr, "secure.local", "/", nil); err == nil && code == 200 {
+			return fmt.Errorf("plaintext still accepted after tagging")
+		}
+		return nil
+	})
+	m.expectCallerID(t)
+	must[*appmesh.UntagResourceOutput](t)(m.cp.client.UntagResource(m.cp.ctx, &appmesh.UntagResourceInput{
+		ResourceArn: aws.String(arn), TagKeys: []string{"trellis.io/mtls"}}))
+	eventually(t, 15*time.Second, m.c.expectBody(m.secAddr, "secure.local", "/", nil, "secure"))
+	eventually(t, 15*time.Second, m.c.expectBody(m.frontAddr, "secure.local", "/", nil, "secure"))
+}
