@@ -10,7 +10,8 @@ import (
 
 // Auto-mTLS (docs/mtls.md) is Trellis's own mode, outside the App Mesh
 // API: a mesh tagged MTLSTag = MTLSStrict gets mutual TLS between all its
-// proxies without any TLS in the specs.
+// proxies without any TLS in the specs (MTLSPermissive: the same, but
+// listeners also accept plaintext, for migrating).
 //
 //   - A virtual-node listener without a tls block terminates mTLS with the
 //     node's SVID (SDS secret named by its SPIFFE id), validates the client
@@ -31,8 +32,14 @@ import (
 const (
 	// MTLSTag is the mesh tag that turns auto-mTLS on.
 	MTLSTag = "trellis.io/mtls"
-	// MTLSStrict is the only value that turns it on (case-insensitive).
+	// MTLSStrict turns it on (case-insensitive): listeners accept mTLS
+	// only.
 	MTLSStrict = "STRICT"
+	// MTLSPermissive is the migration step: callers originate mTLS, and
+	// listeners accept mTLS and plaintext, so a mesh moves from
+	// plaintext to STRICT (and back) without a failed request: tag it
+	// PERMISSIVE, wait for the proxies to update, then STRICT.
+	MTLSPermissive = "PERMISSIVE"
 	// DefaultTrustDomain is the trust domain when the proxy names none
 	// (the CA's default).
 	DefaultTrustDomain = "trellis.local"
@@ -42,16 +49,24 @@ const (
 )
 
 // AutoMTLS reports whether a mesh is tagged for auto-mTLS.
-func AutoMTLS(mesh *meshview.Mesh) bool {
+func AutoMTLS(mesh *meshview.Mesh) bool { return autoMTLSMode(mesh) != "" }
+
+// autoMTLSMode is the listener mode of the mesh's auto-mTLS: STRICT,
+// PERMISSIVE, or "" when off (no tag, or another value).
+func autoMTLSMode(mesh *meshview.Mesh) string {
 	if mesh == nil || mesh.Resource == nil {
-		return false
+		return ""
 	}
 	for _, t := range mesh.Resource.Tags {
-		if t.Key == MTLSTag && strings.EqualFold(strings.TrimSpace(t.Value), MTLSStrict) {
-			return true
+		if t.Key != MTLSTag {
+			continue
+		}
+		switch v := strings.ToUpper(strings.TrimSpace(t.Value)); v {
+		case MTLSStrict, MTLSPermissive:
+			return v
 		}
 	}
-	return false
+	return ""
 }
 
 // SPIFFEID is the SPIFFE id of a proxy: spiffe://<td>/mesh/<mesh>/<kind>/<name>
@@ -84,7 +99,7 @@ func (t *translator) selfID() string {
 }
 
 // autoListenerTLS is the mTLS an auto-mTLS listener without a tls block
-// terminates, in STRICT mode.
+// terminates, and its mode (the mesh's: STRICT or PERMISSIVE).
 func (t *translator) autoListenerTLS(proto string) (*ir.DownstreamTLS, string) {
 	td := t.trustDomain()
 	return &ir.DownstreamTLS{
@@ -92,7 +107,7 @@ func (t *translator) autoListenerTLS(proto string) (*ir.DownstreamTLS, string) {
 		Trust:        &ir.CertSource{SDSSecret: td},
 		URISANPrefix: MeshIDPrefix(td, t.mesh.Name),
 		ALPN:         alpnFor(proto),
-	}, appmesh.TLSModeStrict
+	}, autoMTLSMode(t.mesh)
 }
 
 // autoUpstreamTLS is the mTLS a caller originates towards an auto-mTLS

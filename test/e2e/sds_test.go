@@ -265,27 +265,55 @@ func deadlineOf(ctx context.Context) time.Time {
 	return d
 }
 
-// TestAutoMTLSTagToggle: tagging a running mesh turns auto-mTLS on for
-// its proxies (a tag edit leaves the spec alone, yet must re-translate);
-// untagging turns it off again. Traffic keeps flowing throughout.
-func TestAutoMTLSTagToggle(t *testing.T) {
+// TestAutoMTLSMigration: a running plaintext mesh moves to auto-mTLS and
+// back by its tag, through PERMISSIVE (callers originate mTLS, listeners
+// accept both), under steady load with no failed request. A tag edit
+// leaves the spec alone, yet re-translates every proxy of the mesh.
+func TestAutoMTLSMigration(t *testing.T) {
 	m, _ := setupSDSMesh(t, nil, time.Hour, false)
 	eventually(t, 15*time.Second, m.c.expectBody(m.frontAddr, "secure.local", "/", nil, "secure"))
 	if xfcc := m.app.lastH.Load().Get("X-Forwarded-Client-Cert"); xfcc != "" {
 		t.Fatalf("plaintext mesh forwarded a client cert: %q", xfcc)
 	}
+	ctx, stop := context.WithCancel(t.Context())
+	l := runLoad(ctx, m.c, m.frontAddr, "secure.local", 100, 4)
 	arn := "arn:aws:appmesh:us-west-2:123456789012:mesh/idm"
-	must[*appmesh.TagResourceOutput](t)(m.cp.client.TagResource(m.cp.ctx, &appmesh.TagResourceInput{
-		ResourceArn: aws.String(arn), Tags: autoMTLSTags}))
-	eventually(t, 15*time.Second, func() error {
-		if code, _, err := m.c.get(m.secAddr, "secure.local", "/", nil); err == nil && code == 200 {
-			return fmt.Errorf("plaintext still accepted after tagging")
+	tag := func(v string) {
+		must[*appmesh.TagResourceOutput](t)(m.cp.client.TagResource(m.cp.ctx, &appmesh.TagResourceInput{
+			ResourceArn: aws.String(arn), Tags: []types.TagRef{{Key: aws.String("trellis.io/mtls"), Value: aws.String(v)}}}))
+	}
+	callerSeen := func(want bool) func() error {
+		return func() error {
+			if got := strings.Contains(m.app.lastH.Load().Get("X-Forwarded-Client-Cert"), m.front.id.String()); got != want {
+				return fmt.Errorf("caller id forwarded: %v, want %v", got, want)
+			}
+			return nil
 		}
-		return nil
-	})
-	m.expectCallerID(t)
+	}
+	plaintextOK := func(want bool) func() error {
+		return func() error {
+			code, _, err := m.c.get(m.secAddr, "secure.local", "/", nil)
+			if got := err == nil && code == 200; got != want {
+				return fmt.Errorf("plaintext accepted: %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	tag("PERMISSIVE")
+	eventually(t, 15*time.Second, callerSeen(true))
+	eventually(t, 5*time.Second, plaintextOK(true))
+	tag("STRICT")
+	eventually(t, 15*time.Second, plaintextOK(false))
+	tag("PERMISSIVE")
+	eventually(t, 15*time.Second, plaintextOK(true))
 	must[*appmesh.UntagResourceOutput](t)(m.cp.client.UntagResource(m.cp.ctx, &appmesh.UntagResourceInput{
 		ResourceArn: aws.String(arn), TagKeys: []string{"trellis.io/mtls"}}))
-	eventually(t, 15*time.Second, m.c.expectBody(m.secAddr, "secure.local", "/", nil, "secure"))
-	eventually(t, 15*time.Second, m.c.expectBody(m.frontAddr, "secure.local", "/", nil, "secure"))
+	eventually(t, 15*time.Second, callerSeen(false))
+	time.Sleep(2 * time.Second)
+	stop()
+	time.Sleep(200 * time.Millisecond)
+	t.Logf("ok=%d failed=%d", l.ok.Load(), l.failed.Load())
+	if l.failed.Load() != 0 {
+		t.Errorf("%d requests failed during the migration: %v", l.failed.Load(), l.failures)
+	}
 }
