@@ -51,6 +51,8 @@ type sidecar struct {
 	regWG sync.WaitGroup
 	// registered: Register was called, so Deregister is due on the way out.
 	registered atomic.Bool
+	// identity reports the enrolled SVID (nil without enrolment).
+	identity func() *IdentityStatus
 }
 
 // Run renders the bootstrap, starts and supervises Envoy and serves the
@@ -125,6 +127,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log.With("node", s.cfg.Identity.NodeID)); err != nil {
 		return err
 	}
+	s.agent.identity = s.identity
 	go s.agent.serve()
 	defer s.agent.shutdown()
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -91,6 +92,23 @@ func (r *resolver) workload(apiEndpoint string) WorkloadOptions {
 	return w
 }
 
+// IdentityStatus is the SVID the sidecar serves, as /status shows it.
+type IdentityStatus struct {
+	SpiffeID string    `json:"spiffeId"`
+	NotAfter time.Time `json:"notAfter"`
+	RenewAt  time.Time `json:"renewAt"`
+}
+
+func identityStatus(sds *svid.SDS) func() *IdentityStatus {
+	return func() *IdentityStatus {
+		i := sds.Current()
+		if i == nil {
+			return nil
+		}
+		return &IdentityStatus{SpiffeID: i.ID.String(), NotAfter: i.NotAfter(), RenewAt: i.RenewAt()}
+	}
+}
+
 // spiffeID is the node's SPIFFE id.
 func (c *Config) spiffeID() enrol.ID {
 	return enrol.ID{TrustDomain: c.Workload.TrustDomain, Mesh: c.Identity.Mesh, Kind: c.Identity.Kind, Name: c.Identity.Name}
@@ -118,6 +136,7 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 	}
 	log := s.log.With("component", "svid")
 	sds := svid.NewSDS(log)
+	s.identity = identityStatus(sds)
 	enroller := &svid.Enroller{APIURL: c.Workload.CAEndpoint, Token: c.Workload.JoinToken}
 	if c.Workload.SigV4 {
 		if _, err := awscreds.Resolve(os.Getenv); err != nil {

@@ -248,3 +248,27 @@ func TestEnrolSigV4(t *testing.T) {
 		t.Fatalf("unsigned enrolment: want ErrRefused, got %v", err)
 	}
 }
+
+// TestEnrolAnswerBound: an answer longer than maxResponse is cut there and
+// refused, not read into memory whole.
+func TestEnrolAnswerBound(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+		ok   bool
+	}{{"at bound", maxResponse, true}, {"over bound", maxResponse + 1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// {"spiffeId":"xxx…"} padded to exactly tc.size bytes.
+				pad := tc.size - len(`{"spiffeId":""}`)
+				w.Write([]byte(`{"spiffeId":"` + strings.Repeat("x", pad) + `"}`))
+			}))
+			defer srv.Close()
+			var out struct{ SpiffeID string }
+			err := (&Enroller{APIURL: srv.URL}).post(t.Context(), "/x", nil, &out)
+			if (err == nil) != tc.ok {
+				t.Fatalf("size %d: err %v, want ok=%v", tc.size, err, tc.ok)
+			}
+		})
+	}
+}

@@ -155,7 +155,7 @@ func TestSidecarEnrolAutoMTLS(t *testing.T) {
 	}
 	startSidecar(t, c, "sc", "secure", secureIP, map[string]string{"app-ports": fmt.Sprintf("%d:%d", tlsPort, appPort),
 		"join-token": token("secure"), "ca-endpoint": wca.url})
-	startSidecar(t, c, "sc", "front", frontIP, map[string]string{"join-token": token("front"), "ca-endpoint": wca.url,
+	front := startSidecar(t, c, "sc", "front", frontIP, map[string]string{"join-token": token("front"), "ca-endpoint": wca.url,
 		"xds-mtls": "true", "xds-address": proxy.addr})
 	cl := newClient()
 	eventually(t, 20*time.Second, cl.expectBody(fmt.Sprintf("%s:%d", frontIP, tlsPort), "secure.local", "/", nil, "secure"))
@@ -165,6 +165,10 @@ func TestSidecarEnrolAutoMTLS(t *testing.T) {
 	}
 	if ids := proxy.seen(); len(ids) == 0 {
 		t.Fatal("front did not reach xDS over mTLS")
+	}
+	if st := front.status(t); st.Identity == nil || st.Identity.SpiffeID != "spiffe://"+td+"/mesh/sc/virtualNode/front" ||
+		!st.Identity.RenewAt.Before(st.Identity.NotAfter) {
+		t.Errorf("/status identity = %+v", st.Identity)
 	}
 	// A plaintext client is refused by secure's listener.
 	if code, _, err := cl.get(fmt.Sprintf("%s:%d", secureIP, tlsPort), "secure.local", "/", nil); err == nil && code == 200 {
