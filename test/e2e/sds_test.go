@@ -72,6 +72,12 @@ type workload struct {
 // make differ from the proxy's node id) and serves its SDS socket.
 func (w *workloadCA) enrolProxy(t *testing.T, mesh, name string, renew bool) *workload {
 	t.Helper()
+	return w.enrolKind(t, mesh, enrol.KindVirtualNode, name, renew)
+}
+
+// enrolKind is enrolProxy for a virtual node or gateway.
+func (w *workloadCA) enrolKind(t *testing.T, mesh, kind, name string, renew bool) *workload {
+	t.Helper()
 	tok, err := w.ca.CreateToken(context.Background(), enrol.TokenRequest{Mesh: mesh, Node: name, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +88,7 @@ func (w *workloadCA) enrolProxy(t *testing.T, mesh, name string, renew bool) *wo
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	wl := &workload{sock: filepath.Join(dir, "sds.sock"), sds: svid.NewSDS(nil),
-		id: enrol.ID{TrustDomain: td, Mesh: mesh, Kind: enrol.KindVirtualNode, Name: name}}
+		id: enrol.ID{TrustDomain: td, Mesh: mesh, Kind: kind, Name: name}}
 	r := &svid.Renewer{Enroller: &svid.Enroller{APIURL: w.url, Token: tok.Token}, ID: wl.id,
 		Publish: func(i *svid.Identity) error { wl.renewals.Add(1); return wl.sds.Update(i) }}
 	first, err := r.First(t.Context())
@@ -318,5 +324,22 @@ func TestAutoMTLSMigration(t *testing.T) {
 	t.Logf("ok=%d failed=%d", l.ok.Load(), l.failed.Load())
 	if l.failed.Load() != 0 {
 		t.Errorf("%d requests failed during the migration: %v", l.failed.Load(), l.failures)
+	}
+}
+
+// TestAutoMTLSGateway: a virtual gateway of an auto-mTLS mesh serves its
+// outside clients as its spec says (plaintext here) and calls into the
+// mesh over mTLS with its own SVID, which the node's app sees.
+func TestAutoMTLSGateway(t *testing.T) {
+	m, wca := setupSDSMesh(t, autoMTLSTags, time.Hour, false)
+	m.cp.gateway(t, "idm", "gw", gatewayPort, types.VirtualGatewayPortProtocolHttp)
+	m.cp.gatewayRoute(t, "idm", "gw", "all", httpGatewayRoute(
+		&types.HttpGatewayRouteMatch{Prefix: aws.String("/")}, "secure.local", nil))
+	wl := wca.enrolKind(t, "idm", enrol.KindVirtualGateway, "gw", false)
+	ip := loopbackIP()
+	startEnvoy(t, m.cp, proxyConfig{NodeID: "mesh/idm/virtualGateway/gw", IP: ip, SDSSocket: wl.sock, TrustDomain: td})
+	eventually(t, 15*time.Second, m.c.expectBody(fmt.Sprintf("%s:%d", ip, gatewayPort), publicHost, "/", nil, "secure"))
+	if xfcc := m.app.lastH.Load().Get("X-Forwarded-Client-Cert"); !strings.Contains(xfcc, "URI="+wl.id.String()) {
+		t.Fatalf("x-forwarded-client-cert %q does not name the gateway %s", xfcc, wl.id)
 	}
 }
