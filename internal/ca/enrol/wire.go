@@ -76,7 +76,12 @@ type CAInfo struct {
 }
 
 // RotateRequest is the body of POST /v1/admin/ca/rotate.
-type RotateRequest struct{}
+type RotateRequest struct {
+	// Immediate switches to the new root at once and drops the old ones
+	// from the trust bundle (after a key compromise; connections of
+	// proxies holding old certificates will fail).
+	Immediate bool `json:"immediate,omitempty"`
+}
 
 // ImportRequest is the body of POST /v1/admin/ca/import.
 type ImportRequest struct {
@@ -85,6 +90,8 @@ type ImportRequest struct {
 	CertificateChain string `json:"certificateChain"`
 	// PrivateKey is the PEM private key of the first certificate.
 	PrivateKey string `json:"privateKey"`
+	// Immediate is as in RotateRequest.
+	Immediate bool `json:"immediate,omitempty"`
 }
 
 // TokenRequest is the body of POST /v1/admin/tokens.

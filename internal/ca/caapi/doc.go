@@ -1,0 +1,10 @@
+// Package caapi is the HTTP face of the built-in CA on the API port:
+// enrolment (POST /v1/ca/sign), the trust bundle (GET /v1/ca/bundle) and
+// the admin API behind `trellis ca` and `trellis token`
+// (/v1/admin/ca..., /v1/admin/tokens...). Bodies are the types of
+// internal/ca/enrol; errors use the App Mesh envelope (X-Amzn-ErrorType and
+// {"message": ...}).
+//
+// Until API authentication exists, the admin API and the bundle are
+// served to loopback callers only, and enrolment requires a join token.
+package caapi
