@@ -15,6 +15,11 @@ type metrics struct {
 	nacks     *prometheus.CounterVec
 	pushes    *prometheus.CounterVec
 	dropped   prometheus.Counter
+	// refused counts streams refused by authentication (auth.go), by
+	// reason; conns and connsRejected follow the connection cap.
+	refused       *prometheus.CounterVec
+	conns         prometheus.Gauge
+	connsRejected prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -39,11 +44,23 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Name: "trellis_xds_events_dropped_total",
 			Help: "Node connect/disconnect events dropped because the Events buffer was full.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trellis_xds_streams_refused_total",
+			Help: "ADS streams refused by authentication, by reason (unauthenticated, permission_denied, no_request).",
+		}, []string{"reason"}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trellis_xds_authenticated_listener_connections",
+			Help: "Open connections on authenticated (mTLS) xDS listeners.",
+		}),
+		connsRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_xds_connections_rejected_total",
+			Help: "Connections closed at accept because an authenticated xDS listener was at its connection cap.",
+		}),
 	}
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.acks, m.nacks, m.pushes, m.dropped} {
+	for _, c := range []prometheus.Collector{m.connected, m.acks, m.nacks, m.pushes, m.dropped, m.refused, m.conns, m.connsRejected} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.
