@@ -18,6 +18,8 @@ import (
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/backup"
+	"github.com/trellis-mesh/trellis/internal/ca"
+	"github.com/trellis-mesh/trellis/internal/ca/caapi"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -60,6 +62,8 @@ type Config struct {
 	// APILimits bound slow and idle clients and open connections on the
 	// API port; zero fields take apiserver's defaults.
 	APILimits apiserver.ConnLimits
+	// CA configures the built-in CA and authenticated xDS (ca.go).
+	CA CAConfig
 }
 
 // Server is a running Trellis control plane.
@@ -80,6 +84,7 @@ type Server struct {
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
 	xds     *xdsserver.Server
+	ca      *ca.CA
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
@@ -120,7 +125,11 @@ func Start(cfg Config) (*Server, error) {
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
-	if err := s.startXDS(ctx, mux, reg); err != nil {
+	err = s.startCA(ctx, mux)
+	if err == nil {
+		err = s.startXDS(ctx, mux, reg)
+	}
+	if err != nil {
 		cancel()
 		s.bg.Wait()
 		ln.Close()
@@ -148,7 +157,17 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
-	creds, err := xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	if err := s.checkXDSExposure(); err != nil {
+		return err
+	}
+	var creds credentials.TransportCredentials
+	var auth xdsserver.AuthOptions
+	var err error
+	if s.cfg.CA.XDSMTLS {
+		creds, auth, err = s.xdsMTLS()
+	} else {
+		creds, err = xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	}
 	if err != nil {
 		return err
 	}
@@ -177,12 +196,14 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	// Serve may run once per listener: the streams of both share the one
 	// snapshot cache and status table.
 	if ln := s.xdsLn; ln != nil {
-		if creds != nil {
+		if auth.Authenticate != nil {
+			s.background(func() error { return s.xds.ServeAuthenticated(ctx, ln, creds, auth) }, "xds server")
+		} else if creds != nil {
 			s.background(func() error { return s.xds.ServeTLS(ctx, ln, creds) }, "xds server")
 		} else {
 			s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
 		}
-		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil)
+		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil, "mtls", auth.Authenticate != nil)
 	}
 	if ln := s.xdsUnix; ln != nil {
 		path := s.cfg.XDSUnixSocket
@@ -192,7 +213,8 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}, "xds unix socket server")
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
-	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
+	// Node ids, peers and NACK text: loopback only until API auth exists.
+	mux.Handle("GET /debug/xds", caapi.LoopbackOnly(s.xds.StatusHandler()))
 	return nil
 }
 

@@ -31,12 +31,7 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 	}
 	iss, err := h.ca.Sign(r.Context(), csr, id)
 	if err != nil {
-		h.log.Error("ca: sign failed", "spiffeId", id.String(), "err", err)
-		if errors.Is(err, ca.ErrNoAuthority) {
-			writeError(w, errUnavailable, "the CA has no active authority")
-			return
-		}
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "sign "+id.String(), err)
 		return
 	}
 	h.log.Info("ca: issued", "spiffeId", id.String(), "serial", iss.Leaf.SerialNumber.Text(16),
@@ -83,8 +78,7 @@ func isTokenError(err error) bool {
 func (h *handlers) bundle(w http.ResponseWriter, r *http.Request) {
 	b, err := h.ca.Bundle(r.Context())
 	if err != nil {
-		h.log.Error("ca: bundle", "err", err)
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "bundle", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, enrol.BundleResponse{TrustDomain: h.ca.TrustDomain(), TrustBundle: b})
