@@ -174,7 +174,7 @@ func readFirst(ss grpc.ServerStream, method string, timeout time.Duration) (prot
 
 // refuse counts and logs a refused stream.
 func (s *Server) refuse(reason string, ctx context.Context, claimed, proven string, err error) {
-	s.metrics.refused.WithLabelValues(reason).Inc()
+	s.metrics.authRefused.WithLabelValues(reason).Inc()
 	addr := ""
 	if p, ok := peer.FromContext(ctx); ok {
 		addr = p.Addr.String()

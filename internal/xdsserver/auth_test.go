@@ -188,7 +188,7 @@ func TestAuthenticatedStreams(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
 		}
 	}
-	if n := value(h.srv.metrics.refused.WithLabelValues("permission_denied").(prometheus.Metric)); n != 5 {
+	if n := value(h.srv.metrics.authRefused.WithLabelValues("permission_denied").(prometheus.Metric)); n != 5 {
 		t.Errorf("permission_denied refusals = %v, want 5", n)
 	}
 	if logs := h.logs.String(); !strings.Contains(logs, "claimed=mesh/shop/virtualNode/db") || !strings.Contains(logs, "proven=spiffe://trellis.local/mesh/shop/virtualNode/web") {

@@ -52,6 +52,9 @@ type proxyConfig struct {
 	// starts (for what no sidecar setting expresses, such as a test DNS
 	// resolver).
 	Bootstrap func(*bootstrapv3.Bootstrap)
+	// Hosts, when set, is the /etc/hosts Envoy sees: it runs in its own
+	// mount namespace (unshare -m, root) with this file bound over it.
+	Hosts string
 }
 
 // envoyProc is a running Envoy.
@@ -100,8 +103,12 @@ func launchEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		t.Fatal(err)
 	}
 	e := &envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: newLogBuffer()}
-	e.cmd = exec.Command(bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
-		"--concurrency", "1", "--drain-time-s", "1")
+	args := []string{bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
+		"--concurrency", "1", "--drain-time-s", "1"}
+	if pc.Hosts != "" {
+		args = withHostsFile(t, dir, pc.Hosts, args)
+	}
+	e.cmd = exec.Command(args[0], args[1:]...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
