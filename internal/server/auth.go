@@ -126,6 +126,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 		Logger:       s.log,
 		Registerer:   s.metrics,
 	})
+	s.authMW = mw
 	return mw.Wrap, nil
 }
 

@@ -16,8 +16,10 @@ import (
 
 	"google.golang.org/grpc/credentials"
 
+	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/ca"
 	"github.com/trellis-mesh/trellis/internal/ca/caapi"
+	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -75,7 +77,7 @@ func (s *Server) startCA(ctx context.Context, mux *http.ServeMux) error {
 		s.log.Error("ca: the CA in the store cannot be unsealed with this key file; enrolment is unavailable until the server is given the original one (--ca-key-file)",
 			"keyFile", keyFile, "err", err)
 	}
-	caapi.Mount(mux, s.ca, caapi.Options{Logger: s.log})
+	caapi.Mount(mux, s.ca, caapi.Options{Logger: s.log, Guard: s.guard()})
 	return nil
 }
 
@@ -188,4 +190,52 @@ func (s *servingCert) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) 
 	s.cert = &tls.Certificate{Certificate: iss.ChainDER, PrivateKey: key, Leaf: iss.Leaf}
 	s.renewAt = iss.Leaf.NotBefore.Add(iss.Leaf.NotAfter.Sub(iss.Leaf.NotBefore) / 2)
 	return s.cert, nil
+}
+
+// guard protects the CA admin API, the bundle and /debug/xds: with API
+// authentication on, the middleware in front of the mux already does;
+// without it they are served to loopback callers only.
+func (s *Server) guard() func(http.Handler) http.Handler {
+	if s.cfg.Auth.Enabled {
+		return func(h http.Handler) http.Handler { return h }
+	}
+	return caapi.LoopbackOnly
+}
+
+// enrolOr sends POST /v1/ca/sign to the CA's enrolment handler, around
+// the auth middleware: a join token authenticates it, or, with API auth
+// on, a SigV4 signature checked for appmesh:StreamAggregatedResources on
+// the node's ARN (authorizeEnrol).
+func (s *Server) enrolOr(next http.Handler) http.Handler {
+	if s.ca == nil {
+		return next
+	}
+	opts := caapi.Options{Logger: s.log}
+	if s.authMW != nil {
+		opts.Authorize = s.authorizeEnrol
+	}
+	sign := caapi.SignHandler(s.ca, opts)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == enrol.SignPath {
+			sign.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorizeEnrol checks a SigV4-signed enrolment as App Mesh checked an
+// Envoy's stream: the principal needs appmesh:StreamAggregatedResources
+// on the ARN of the node it asks a certificate for.
+func (s *Server) authorizeEnrol(r *http.Request, body []byte, id enrol.ID) error {
+	if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
+		return caapi.ErrNoCredentials
+	}
+	arn := fmt.Sprintf("arn:aws:appmesh:%s:%s:%s", s.cfg.Region, s.cfg.AccountID, id.Path())
+	op := auth.Operation{Service: auth.ServiceAppMesh, Name: "StreamAggregatedResources",
+		Action: "appmesh:StreamAggregatedResources", Resource: arn, EventSource: "appmesh.amazonaws.com", ReadOnly: true}
+	if _, err := s.authMW.Check(r, op, body); err != nil {
+		return err
+	}
+	return nil
 }

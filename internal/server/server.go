@@ -22,7 +22,6 @@ import (
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/ca"
-	"github.com/trellis-mesh/trellis/internal/ca/caapi"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -92,8 +91,11 @@ type Server struct {
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
-	xds     *xdsserver.Server
-	ca      *ca.CA
+	xds *xdsserver.Server
+	ca  *ca.CA
+	// authMW is the API auth middleware (nil when auth is off); the CA's
+	// enrolment endpoint checks SigV4 with it (ca.go).
+	authMW  *auth.Middleware
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
@@ -178,7 +180,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(handler(cloudMapOr(regAPI, mux))),
+		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(s.enrolOr(handler(cloudMapOr(regAPI, mux)))),
 		TLSConfig: tlsCfg,
 		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -255,8 +257,9 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}, "xds unix socket server")
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
-	// Node ids, peers and NACK text: loopback only until API auth exists.
-	mux.Handle("GET /debug/xds", caapi.LoopbackOnly(s.xds.StatusHandler()))
+	// Node ids, peers and NACK text: behind the auth middleware when auth
+	// is on, else loopback only.
+	mux.Handle("GET /debug/xds", s.guard()(s.xds.StatusHandler()))
 	return nil
 }
 
