@@ -308,3 +308,56 @@ func value(m prometheus.Metric) float64 {
 	}
 	return d.Gauge.GetValue()
 }
+
+// TestAuthenticatedDeltaStream: the identity check covers delta streams.
+func TestAuthenticatedDeltaStream(t *testing.T) {
+	p := newPKI(t, time.Now)
+	h := startAuth(t, p, AuthOptions{})
+	web := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
+	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
+		RootCAs: p.roots, ServerName: "localhost", Certificates: []tls.Certificate{web}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).DeltaAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(&discoveryv3.DeltaDiscoveryRequest{Node: &corev3.Node{Id: "mesh/shop/virtualNode/db"}, TypeUrl: resourcev3.ClusterType}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("delta stream claiming another node: %v, want PermissionDenied", err)
+	}
+}
+
+// TestNodeSwitchMidStream: a stream that names its own node first and
+// another one later is ended with PermissionDenied.
+func TestNodeSwitchMidStream(t *testing.T) {
+	p := newPKI(t, time.Now)
+	h := startAuth(t, p, AuthOptions{})
+	web := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
+	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
+		RootCAs: p.roots, ServerName: "localhost", Certificates: []tls.Certificate{web}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"mesh/shop/virtualNode/web", "mesh/shop/virtualNode/db"} {
+		if err := st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: node}, TypeUrl: resourcev3.ClusterType}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("stream switching node: %v, want PermissionDenied", err)
+	}
+}

@@ -66,7 +66,7 @@ func (h *handlers) authenticate(r *http.Request, body []byte, token string, id e
 		return "the join token is not valid for " + id.String(), false
 	}
 	if h.authorize == nil {
-		return "a join token is required (SigV4 enrolment needs API authentication, which is off)", false
+		return "a join token is required (SigV4 enrolment needs API authentication, --auth, which is off)", false
 	}
 	if err := h.authorize(r, body, id); err != nil {
 		if errors.Is(err, ErrNoCredentials) {
