@@ -158,7 +158,9 @@ func xdsIPs(addr string) []net.IP {
 
 // servingCert is the xDS server's own certificate from the built-in CA.
 // The Server owns it; it holds one certificate, replaced once half of its
-// lifetime has passed (so a CA rotation reaches it within half a lifetime).
+// lifetime has passed or when the trust bundle changed since it was
+// issued (an immediate rotation must not leave it signed by a dropped
+// root).
 type servingCert struct {
 	ca  *ca.CA
 	dns []string
@@ -167,17 +169,22 @@ type servingCert struct {
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	renewAt time.Time
+	bundle  string // the trust bundle when cert was issued
 }
 
 func (s *servingCert) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cert != nil && time.Now().Before(s.renewAt) {
-		return s.cert, nil
-	}
 	ctx := context.Background()
 	if hello != nil {
 		ctx = hello.Context()
+	}
+	bundle, err := s.ca.Bundle(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("xds server certificate: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cert != nil && time.Now().Before(s.renewAt) && bundle == s.bundle {
+		return s.cert, nil
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -189,6 +196,7 @@ func (s *servingCert) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) 
 	}
 	s.cert = &tls.Certificate{Certificate: iss.ChainDER, PrivateKey: key, Leaf: iss.Leaf}
 	s.renewAt = iss.Leaf.NotBefore.Add(iss.Leaf.NotAfter.Sub(iss.Leaf.NotBefore) / 2)
+	s.bundle = iss.BundlePEM
 	return s.cert, nil
 }
 
