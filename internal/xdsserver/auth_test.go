@@ -361,3 +361,21 @@ func TestNodeSwitchMidStream(t *testing.T) {
 		t.Errorf("stream switching node: %v, want PermissionDenied", err)
 	}
 }
+
+// TestHandshakeTimeout: a connection that never completes the TLS
+// handshake is closed by the server after HandshakeTimeout.
+func TestHandshakeTimeout(t *testing.T) {
+	p := newPKI(t, time.Now)
+	h := startAuth(t, p, AuthOptions{HandshakeTimeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(wait))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("server sent data to a silent client")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("server kept a silent connection open")
+	}
+}
