@@ -40,7 +40,7 @@ type pki struct {
 	roots *x509.CertPool
 }
 
-func newPKI(t *testing.T, now func() time.Time) *pki {
+func newPKI(t testing.TB, now func() time.Time) *pki {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "ca.db"), bolt.Options{})
 	if err != nil {
@@ -59,7 +59,7 @@ func newPKI(t *testing.T, now func() time.Time) *pki {
 }
 
 // caAt is another CA value over the same store with its own clock.
-func (p *pki) caAt(t *testing.T, now func() time.Time) *ca.CA {
+func (p *pki) caAt(t testing.TB, now func() time.Time) *ca.CA {
 	s, _ := ca.NewAESGCM(make([]byte, ca.KeySize))
 	c, err := ca.New(ca.Options{Store: p.st, Sealer: s, SVIDTTL: time.Minute, Now: now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -69,7 +69,7 @@ func (p *pki) caAt(t *testing.T, now func() time.Time) *ca.CA {
 }
 
 // cert issues a client certificate for uri from c.
-func issue(t *testing.T, c *ca.CA, uri string) tls.Certificate {
+func issue(t testing.TB, c *ca.CA, uri string) tls.Certificate {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	id, err := enrol.ParseID(uri)
@@ -88,7 +88,7 @@ func issue(t *testing.T, c *ca.CA, uri string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{iss.Leaf.Raw}, PrivateKey: key, Leaf: iss.Leaf}
 }
 
-func (p *pki) serverCreds(t *testing.T) credentials.TransportCredentials {
+func (p *pki) serverCreds(t testing.TB) credentials.TransportCredentials {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	iss, err := p.ca.IssueServer(t.Context(), key.Public(), []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")})
 	if err != nil {
