@@ -80,4 +80,3 @@ func benchConnect(b *testing.B, addr string, creds grpc.DialOption) {
 		}
 	}
 }
-
