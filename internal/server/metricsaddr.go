@@ -73,7 +73,7 @@ func listenMetrics(cfg Config, reg *prometheus.Registry, tlsCfg *tls.Config) (*m
 		return nil, fmt.Errorf("listen on metrics address %s: %w", m.Addr, err)
 	}
 	if tlsCfg != nil {
-		ln = tls.NewListener(ln, tlsCfg)
+		ln = tls.NewListener(ln, tlsCfg.Clone())
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -165,4 +167,51 @@ func get(t *testing.T, url, authorization string) *http.Response {
 func parseText(resp *http.Response) (map[string]*dto.MetricFamily, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	return p.TextToMetricFamilies(resp.Body)
+}
+
+// TestMetricsListenerTLS: with an API certificate the metrics listener
+// serves TLS with it; the token still applies.
+func TestMetricsListenerTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSigned(t, dir)
+	tokenFile := filepath.Join(dir, "tok")
+	if err := os.WriteFile(tokenFile, []byte("t0ken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := startAuthServer(t, func(c *server.Config) {
+		c.APITLSCert, c.APITLSKey = certFile, keyFile
+		c.Metrics = server.MetricsConfig{Addr: "127.0.0.1:0", BearerTokenFile: tokenFile}
+	})
+	pool := x509.NewCertPool()
+	b, _ := os.ReadFile(certFile)
+	pool.AppendCertsFromPEM(b)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{{"Bearer t0ken", http.StatusOK}, {"", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest(http.MethodGet, "https://"+s.MetricsAddr()+"/metrics", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == http.StatusOK {
+			if _, err := parseText(resp); err != nil {
+				t.Errorf("parse: %v", err)
+			}
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("auth %q: status %d, want %d", tc.auth, resp.StatusCode, tc.want)
+		}
+	}
+	if resp, err := http.Get("http://" + s.MetricsAddr() + "/metrics"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plaintext scrape of a TLS metrics listener succeeded")
+		}
+	}
 }
