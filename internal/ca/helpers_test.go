@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net/url"
 	"path/filepath"
@@ -54,7 +55,7 @@ func testSealer(t testing.TB) Sealer {
 func newTestCA(t testing.TB, ttl time.Duration) (*CA, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Now()}
-	c, err := New(Options{Store: openStore(t), Sealer: testSealer(t), SVIDTTL: ttl, Now: clk.Now})
+	c, err := New(Options{Store: openStore(t), Sealer: testSealer(t), SVIDTTL: ttl, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

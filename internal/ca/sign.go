@@ -24,6 +24,8 @@ var ErrNoAuthority = errors.New("ca: no active authority")
 type Issued struct {
 	// ChainPEM is the leaf followed by the intermediates, PEM.
 	ChainPEM string
+	// ChainDER is the same chain, DER (for a tls.Certificate).
+	ChainDER [][]byte
 	// BundlePEM is the trust bundle at signing time.
 	BundlePEM string
 	Leaf      *x509.Certificate
@@ -97,9 +99,12 @@ func (c *CA) issue(ctx context.Context, tmpl *x509.Certificate, pub crypto.Publi
 		return Issued{}, fmt.Errorf("parse issued certificate: %w", err)
 	}
 	var chain bytes.Buffer
-	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	chainDER := [][]byte{der}
 	for _, ca := range a.chain[:len(a.chain)-1] { // intermediates, not the root
-		pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+		chainDER = append(chainDER, ca.Raw)
 	}
-	return Issued{ChainPEM: chain.String(), BundlePEM: v.bundlePEM(now), Leaf: leaf, NotAfter: leaf.NotAfter}, nil
+	for _, d := range chainDER {
+		pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: d})
+	}
+	return Issued{ChainPEM: chain.String(), ChainDER: chainDER, BundlePEM: v.bundlePEM(now), Leaf: leaf, NotAfter: leaf.NotAfter}, nil
 }

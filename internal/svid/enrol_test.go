@@ -228,7 +228,7 @@ func TestEnrolSigV4(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	caapi.Mount(mux, c, caapi.Options{Logger: slog.New(slog.DiscardHandler), Authorize: func(r *http.Request, id enrol.ID) error {
+	caapi.Mount(mux, c, caapi.Options{Logger: slog.New(slog.DiscardHandler), Authorize: func(r *http.Request, _ []byte, id enrol.ID) error {
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {
 			return caapi.ErrNoCredentials
 		}

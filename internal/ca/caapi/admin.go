@@ -12,8 +12,7 @@ import (
 func (h *handlers) show(w http.ResponseWriter, r *http.Request) {
 	info, err := h.ca.Info(r.Context())
 	if err != nil {
-		h.log.Error("ca: info", "err", err)
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "info", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, info)
@@ -26,8 +25,7 @@ func (h *handlers) rotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.ca.Rotate(r.Context(), req.Immediate); err != nil {
-		h.log.Error("ca: rotate", "err", err)
-		writeError(w, errInternal, "rotate failed")
+		writeCAError(w, h.log, "rotate", err)
 		return
 	}
 	h.log.Info("ca: rotated", "immediate", req.Immediate, "peer", r.RemoteAddr)
@@ -46,8 +44,7 @@ func (h *handlers) importCA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("ca: import", "err", err)
-		writeError(w, errInternal, "import failed")
+		writeCAError(w, h.log, "import", err)
 		return
 	}
 	h.log.Info("ca: imported an external authority", "immediate", req.Immediate, "peer", r.RemoteAddr)
@@ -66,8 +63,7 @@ func (h *handlers) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("ca: create token", "err", err)
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "create token", err)
 		return
 	}
 	h.log.Info("ca: join token created", "id", tok.ID, "mesh", tok.Mesh, "node", tok.Node,
@@ -79,8 +75,7 @@ func (h *handlers) createToken(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) listTokens(w http.ResponseWriter, r *http.Request) {
 	list, err := h.ca.ListTokens(r.Context())
 	if err != nil {
-		h.log.Error("ca: list tokens", "err", err)
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "list tokens", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, enrol.TokenList{Tokens: list})
@@ -95,8 +90,7 @@ func (h *handlers) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("ca: revoke token", "err", err)
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "revoke token", err)
 		return
 	}
 	h.log.Info("ca: join token revoked", "id", id)

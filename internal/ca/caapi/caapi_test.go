@@ -22,7 +22,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
 )
 
-func newServer(t *testing.T) (*httptest.Server, *ca.CA) {
+func newServer(t testing.TB) (*httptest.Server, *ca.CA) {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{})
 	if err != nil {
@@ -38,13 +38,13 @@ func newServer(t *testing.T) (*httptest.Server, *ca.CA) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	Mount(mux, c, Options{})
+	Mount(mux, c, Options{Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, c
 }
 
-func csrPEM(t *testing.T, uri string) string {
+func csrPEM(t testing.TB, uri string) string {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	id, err := enrol.ParseID(uri)
 	if err != nil {
@@ -58,7 +58,7 @@ func csrPEM(t *testing.T, uri string) string {
 }
 
 // call sends a JSON request and returns status, error type and body.
-func call(t *testing.T, method, url string, body any) (int, string, []byte) {
+func call(t testing.TB, method, url string, body any) (int, string, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {

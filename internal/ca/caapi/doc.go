@@ -5,6 +5,8 @@
 // internal/ca/enrol; errors use the App Mesh envelope (X-Amzn-ErrorType and
 // {"message": ...}).
 //
-// Until API authentication exists, the admin API and the bundle are
-// served to loopback callers only, and enrolment requires a join token.
+// With API authentication off, the admin API and the bundle are served to
+// loopback callers only and enrolment requires a join token; with it on,
+// the server's middleware guards them (Options.Guard) and enrolment may
+// instead be SigV4-signed (Options.Authorize).
 package caapi

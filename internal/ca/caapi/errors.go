@@ -2,7 +2,11 @@ package caapi
 
 import (
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+
+	"github.com/trellis-mesh/trellis/internal/ca"
 )
 
 // App Mesh error types the handlers send.
@@ -20,6 +24,20 @@ var statusOf = map[string]int{
 	errNotFound:    http.StatusNotFound,
 	errInternal:    http.StatusInternalServerError,
 	errUnavailable: http.StatusServiceUnavailable,
+}
+
+// writeCAError answers a CA failure: 503 when the CA's keys do not
+// unseal (the wrong --ca-key-file) or no authority is active, else 500.
+func writeCAError(w http.ResponseWriter, log *slog.Logger, what string, err error) {
+	log.Error("ca: "+what, "err", err)
+	switch {
+	case errors.Is(err, ca.ErrUnseal):
+		writeError(w, errUnavailable, "the CA cannot unseal its keys with this server's key file")
+	case errors.Is(err, ca.ErrNoAuthority):
+		writeError(w, errUnavailable, "the CA has no active authority")
+	default:
+		writeError(w, errInternal, "internal error")
+	}
 }
 
 // writeError sends an App Mesh error envelope.

@@ -10,10 +10,10 @@ import (
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 )
 
-// Authorizer decides whether an authenticated request (SigV4, once API
-// authentication exists) may hold id. It returns ErrNoCredentials when
-// the request carries no credentials it knows.
-type Authorizer func(r *http.Request, id enrol.ID) error
+// Authorizer decides whether a request (SigV4-signed, when API
+// authentication is on) may hold id; body is the request body as read. It
+// returns ErrNoCredentials when the request carries no credentials.
+type Authorizer func(r *http.Request, body []byte, id enrol.ID) error
 
 // ErrNoCredentials is returned by an Authorizer for a request it cannot
 // authenticate at all.
@@ -25,10 +25,21 @@ type Options struct {
 	// Authorize, when set, authorises enrolment requests without a join
 	// token. Nil: a join token is required.
 	Authorize Authorizer
-	// Guard, when set, wraps the admin API and the bundle (the API
-	// authentication middleware). Nil: they are served to loopback
-	// callers only.
+	// Guard, when set, wraps the admin API and the bundle. With API
+	// authentication on, the middleware already covers them and Guard is
+	// the identity. Nil: they are served to loopback callers only.
 	Guard func(http.Handler) http.Handler
+}
+
+// SignHandler is POST /v1/ca/sign on its own, for a server that must
+// route enrolment around its authentication middleware (a join token is
+// a credential the middleware does not know).
+func SignHandler(c *ca.CA, opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &handlers{ca: c, log: opts.Logger, authorize: opts.Authorize}
+	return http.HandlerFunc(h.sign)
 }
 
 // Mount registers the CA routes on mux.

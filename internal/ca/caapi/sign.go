@@ -1,7 +1,10 @@
 package caapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -12,9 +15,18 @@ import (
 // sign is POST /v1/ca/sign: check the CSR, authenticate the caller for
 // the identity it asks for (join token, else the Authorizer), sign.
 func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
-	var req enrol.SignRequest
-	if !decode(w, r, enrol.MaxBody, &req) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, enrol.MaxBody))
+	if err != nil {
 		h.ca.CountRefusal("bad_request")
+		writeError(w, errBadRequest, "request body unreadable or larger than 64 KiB")
+		return
+	}
+	var req enrol.SignRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		h.ca.CountRefusal("bad_request")
+		writeError(w, errBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
 	csr, id, err := ca.ParseCSR([]byte(req.CSR), h.ca.TrustDomain())
@@ -23,7 +35,7 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest, err.Error())
 		return
 	}
-	if msg, ok := h.authenticate(r, req.Token, id); !ok {
+	if msg, ok := h.authenticate(r, body, req.Token, id); !ok {
 		h.ca.CountRefusal("forbidden")
 		h.log.Warn("ca: enrolment refused", "spiffeId", id.String(), "peer", r.RemoteAddr, "reason", msg)
 		writeError(w, errForbidden, msg)
@@ -31,12 +43,7 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 	}
 	iss, err := h.ca.Sign(r.Context(), csr, id)
 	if err != nil {
-		h.log.Error("ca: sign failed", "spiffeId", id.String(), "err", err)
-		if errors.Is(err, ca.ErrNoAuthority) {
-			writeError(w, errUnavailable, "the CA has no active authority")
-			return
-		}
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "sign "+id.String(), err)
 		return
 	}
 	h.log.Info("ca: issued", "spiffeId", id.String(), "serial", iss.Leaf.SerialNumber.Text(16),
@@ -47,7 +54,7 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 
 // authenticate returns ok, or the message of the refusal. Token errors
 // all read the same so a caller learns nothing about which tokens exist.
-func (h *handlers) authenticate(r *http.Request, token string, id enrol.ID) (string, bool) {
+func (h *handlers) authenticate(r *http.Request, body []byte, token string, id enrol.ID) (string, bool) {
 	if token != "" {
 		err := h.ca.UseToken(r.Context(), token, id)
 		if err == nil {
@@ -59,9 +66,9 @@ func (h *handlers) authenticate(r *http.Request, token string, id enrol.ID) (str
 		return "the join token is not valid for " + id.String(), false
 	}
 	if h.authorize == nil {
-		return "a join token is required (SigV4 enrolment needs API authentication, which is off)", false
+		return "a join token is required (SigV4 enrolment needs API authentication, --auth, which is off)", false
 	}
-	if err := h.authorize(r, id); err != nil {
+	if err := h.authorize(r, body, id); err != nil {
 		if errors.Is(err, ErrNoCredentials) {
 			return "a join token or SigV4 credentials are required", false
 		}
@@ -83,8 +90,7 @@ func isTokenError(err error) bool {
 func (h *handlers) bundle(w http.ResponseWriter, r *http.Request) {
 	b, err := h.ca.Bundle(r.Context())
 	if err != nil {
-		h.log.Error("ca: bundle", "err", err)
-		writeError(w, errInternal, "internal error")
+		writeCAError(w, h.log, "bundle", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, enrol.BundleResponse{TrustDomain: h.ca.TrustDomain(), TrustBundle: b})
