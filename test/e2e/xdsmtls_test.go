@@ -1,15 +1,18 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
 
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
+	"github.com/trellis-mesh/trellis/internal/server"
 
 	"github.com/trellis-mesh/trellis/internal/svid"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
@@ -173,5 +177,49 @@ func TestSidecarEnrolAutoMTLS(t *testing.T) {
 	// A plaintext client is refused by secure's listener.
 	if code, _, err := cl.get(fmt.Sprintf("%s:%d", secureIP, tlsPort), "secure.local", "/", nil); err == nil && code == 200 {
 		t.Error("plaintext request to an auto-mTLS listener succeeded")
+	}
+}
+
+// TestSidecarWithServerCA: the whole issue end to end with the real
+// server: `trellis server --xds-mtls` (its built-in CA), join tokens from
+// its admin API, two `trellis sidecar --join-token --xds-mtls` in an
+// auto-mTLS mesh. Both are configured over authenticated xDS and carry
+// traffic over mTLS with the caller's id forwarded.
+func TestSidecarWithServerCA(t *testing.T) {
+	c := startTrellisWith(t, server.Config{CA: server.CAConfig{XDSMTLS: true}}, nil)
+	api := "http://" + c.srv.Addr()
+	secureIP, frontIP := loopbackIP(), loopbackIP()
+	appPort := freePort(t, secureIP)
+	a := startApp(t, "secure", secureIP, appPort)
+	must[*appmesh.CreateMeshOutput](t)(c.client.CreateMesh(c.ctx, &appmesh.CreateMeshInput{
+		MeshName: aws.String("full"), Spec: &types.MeshSpec{}, Tags: autoMTLSTags}))
+	c.node(t, "full", "secure", nodeSpec(secureIP, tlsPort, types.PortProtocolHttp))
+	c.serviceByNode(t, "full", "secure.local", "secure")
+	c.node(t, "full", "front", nodeSpec("", 0, "", "secure.local"))
+	token := func(node string) string {
+		body, _ := json.Marshal(enrol.TokenRequest{Mesh: "full", Node: node, TTL: "1h", SingleUse: true})
+		resp, err := http.Post(api+enrol.AdminTokensPath, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tc enrol.TokenCreated
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&tc) != nil {
+			t.Fatalf("token create: %s", resp.Status)
+		}
+		return tc.Token
+	}
+	flags := func(node string) map[string]string {
+		return map[string]string{"join-token": token(node), "api-endpoint": api, "xds-mtls": "true"}
+	}
+	sf := flags("secure")
+	sf["app-ports"] = fmt.Sprintf("%d:%d", tlsPort, appPort)
+	startSidecar(t, c, "full", "secure", secureIP, sf)
+	startSidecar(t, c, "full", "front", frontIP, flags("front"))
+	cl := newClient()
+	eventually(t, 20*time.Second, cl.expectBody(fmt.Sprintf("%s:%d", frontIP, tlsPort), "secure.local", "/", nil, "secure"))
+	want := "URI=spiffe://" + td + "/mesh/full/virtualNode/front"
+	if xfcc := a.lastH.Load().Get("X-Forwarded-Client-Cert"); !strings.Contains(xfcc, want) {
+		t.Fatalf("x-forwarded-client-cert %q, want %s", xfcc, want)
 	}
 }
