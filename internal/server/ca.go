@@ -107,7 +107,7 @@ func (s *Server) checkXDSExposure() error {
 // CA issues and renews at half-life; client certificates verified against
 // the CA's current trust bundle at every handshake.
 func (s *Server) xdsMTLS() (credentials.TransportCredentials, xdsserver.AuthOptions, error) {
-	opts := xdsserver.AuthOptions{Authenticate: xdsserver.SPIFFEAuthenticator(s.ca.TrustDomain()),
+	opts := xdsserver.AuthOptions{Authenticate: s.xdsAuthenticator(s.ca.TrustDomain()),
 		AccountID: s.cfg.AccountID, MaxConns: s.cfg.CA.XDSMaxConns}
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	if s.cfg.XDSTLSCert != "" || s.cfg.XDSTLSKey != "" {
@@ -136,6 +136,9 @@ func (s *Server) xdsMTLS() (credentials.TransportCredentials, xdsserver.AuthOpti
 		cfg.GetConfigForClient = nil
 		cfg.GetCertificate = getCert
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		if s.authMW != nil { // stock App Mesh Envoys: TLS plus SigV4 call credentials
+			cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		}
 		cfg.ClientCAs = roots
 		return cfg, nil
 	}
