@@ -24,6 +24,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
+	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -61,6 +62,8 @@ type Server struct {
 	// metrics is the server's Prometheus registry, served at GET /metrics
 	// (metrics.go).
 	metrics *prometheus.Registry
+	// telemetry keeps the proxies' golden signals (telemetry.go).
+	telemetry *telemetry.Telemetry
 
 	cfg   Config
 	log   *slog.Logger
@@ -106,6 +109,7 @@ func Start(cfg Config) (*Server, error) {
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
+	s.newTelemetry(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
@@ -157,7 +161,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
+	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics, Services: s.telemetry.RegisterService})
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
@@ -181,6 +185,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
 	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
+	mountProxies(mux, s.xds)
 	return nil
 }
 
@@ -289,6 +294,7 @@ func (s *Server) Stop() error {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
 		s.bg.Wait()
+		s.telemetry.Wait()
 	}
 	errStore := s.store.Close()
 	if errStore != nil {
