@@ -77,8 +77,8 @@ type Key struct {
 	Dest string
 }
 
-// entry is one window and the latest active-connection gauge of every
-// proxy stream that reports into it.
+// entry is one window and, for every open proxy stream that reports into
+// it, the latest active-connection gauge (0 until one is seen).
 type entry struct {
 	win    *window
 	active map[*proxyStream]float64

@@ -162,6 +162,9 @@ func (t *Telemetry) apply(ps *proxyStream, deltas map[Key]*delta, gauges map[Key
 	for k, d := range deltas {
 		if e := t.entryFor(k); e != nil {
 			e.win.add(now, *d)
+			if _, ok := e.active[ps]; !ok {
+				e.active[ps] = 0 // the stream reports here, without a gauge so far
+			}
 		}
 	}
 	for k, v := range gauges {
