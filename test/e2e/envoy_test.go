@@ -42,6 +42,9 @@ type proxyConfig struct {
 	AppPorts map[int]int
 	// Delta selects the incremental xDS protocol.
 	Delta bool
+	// MetricsFlush, when set, streams stats to the server's MetricsService
+	// at this period (telemetry_test.go).
+	MetricsFlush time.Duration
 }
 
 // envoyProc is a running Envoy.
@@ -69,6 +72,7 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: uint32(xdsPort), Delta: pc.Delta,
+		MetricsService: metricsSink(pc.MetricsFlush),
 	})
 	if err != nil {
 		t.Fatal(err)
