@@ -32,9 +32,10 @@ func FuzzDigest(f *testing.F) {
 		ps := newStream("m", "virtualNode", "a")
 		for _, data := range [][]byte{first, second} {
 			var msg metricsv3.StreamMetricsMessage
-			if proto.Unmarshal(data, &msg) != nil {
+			if decodeSelected(data, &msg) != nil {
 				return
 			}
+			checkSelected(t, data, &msg)
 			feed(tel, ps, msg.GetEnvoyMetrics()...)
 			c.advance(5 * time.Second)
 		}
@@ -51,4 +52,32 @@ func FuzzDigest(f *testing.F) {
 			t.Fatalf("windows %d > 4", n)
 		}
 	})
+}
+
+// checkSelected compares decodeSelected with proto.Unmarshal: when the
+// full decoder accepts data, the selective one must keep exactly the
+// wanted families, equal to the full decoder's.
+func checkSelected(t *testing.T, data []byte, got *metricsv3.StreamMetricsMessage) {
+	t.Helper()
+	var full metricsv3.StreamMetricsMessage
+	if proto.Unmarshal(data, &full) != nil {
+		return // the selective decoder skips what it does not read
+	}
+	var want []*promv1.MetricFamily
+	for _, f := range full.GetEnvoyMetrics() {
+		if wanted([]byte(f.GetName())) {
+			want = append(want, f)
+		}
+	}
+	if len(want) != len(got.GetEnvoyMetrics()) {
+		t.Fatalf("kept %d families, want %d", len(got.GetEnvoyMetrics()), len(want))
+	}
+	for i := range want {
+		if !proto.Equal(want[i], got.GetEnvoyMetrics()[i]) {
+			t.Fatalf("family %d: %v, want %v", i, got.GetEnvoyMetrics()[i], want[i])
+		}
+	}
+	if !proto.Equal(full.GetIdentifier(), got.GetIdentifier()) {
+		t.Fatalf("identifier %v, want %v", got.GetIdentifier(), full.GetIdentifier())
+	}
 }
