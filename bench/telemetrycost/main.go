@@ -96,15 +96,23 @@ func run(n, backends int, flush, duration time.Duration, profile string) error {
 		}
 		defer stop()
 	}
-	msgs0, cpu0, t0 := counter(reg, "trellis_telemetry_messages_total"), cpuTime(), time.Now()
+	// Gathering the registry is a scrape (timed below); keep it out of
+	// the measured interval.
+	msgs0 := counter(reg, "trellis_telemetry_messages_total")
+	cpu0, t0 := cpuTime(), time.Now()
 	time.Sleep(duration)
-	msgs1, cpu1, elapsed := counter(reg, "trellis_telemetry_messages_total"), cpuTime(), time.Since(t0)
+	cpu1, elapsed := cpuTime(), time.Since(t0)
+	msgs1 := counter(reg, "trellis_telemetry_messages_total")
+	scrape0 := cpuTime()
+	series := gatherCount(reg)
+	scrape := cpuTime() - scrape0
 	heap1 := heapInUse()
 	cpu := (cpu1 - cpu0).Seconds() / elapsed.Seconds()
 	fmt.Printf("measured %v: %.0f messages (%.1f/s), %d windows kept\n", elapsed.Round(time.Second), msgs1-msgs0,
 		(msgs1-msgs0)/elapsed.Seconds(), len(tel.Snapshot("")))
 	fmt.Printf("control plane CPU: %.2f%% of one core (%.3f ms per sidecar flush)\n", 100*cpu,
 		1000*(cpu1-cpu0).Seconds()/(float64(n)*elapsed.Seconds()/flush.Seconds()))
+	fmt.Printf("one /metrics scrape (%d series): %v CPU\n", series, scrape.Round(time.Millisecond))
 	fmt.Printf("control plane heap in use: %s per sidecar (%d MiB for %d)\n", kib(heap1-heap0, n), (heap1-heap0)>>20, n)
 	return nil
 }
@@ -132,6 +140,16 @@ func counter(reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// gatherCount gathers reg once, as a scrape does, and counts the series.
+func gatherCount(reg *prometheus.Registry) int {
+	fams, _ := reg.Gather()
+	n := 0
+	for _, f := range fams {
+		n += len(f.GetMetric())
+	}
+	return n
 }
 
 func value(m *dto.Metric) float64 {

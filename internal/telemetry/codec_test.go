@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func TestDecodeSelected(t *testing.T) {
+func TestDecodeFrame(t *testing.T) {
 	msg := &metricsv3.StreamMetricsMessage{
 		Identifier: &metricsv3.StreamMetricsMessage_Identifier{Node: &corev3.Node{Id: "mesh/m/virtualNode/a"}},
 		EnvoyMetrics: []*promv1.MetricFamily{
@@ -27,14 +27,17 @@ func TestDecodeSelected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got metricsv3.StreamMetricsMessage
-	if err := decodeSelected(b, &got); err != nil {
+	var got frame
+	if err := decodeFrame(b, &got); err != nil {
 		t.Fatal(err)
 	}
 	checkSelected(t, b, &got)
+	if got.nodeID != "mesh/m/virtualNode/a" || got.size != len(b) {
+		t.Errorf("node id %q size %d", got.nodeID, got.size)
+	}
 	var names []string
-	for _, f := range got.GetEnvoyMetrics() {
-		names = append(names, f.GetName())
+	for _, s := range got.samples {
+		names = append(names, s.name)
 	}
 	want := []string{uptimeStat, "http.ingress.downstream_rq_completed", "cluster.cds_egress_m_b_http_80.upstream_rq_5xx",
 		"cluster.cds_egress_m_b_http_80.upstream_rq_time"}
@@ -46,7 +49,7 @@ func TestDecodeSelected(t *testing.T) {
 			t.Fatalf("kept %v, want %v", names, want)
 		}
 	}
-	if err := decodeSelected(b[:len(b)-3], &metricsv3.StreamMetricsMessage{}); err == nil {
+	if err := decodeFrame(b[:len(b)-3], &frame{}); err == nil {
 		t.Error("truncated message decoded without error")
 	}
 }

@@ -31,12 +31,13 @@ func FuzzDigest(f *testing.F) {
 		tel := newTest(c, Options{MaxSeries: 8, MaxWindows: 4})
 		ps := newStream("m", "virtualNode", "a")
 		for _, data := range [][]byte{first, second} {
-			var msg metricsv3.StreamMetricsMessage
-			if decodeSelected(data, &msg) != nil {
+			var f frame
+			if decodeFrame(data, &f) != nil {
 				return
 			}
-			checkSelected(t, data, &msg)
-			feed(tel, ps, msg.GetEnvoyMetrics()...)
+			checkSelected(t, data, &f)
+			d, g := tel.digest(ps, f.samples)
+			tel.apply(ps, d, g)
 			c.advance(5 * time.Second)
 		}
 		if n := len(ps.prev) + len(ps.prevHist); n > 8 {
@@ -54,30 +55,41 @@ func FuzzDigest(f *testing.F) {
 	})
 }
 
-// checkSelected compares decodeSelected with proto.Unmarshal: when the
-// full decoder accepts data, the selective one must keep exactly the
-// wanted families, equal to the full decoder's.
-func checkSelected(t *testing.T, data []byte, got *metricsv3.StreamMetricsMessage) {
+// checkSelected compares decodeFrame with proto.Unmarshal: when the full
+// decoder accepts data, the frame must hold exactly the wanted families
+// that have a metric, in order, with the node id and the values.
+func checkSelected(t *testing.T, data []byte, got *frame) {
 	t.Helper()
 	var full metricsv3.StreamMetricsMessage
 	if proto.Unmarshal(data, &full) != nil {
-		return // the selective decoder skips what it does not read
+		return // the frame decoder skips what it does not read
 	}
 	var want []*promv1.MetricFamily
 	for _, f := range full.GetEnvoyMetrics() {
-		if wanted([]byte(f.GetName())) {
+		if wanted([]byte(f.GetName())) && len(f.GetMetric()) > 0 {
 			want = append(want, f)
 		}
 	}
-	if len(want) != len(got.GetEnvoyMetrics()) {
-		t.Fatalf("kept %d families, want %d", len(got.GetEnvoyMetrics()), len(want))
+	if len(want) != len(got.samples) {
+		t.Fatalf("kept %d families, want %d", len(got.samples), len(want))
 	}
-	for i := range want {
-		if !proto.Equal(want[i], got.GetEnvoyMetrics()[i]) {
-			t.Fatalf("family %d: %v, want %v", i, got.GetEnvoyMetrics()[i], want[i])
+	for i, f := range want {
+		s, m := got.samples[i], f.GetMetric()[0]
+		if s.name != f.GetName() {
+			t.Fatalf("family %d: %q, want %q", i, s.name, f.GetName())
+		}
+		switch s.kind {
+		case kindCounter:
+			if v := m.GetCounter().GetValue(); s.value != v && !(s.value != s.value && v != v) {
+				t.Fatalf("%s: counter %v, want %v", s.name, s.value, v)
+			}
+		case kindHistogram:
+			if c := float64(m.GetHistogram().GetSampleCount()); s.cum[len(s.cum)-1] != c {
+				t.Fatalf("%s: sample count %v, want %v", s.name, s.cum[len(s.cum)-1], c)
+			}
 		}
 	}
-	if !proto.Equal(full.GetIdentifier(), got.GetIdentifier()) {
-		t.Fatalf("identifier %v, want %v", got.GetIdentifier(), full.GetIdentifier())
+	if got.nodeID != full.GetIdentifier().GetNode().GetId() {
+		t.Fatalf("node id %q, want %q", got.nodeID, full.GetIdentifier().GetNode().GetId())
 	}
 }

@@ -1,7 +1,8 @@
 package telemetry
 
 import (
-	promv1 "github.com/prometheus/client_model/go"
+	"math"
+	"slices"
 )
 
 // proxyStream is the state of one Envoy's metrics stream: the last
@@ -13,6 +14,7 @@ type proxyStream struct {
 	nodeID           string
 	prev             map[string]float64
 	prevHist         map[string]histPrev
+	bounds           []float64 // the last histogram bounds seen (boundsOf)
 	messages         int
 	// young: the Envoy's uptime at its first message was within one
 	// window span, so its first cumulative values are all new traffic.
@@ -41,24 +43,27 @@ const uptimeStat = "server.uptime"
 // stream is a reconnection. A value below the previous one is a reset
 // (an Envoy restart behind the same stream is impossible, but a stat may
 // be recreated): the new value is the delta.
-func (t *Telemetry) digest(ps *proxyStream, fams []*promv1.MetricFamily) (map[Key]*delta, map[Key]float64) {
+func (t *Telemetry) digest(ps *proxyStream, samples []sample) (map[Key]*delta, map[Key]float64) {
 	first := ps.messages == 0
 	ps.messages++
 	if first {
-		ps.young = youngEnvoy(fams, t.Span().Seconds())
+		ps.young = youngEnvoy(samples, t.Span().Seconds())
 	}
 	countFirst := !first || ps.young
 	deltas := make(map[Key]*delta)
 	gauges := make(map[Key]float64)
-	for _, f := range fams {
-		dest, m := classify(f.GetName(), ps.mesh)
-		if m == mNone || len(f.GetMetric()) == 0 {
+	for i := range samples {
+		sm := &samples[i]
+		dest, m := classify(sm.name, ps.mesh)
+		if m == mNone || !finite(sm.value) {
 			continue
 		}
 		k := Key{Mesh: ps.mesh, Kind: ps.kind, Name: ps.name, Dest: dest}
-		mt := f.GetMetric()[0]
-		if m == mActive {
-			gauges[k] += mt.GetGauge().GetValue()
+		switch {
+		case m == mActive && sm.kind == kindGauge:
+			gauges[k] += sm.value
+			continue
+		case m == mActive:
 			continue
 		}
 		d := deltas[k]
@@ -66,32 +71,33 @@ func (t *Telemetry) digest(ps *proxyStream, fams []*promv1.MetricFamily) (map[Ke
 			d = &delta{}
 			deltas[k] = d
 		}
-		switch m {
-		case mRequests, mErrors:
-			v, ok := t.counterDelta(ps, f.GetName(), mt.GetCounter().GetValue(), countFirst)
+		switch {
+		case (m == mRequests || m == mErrors) && sm.kind == kindCounter:
+			v, ok := t.counterDelta(ps, sm.name, sm.value, countFirst)
 			if ok && m == mRequests {
 				d.requests += v
 			} else if ok {
 				d.errors += v
 			}
-		case mLatency:
-			if f.GetType() == promv1.MetricType_HISTOGRAM && mt.GetHistogram() != nil {
-				t.histDelta(ps, f.GetName(), mt.GetHistogram(), countFirst, d)
-			}
+		case m == mLatency && sm.kind == kindHistogram:
+			t.histDelta(ps, sm.name, sm.bounds, sm.cum, countFirst, d)
 		}
 	}
 	return deltas, gauges
 }
 
 // youngEnvoy reports whether the server.uptime gauge is at most span.
-func youngEnvoy(fams []*promv1.MetricFamily, span float64) bool {
-	for _, f := range fams {
-		if f.GetName() == uptimeStat && len(f.GetMetric()) > 0 {
-			return f.GetMetric()[0].GetGauge().GetValue() <= span
+func youngEnvoy(samples []sample, span float64) bool {
+	for _, s := range samples {
+		if s.name == uptimeStat && s.kind == kindGauge {
+			return s.value <= span
 		}
 	}
 	return false
 }
+
+// finite rejects NaN and infinities, which no Envoy stat holds.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // room reports whether ps may remember one more series.
 func (t *Telemetry) room(ps *proxyStream) bool {
@@ -120,8 +126,12 @@ func (t *Telemetry) counterDelta(ps *proxyStream, name string, v float64, countF
 }
 
 // histDelta adds the per-bucket increase of h since the last message to d.
-func (t *Telemetry) histDelta(ps *proxyStream, name string, h *promv1.Histogram, countFirst bool, d *delta) {
-	bounds, cum := histogramOf(h)
+func (t *Telemetry) histDelta(ps *proxyStream, name string, bounds, cum []float64, countFirst bool, d *delta) {
+	if len(cum) != len(bounds)+1 || len(bounds) == 0 {
+		return
+	}
+	// cum is the sample's own (decoded per message); bounds are shared.
+	bounds = ps.boundsOf(bounds)
 	p, seen := ps.prevHist[name]
 	if !seen && !t.room(ps) {
 		return
@@ -180,4 +190,13 @@ func (t *Telemetry) forget(ps *proxyStream) {
 	for _, e := range t.entries {
 		delete(e.active, ps)
 	}
+}
+
+// boundsOf returns the stream's copy of bounds, shared by its histograms
+// while Envoy keeps the same bounds (it always does).
+func (ps *proxyStream) boundsOf(b []float64) []float64 {
+	if !slices.Equal(ps.bounds, b) {
+		ps.bounds = slices.Clone(b)
+	}
+	return ps.bounds
 }
