@@ -128,18 +128,10 @@ func decodeFrame(b []byte, f *frame) error {
 }
 
 // decodeFamily decodes an encoded MetricFamily when its name is wanted.
+// It runs for every family an Envoy sends, so its first pass is a plain
+// loop (no closure) that only finds the name and the first metric.
 func decodeFamily(b []byte) (sample, bool, error) {
-	var name, metric []byte
-	var seenMetric bool
-	err := fields(b, func(fl field) error {
-		switch {
-		case fl.num == fieldFamilyName && fl.typ == protowire.BytesType:
-			name = fl.bytes
-		case fl.num == fieldFamilyMetric && fl.typ == protowire.BytesType && !seenMetric:
-			metric, seenMetric = fl.bytes, true
-		}
-		return nil
-	})
+	name, metric, seenMetric, err := familyFields(b)
 	if err != nil || !seenMetric || !wanted(name) {
 		return sample{}, false, err
 	}
@@ -162,6 +154,37 @@ func decodeFamily(b []byte) (sample, bool, error) {
 		return nil
 	})
 	return s, err == nil, err
+}
+
+// familyFields returns a MetricFamily's name (the last, as proto decoding
+// keeps) and its first metric.
+func familyFields(b []byte) (name, metric []byte, seenMetric bool, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		switch {
+		case num == fieldFamilyName:
+			name = v
+		case num == fieldFamilyMetric && !seenMetric:
+			metric, seenMetric = v, true
+		}
+	}
+	return name, metric, seenMetric, nil
 }
 
 // scalar reads Gauge.value or Counter.value.
