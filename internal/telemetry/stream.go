@@ -15,7 +15,11 @@ type proxyStream struct {
 	prev             map[string]float64
 	prevHist         map[string]histPrev
 	bounds           []float64 // the last histogram bounds seen (boundsOf)
-	messages         int
+	// deltas and gauges are digest's result, reused for every message
+	// (apply copies what it keeps).
+	deltas   map[Key]*delta
+	gauges   map[Key]float64
+	messages int
 	// young: the Envoy's uptime at its first message was within one
 	// window span, so its first cumulative values are all new traffic.
 	young bool
@@ -50,8 +54,12 @@ func (t *Telemetry) digest(ps *proxyStream, samples []sample) (map[Key]*delta, m
 		ps.young = youngEnvoy(samples, t.Span().Seconds())
 	}
 	countFirst := !first || ps.young
-	deltas := make(map[Key]*delta)
-	gauges := make(map[Key]float64)
+	if ps.deltas == nil {
+		ps.deltas, ps.gauges = make(map[Key]*delta), make(map[Key]float64)
+	}
+	clear(ps.deltas)
+	clear(ps.gauges)
+	deltas, gauges := ps.deltas, ps.gauges
 	for i := range samples {
 		sm := &samples[i]
 		dest, m := classify(sm.name, ps.mesh)
@@ -130,29 +138,41 @@ func (t *Telemetry) histDelta(ps *proxyStream, name string, bounds, cum []float6
 	if len(cum) != len(bounds)+1 || len(bounds) == 0 {
 		return
 	}
-	// cum is the sample's own (decoded per message); bounds are shared.
-	bounds = ps.boundsOf(bounds)
+	bounds = ps.boundsOf(bounds) // the frame's slices are reused: keep the stream's copy
 	p, seen := ps.prevHist[name]
 	if !seen && !t.room(ps) {
 		return
 	}
-	ps.prevHist[name] = histPrev{count: cum[len(cum)-1], cum: cum}
-	switch {
-	case !seen && !countFirst:
-		return
-	case !seen || len(p.cum) != len(cum) || cum[len(cum)-1] < p.count:
-		if seen {
-			t.metrics.resets.Inc()
-		}
-		p = histPrev{cum: make([]float64, len(cum))}
+	reset := seen && (len(p.cum) != len(cum) || cum[len(cum)-1] < p.count)
+	if reset {
+		t.metrics.resets.Inc()
 	}
-	counts := make([]float64, len(cum))
-	for i := range cum {
-		c := cum[i] - p.cum[i]
-		if i > 0 {
-			c -= cum[i-1] - p.cum[i-1]
+	var counts []float64
+	if seen || countFirst {
+		counts = make([]float64, len(cum))
+		for i := range cum {
+			c := cum[i]
+			if i > 0 {
+				c -= cum[i-1]
+			}
+			if seen && !reset {
+				c -= p.cum[i]
+				if i > 0 {
+					c += p.cum[i-1]
+				}
+			}
+			counts[i] = max(c, 0)
 		}
-		counts[i] = max(c, 0)
+	}
+	if len(p.cum) == len(cum) {
+		copy(p.cum, cum)
+	} else {
+		p.cum = slices.Clone(cum)
+	}
+	p.count = cum[len(cum)-1]
+	ps.prevHist[name] = p
+	if counts == nil {
+		return
 	}
 	if d.latencyBounds == nil {
 		d.latencyBounds, d.latencyCounts = bounds, counts

@@ -115,13 +115,19 @@ func decodeFrame(b []byte, f *frame) error {
 			}
 			f.nodeID = id.GetNode().GetId()
 		case fieldEnvoyMetrics:
-			s, ok, err := decodeFamily(fl.bytes)
-			if err != nil {
-				return err
+			// Reuse the slot (and its histogram slices) of the frame's
+			// previous use: Envoy sends the same families every flush.
+			n := len(f.samples)
+			if n < cap(f.samples) {
+				f.samples = f.samples[:n+1]
+			} else {
+				f.samples = append(f.samples, sample{})
 			}
-			if ok {
-				f.samples = append(f.samples, s)
+			ok, err := decodeFamily(fl.bytes, &f.samples[n])
+			if !ok {
+				f.samples = f.samples[:n]
 			}
+			return err
 		}
 		return nil
 	})
@@ -130,12 +136,15 @@ func decodeFrame(b []byte, f *frame) error {
 // decodeFamily decodes an encoded MetricFamily when its name is wanted.
 // It runs for every family an Envoy sends, so its first pass is a plain
 // loop (no closure) that only finds the name and the first metric.
-func decodeFamily(b []byte) (sample, bool, error) {
+func decodeFamily(b []byte, s *sample) (bool, error) {
 	name, metric, seenMetric, err := familyFields(b)
 	if err != nil || !seenMetric || !wanted(name) {
-		return sample{}, false, err
+		return false, err
 	}
-	s := sample{name: string(name)}
+	if s.name != string(name) {
+		s.name = string(name)
+	}
+	s.kind, s.value = kindOther, 0
 	err = fields(metric, func(fl field) error {
 		if fl.typ != protowire.BytesType {
 			return nil
@@ -153,7 +162,7 @@ func decodeFamily(b []byte) (sample, bool, error) {
 		}
 		return nil
 	})
-	return s, err == nil, err
+	return err == nil, err
 }
 
 // familyFields returns a MetricFamily's name (the last, as proto decoding
