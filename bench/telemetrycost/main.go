@@ -110,8 +110,9 @@ func run(n, backends int, flush, duration time.Duration, profile string) error {
 	cpu := (cpu1 - cpu0).Seconds() / elapsed.Seconds()
 	fmt.Printf("measured %v: %.0f messages (%.1f/s), %d windows kept\n", elapsed.Round(time.Second), msgs1-msgs0,
 		(msgs1-msgs0)/elapsed.Seconds(), len(tel.Snapshot("")))
-	fmt.Printf("control plane CPU: %.2f%% of one core (%.3f ms per sidecar flush)\n", 100*cpu,
-		1000*(cpu1-cpu0).Seconds()/(float64(n)*elapsed.Seconds()/flush.Seconds()))
+	perMsg := 1000 * (cpu1 - cpu0).Seconds() / (msgs1 - msgs0)
+	fmt.Printf("control plane CPU: %.2f%% of one core; %.3f ms per message received; at exactly %d flushes per %v: %.2f%%\n",
+		100*cpu, perMsg, n, flush, perMsg/1000*float64(n*batches(fams))/flush.Seconds()*100)
 	fmt.Printf("one /metrics scrape (%d series): %v CPU\n", series, scrape.Round(time.Millisecond))
 	fmt.Printf("control plane heap in use: %s per sidecar (%d MiB for %d)\n", kib(heap1-heap0, n), (heap1-heap0)>>20, n)
 	return nil

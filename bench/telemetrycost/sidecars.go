@@ -46,7 +46,8 @@ func sidecar(ctx context.Context, addr string, i, backends int, flush, delay tim
 		return fmt.Errorf("sidecar %d: %w", i, err)
 	}
 	defer cc.Close()
-	st, err := metricsv3.NewMetricsServiceClient(cc).StreamMetrics(ctx)
+	// Retried like Envoy does: a dial on a loaded machine may time out.
+	st, err := metricsv3.NewMetricsServiceClient(cc).StreamMetrics(ctx, grpc.WaitForReady(true))
 	if err != nil {
 		return fmt.Errorf("sidecar %d: %w", i, err)
 	}
