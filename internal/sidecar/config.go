@@ -3,9 +3,12 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
 // Defaults, App Mesh's where App Mesh had one.
@@ -43,6 +46,8 @@ type Config struct {
 
 	Envoy EnvoyOptions
 	Proxy ProxyShape
+	// Telemetry is stats tags, sinks and tracing (telemetry.go).
+	Telemetry TelemetryOptions
 
 	// AgentAddr is where the agent serves /ready and /status.
 	AgentAddr string
@@ -68,12 +73,20 @@ type Config struct {
 	// StopTimeout is how long Envoy gets after SIGTERM before SIGKILL
 	// (default 2 s).
 	StopTimeout time.Duration
+	// Stdout and Stderr receive Envoy's stdout and stderr byte for byte
+	// (nil: the sidecar's own). Envoy's access logs to /dev/stdout and its
+	// log lines are never rewrapped or filtered by the agent's log level;
+	// the agent's own structured log goes through Logger.
+	Stdout, Stderr io.Writer
 }
 
-// XDSTarget is the control plane's address.
+// XDSTarget is the control plane's address: Host and Port (plus any
+// Replicas of the same control plane, which Envoy fails over between), or
+// UnixSocket.
 type XDSTarget struct {
 	Host       string
 	Port       uint32
+	Replicas   []bootstrap.HostPort
 	UnixSocket string
 }
 
@@ -144,7 +157,7 @@ func Flags() []FlagSpec {
 		{Name: "virtual-node", Usage: "virtual node this proxy stands for"},
 		{Name: "virtual-gateway", Usage: "virtual gateway this proxy stands for"},
 		{Name: "node-cluster", Usage: "Envoy node.cluster (env APPMESH_RESOURCE_CLUSTER; default the node id)"},
-		{Name: "xds-address", Usage: "control plane xDS `address`, host:port or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
+		{Name: "xds-address", Usage: "control plane xDS `address`: host:port, a comma-separated list of replicas host:port,host:port (Envoy fails over between them; a DNS name with several addresses works too), or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
 		{Name: "delta", Usage: "use incremental (delta) xDS (env TRELLIS_XDS_DELTA)", Bool: true},
 		{Name: "sds-socket", Usage: "Unix socket of a local SDS server (env APPMESH_SDS_SOCKET_PATH)"},
 		{Name: "no-metrics-sink", Usage: "do not stream Envoy stats to the server's live golden signals (env TRELLIS_NO_METRICS_SINK)", Bool: true},
@@ -187,6 +200,7 @@ func Load(src Source) (Config, error) {
 	c.SDSSocketPath, _, _ = r.lookup("sds-socket", "APPMESH_SDS_SOCKET_PATH")
 	c.Envoy = r.envoyOptions()
 	c.Proxy = r.proxyShape()
+	c.Telemetry = r.telemetry(c.Identity)
 	c.AgentAddr = r.agentAddr()
 	c.Registry = r.registry()
 	c.Ignored = unsupportedEnv(src.Env)
@@ -251,23 +265,15 @@ func (r *resolver) configFile() (string, bool) {
 }
 
 // unsupported are App Mesh image variables that change what Envoy does but
-// that this sidecar does not implement (tracing, stats sinks and tags,
-// bootstrap merges, Unix-socket admin). A variable counts when set to
-// anything but its harmless value: false for booleans, or the given one.
+// that this sidecar does not implement (the metrics extension, bootstrap
+// merges, Unix-socket admin; docs/telemetry.md says why for telemetry). A
+// variable counts when set to anything but its harmless value: false for
+// booleans, or the given one.
 var unsupported = []struct {
 	name     string
 	boolean  bool
 	harmless string
 }{
-	{name: "ENABLE_ENVOY_XRAY_TRACING", boolean: true},
-	{name: "ENABLE_ENVOY_DATADOG_TRACING", boolean: true},
-	{name: "ENABLE_ENVOY_JAEGER_TRACING", boolean: true},
-	{name: "ENVOY_TRACING_CFG_FILE"},
-	{name: "ENABLE_ENVOY_DOG_STATSD", boolean: true},
-	{name: "ENVOY_STATS_SINKS_CFG_FILE"},
-	{name: "ENVOY_STATS_CONFIG_FILE"},
-	{name: "ENABLE_ENVOY_STATS_TAGS", boolean: true},
-	{name: "ENVOY_STATS_FLUSH_INTERVAL"},
 	{name: "APPMESH_METRIC_EXTENSION_VERSION", harmless: "0"},
 	{name: "ENABLE_STATS_SNAPSHOT", boolean: true},
 	{name: "ENVOY_RESOURCES_CONFIG_FILE"},

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -85,6 +86,8 @@ func TestLoadXDS(t *testing.T) {
 		{"IPv6", nil, with("APPMESH_XDS_ENDPOINT", "[::1]:9081"), XDSTarget{Host: "::1", Port: 9081}},
 		{"TRELLIS_XDS_ADDRESS wins over App Mesh", nil, with("APPMESH_XDS_ENDPOINT", "a:1", "TRELLIS_XDS_ADDRESS", "b:2"), XDSTarget{Host: "b", Port: 2}},
 		{"flag wins over env", map[string]string{"xds-address": "c:3"}, with("TRELLIS_XDS_ADDRESS", "b:2"), XDSTarget{Host: "c", Port: 3}},
+		{"replicas", map[string]string{"xds-address": "10.0.0.1:9081, 10.0.0.2:9081,[::1]:9082"}, id,
+			XDSTarget{Host: "10.0.0.1", Port: 9081, Replicas: []bootstrap.HostPort{{Host: "10.0.0.2", Port: 9081}, {Host: "::1", Port: 9082}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,10 +95,10 @@ func TestLoadXDS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.XDS != tc.want {
+			if !reflect.DeepEqual(c.XDS, tc.want) {
 				t.Errorf("XDS = %+v, want %+v", c.XDS, tc.want)
 			}
-			if back, err := ParseXDSAddress(c.XDS.String()); err != nil || back != c.XDS {
+			if back, err := ParseXDSAddress(c.XDS.String()); err != nil || !reflect.DeepEqual(back, c.XDS) {
 				t.Errorf("String() %q does not parse back: %+v %v", c.XDS.String(), back, err)
 			}
 		})
@@ -122,22 +125,23 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadAppMeshEnv(t *testing.T) {
 	env := map[string]string{
-		"APPMESH_RESOURCE_ARN":        arn,
-		"ENVOY_ADMIN_ACCESS_PORT":     "9911",
-		"ENVOY_LOG_LEVEL":             "DEBUG",
-		"ENVOY_CONCURRENCY":           "2",
-		"LISTENER_DRAIN_WAIT_TIME_S":  "30",
-		"ENVOY_INITIAL_FETCH_TIMEOUT": "10",
-		"APPNET_ENVOY_RESTART_COUNT":  "7",
-		"APPMESH_ENVOY_INGRESS_PORT":  "16000",
-		"APPMESH_ENVOY_EGRESS_PORT":   "16001",
-		"APPMESH_APP_PORTS":           "9080, 9090",
-		"APPMESH_SDS_SOCKET_PATH":     "/run/spire.sock",
-		"APPNET_AGENT_HTTP_PORT":      "9912",
-		"ENABLE_ENVOY_XRAY_TRACING":   "1",
-		"ENABLE_ENVOY_DOG_STATSD":     "false",
-		"ENVOY_ADMIN_MODE":            "tcp",
-		"ENVOY_STATS_SINKS_CFG_FILE":  "/etc/sinks.yaml",
+		"APPMESH_RESOURCE_ARN":             arn,
+		"ENVOY_ADMIN_ACCESS_PORT":          "9911",
+		"ENVOY_LOG_LEVEL":                  "DEBUG",
+		"ENVOY_CONCURRENCY":                "2",
+		"LISTENER_DRAIN_WAIT_TIME_S":       "30",
+		"ENVOY_INITIAL_FETCH_TIMEOUT":      "10",
+		"APPNET_ENVOY_RESTART_COUNT":       "7",
+		"APPMESH_ENVOY_INGRESS_PORT":       "16000",
+		"APPMESH_ENVOY_EGRESS_PORT":        "16001",
+		"APPMESH_APP_PORTS":                "9080, 9090",
+		"APPMESH_SDS_SOCKET_PATH":          "/run/spire.sock",
+		"APPNET_AGENT_HTTP_PORT":           "9912",
+		"ENABLE_ENVOY_XRAY_TRACING":        "1",
+		"ENABLE_ENVOY_DOG_STATSD":          "false",
+		"ENVOY_ADMIN_MODE":                 "tcp",
+		"ENVOY_RESOURCES_CONFIG_FILE":      "/etc/resources.yaml",
+		"APPMESH_METRIC_EXTENSION_VERSION": "1",
 	}
 	c, err := Load(src(nil, env))
 	if err != nil {
@@ -155,7 +159,10 @@ func TestLoadAppMeshEnv(t *testing.T) {
 	if c.SDSSocketPath != "/run/spire.sock" || c.AgentAddr != "127.0.0.1:9912" {
 		t.Errorf("sds %q agent %q", c.SDSSocketPath, c.AgentAddr)
 	}
-	if want := []string{"ENABLE_ENVOY_XRAY_TRACING", "ENVOY_STATS_SINKS_CFG_FILE"}; !slices.Equal(c.Ignored, want) {
+	if tr := c.Telemetry.Tracer; tr == nil || tr.Kind != "xray" || c.Telemetry.DogStatsD != nil {
+		t.Errorf("Telemetry = %+v", c.Telemetry)
+	}
+	if want := []string{"APPMESH_METRIC_EXTENSION_VERSION", "ENVOY_RESOURCES_CONFIG_FILE"}; !slices.Equal(c.Ignored, want) {
 		t.Errorf("Ignored = %v, want %v", c.Ignored, want)
 	}
 }
@@ -267,6 +274,8 @@ func TestLoadErrors(t *testing.T) {
 		{"xds scheme without port", nil, with("APPMESH_XDS_ENDPOINT", "https://x"), []string{"no other scheme"}},
 		{"xds no port", nil, with("TRELLIS_XDS_ADDRESS", "trellis"), []string{"TRELLIS_XDS_ADDRESS"}},
 		{"xds port range", nil, with("APPMESH_XDS_ENDPOINT", "x:70000"), []string{"not 1-65535"}},
+		{"xds list with a bad member", nil, with("APPMESH_XDS_ENDPOINT", "a:1,b"), []string{"host:port[,host:port...]"}},
+		{"xds list of sockets", nil, with("APPMESH_XDS_ENDPOINT", "unix:///a.sock,unix:///b.sock"), []string{"one socket, no list"}},
 		{"admin port", nil, with("ENVOY_ADMIN_ACCESS_PORT", "99999"), []string{`ENVOY_ADMIN_ACCESS_PORT="99999": not a port`}},
 		{"log level", nil, with("ENVOY_LOG_LEVEL", "loud"), []string{"ENVOY_LOG_LEVEL", "want one of"}},
 		{"concurrency", nil, with("ENVOY_CONCURRENCY", "0"), []string{"ENVOY_CONCURRENCY", "1..1024"}},

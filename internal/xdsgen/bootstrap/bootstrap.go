@@ -34,6 +34,12 @@ const (
 	DefaultAdminPort    = 9901
 )
 
+// HostPort is the address of one xDS server.
+type HostPort struct {
+	Host string
+	Port uint32
+}
+
 // Config describes one proxy's bootstrap.
 type Config struct {
 	// NodeID is the Envoy node id, mesh/<mesh>/virtualNode/<name>.
@@ -50,6 +56,10 @@ type Config struct {
 	XDSHost       string
 	XDSPort       uint32
 	XDSUnixSocket string
+	// XDSReplicas are further servers next to XDSHost:XDSPort, replicas
+	// serving the same configuration. Envoy keeps its one ADS stream on a
+	// healthy one and moves it when that replica dies (see xdsCluster).
+	XDSReplicas []HostPort
 	// Delta selects incremental xDS (DELTA_GRPC) over state-of-the-world.
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
@@ -57,6 +67,8 @@ type Config struct {
 	// MetricsService, when set, streams stats to the control plane
 	// (metricsservice.go).
 	MetricsService *MetricsService
+	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
+	Telemetry Telemetry
 }
 
 // Render returns the bootstrap as YAML (proto field names, sorted keys),
@@ -66,6 +78,12 @@ func Render(cfg Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Marshal(b)
+}
+
+// Marshal writes a bootstrap as Render does: YAML, proto field names,
+// sorted keys.
+func Marshal(b *bootstrapv3.Bootstrap) ([]byte, error) {
 	j, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: marshal: %w", err)
@@ -112,6 +130,9 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 		StatsSinks:         sinks,
 		StatsFlushInterval: metricsFlushInterval(&cfg),
 	}
+	if err := applyTelemetry(b, &cfg.Telemetry); err != nil {
+		return nil, fmt.Errorf("bootstrap: telemetry: %w", err)
+	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -127,6 +148,13 @@ func (c *Config) check() error {
 		return errors.New("xds unix socket and host/port are exclusive")
 	case c.XDSUnixSocket == "" && (c.XDSHost == "" || c.XDSPort == 0):
 		return errors.New("xds needs a unix socket or a host and port")
+	case c.XDSUnixSocket != "" && len(c.XDSReplicas) > 0:
+		return errors.New("xds replicas need host and port, not a unix socket")
+	}
+	for i, r := range c.XDSReplicas {
+		if r.Host == "" || r.Port == 0 {
+			return fmt.Errorf("xds replica %d needs a host and a port", i)
+		}
 	}
 	return nil
 }
