@@ -21,6 +21,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/backup"
+	"github.com/trellis-mesh/trellis/internal/ca"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -70,6 +71,8 @@ type Config struct {
 	// APILimits bound slow and idle clients and open connections on the
 	// API port; zero fields take apiserver's defaults.
 	APILimits apiserver.ConnLimits
+	// CA configures the built-in CA and authenticated xDS (ca.go).
+	CA CAConfig
 }
 
 // Server is a running Trellis control plane.
@@ -91,7 +94,11 @@ type Server struct {
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
-	xds     *xdsserver.Server
+	xds *xdsserver.Server
+	ca  *ca.CA
+	// authMW is the API auth middleware (nil when auth is off); the CA's
+	// enrolment endpoint checks SigV4 with it (ca.go).
+	authMW  *auth.Middleware
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
@@ -162,7 +169,11 @@ func Start(cfg Config) (*Server, error) {
 		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
 	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
-	if err := s.startXDS(ctx, mux, reg); err != nil {
+	err = s.startCA(ctx, mux)
+	if err == nil {
+		err = s.startXDS(ctx, mux, reg)
+	}
+	if err != nil {
 		cancel()
 		s.bg.Wait()
 		ln.Close()
@@ -173,7 +184,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(handler(cloudMapOr(regAPI, mux))),
+		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(s.enrolOr(handler(cloudMapOr(regAPI, mux)))),
 		TLSConfig: tlsCfg,
 		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -194,7 +205,17 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
-	creds, err := xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	if err := s.checkXDSExposure(); err != nil {
+		return err
+	}
+	var creds credentials.TransportCredentials
+	var auth xdsserver.AuthOptions
+	var err error
+	if s.cfg.CA.XDSMTLS {
+		creds, auth, err = s.xdsMTLS()
+	} else {
+		creds, err = xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	}
 	if err != nil {
 		return err
 	}
@@ -223,12 +244,14 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	// Serve may run once per listener: the streams of both share the one
 	// snapshot cache and status table.
 	if ln := s.xdsLn; ln != nil {
-		if creds != nil {
+		if auth.Authenticate != nil {
+			s.background(func() error { return s.xds.ServeAuthenticated(ctx, ln, creds, auth) }, "xds server")
+		} else if creds != nil {
 			s.background(func() error { return s.xds.ServeTLS(ctx, ln, creds) }, "xds server")
 		} else {
 			s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
 		}
-		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil)
+		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil, "mtls", auth.Authenticate != nil)
 	}
 	if ln := s.xdsUnix; ln != nil {
 		path := s.cfg.XDSUnixSocket
@@ -238,8 +261,10 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}, "xds unix socket server")
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
-	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
-	mountProxies(mux, s.xds)
+	// Node ids, peers and NACK text: behind the auth middleware when auth
+	// is on, else loopback only.
+	mux.Handle("GET /debug/xds", s.guard()(s.xds.StatusHandler()))
+	s.mountProxies(mux)
 	return nil
 }
 
