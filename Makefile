@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/auth/audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzBearer$$' -fuzztime $(FUZZTIME) ./internal/server/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/backup/
 	$(GO) test -run '^$$' -fuzz '^FuzzCloudMapRequest$$' -fuzztime $(FUZZTIME) ./internal/registryapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzMergeFragment$$' -fuzztime $(FUZZTIME) ./internal/xdsgen/bootstrap/
