@@ -136,6 +136,9 @@ func checkAccount(claimed, account string) error {
 // later requests that carry a node are checked as they arrive.
 func (s *Server) authInterceptor(opts AuthOptions) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if !isADS(info.FullMethod) { // the telemetry MetricsService (authother.go)
+			return s.authOther(srv, ss, handler, opts)
+		}
 		proven, err := opts.Authenticate(ss.Context())
 		if err != nil {
 			s.refuse("unauthenticated", ss.Context(), "", "", err)
