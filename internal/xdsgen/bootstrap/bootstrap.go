@@ -66,6 +66,9 @@ type Config struct {
 	SDSSocketPath string
 	// XDSTLS, when set, makes xds_cluster mTLS with SDS secrets (xdstls.go).
 	XDSTLS *XDSTLS
+	// MetricsService, when set, streams stats to the control plane
+	// (metricsservice.go).
+	MetricsService *MetricsService
 	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
 	Telemetry Telemetry
 }
@@ -115,12 +118,19 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	sinks, err := metricsServiceSinks(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
 	b := &bootstrapv3.Bootstrap{
 		Node:             node,
 		Admin:            admin,
 		DynamicResources: dynamicResources(cfg.Delta),
 		StaticResources:  &bootstrapv3.Bootstrap_StaticResources{Clusters: clusters},
 		LayeredRuntime:   rt,
+
+		StatsSinks:         sinks,
+		StatsFlushInterval: metricsFlushInterval(&cfg),
 	}
 	if err := applyTelemetry(b, &cfg.Telemetry); err != nil {
 		return nil, fmt.Errorf("bootstrap: telemetry: %w", err)
