@@ -165,8 +165,9 @@ func (s *Secrets) Next(ctx context.Context) error {
 func (s *Secrets) Lookup(name string) (Material, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if m, ok := s.certs[name]; ok {
-		return m, true
+	if !strings.Contains(name, ":acm-pca:") {
+		m, ok := s.certs[name]
+		return m, ok
 	}
 	var bundle []byte
 	for _, arn := range strings.Split(name, ",") {
