@@ -57,6 +57,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.DurationVar(&cfg.APILimits.ReadTimeout, "api-read-timeout", apiserver.DefaultReadTimeout, "how long a client may take to send a whole API request (headers and body)")
 	f.DurationVar(&cfg.APILimits.IdleTimeout, "api-idle-timeout", apiserver.DefaultIdleTimeout, "how long an idle keep-alive API connection stays open")
 	f.IntVar(&cfg.APILimits.MaxConns, "api-max-connections", apiserver.DefaultMaxConns, "most open API connections; more are answered 503")
+	f.StringVar(&cfg.ACMKeyFile, "acm-key-file", "", "file of the AES-256 key sealing ACM private keys at rest (created if missing; default acm.key in --data-dir; the same file on every replica)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd

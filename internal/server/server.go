@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/trellis-mesh/trellis/internal/acm"
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/manager"
@@ -61,6 +62,10 @@ type Config struct {
 	// APILimits bound slow and idle clients and open connections on the
 	// API port; zero fields take apiserver's defaults.
 	APILimits apiserver.ConnLimits
+	// ACMKeyFile seals the private keys of the ACM stand-in at rest
+	// (docs/acm.md); empty means acm.key in DataDir. Every replica needs
+	// the same file.
+	ACMKeyFile string
 }
 
 // Server is a running Trellis control plane.
@@ -126,7 +131,11 @@ func Start(cfg Config) (*Server, error) {
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
-	if err := s.startXDS(ctx, mux, reg); err != nil {
+	secrets, err := s.startACM(ctx, mux)
+	if err == nil {
+		err = s.startXDS(ctx, mux, reg, secrets)
+	}
+	if err != nil {
 		cancel()
 		s.bg.Wait()
 		ln.Close()
@@ -150,7 +159,7 @@ func Start(cfg Config) (*Server, error) {
 // startXDS starts the translation pipeline and the ADS server on the TCP
 // listener (TLS when a certificate is configured) and the optional Unix
 // socket, and mounts the xDS status page on the API mux.
-func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry.Registry) error {
+func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry.Registry, secrets *acm.Secrets) error {
 	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
@@ -177,7 +186,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	}
 	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
 	view := meshview.New(s.store, s.log)
-	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
+	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg, Secrets: secrets})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
 	s.background(func() error { return rec.Run(ctx) }, "reconcile")
 	// Serve may run once per listener: the streams of both share the one

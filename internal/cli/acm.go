@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// The ACM stand-in's admin API (internal/acm; the CLI talks to it over
+// the network like any client, so its wire shapes are repeated here and
+// pinned by TestACMCommands against the real server).
+const (
+	acmPathCertificates = "/trellis/acm/certificates"
+	acmPathCAs          = "/trellis/acm/certificate-authorities"
+	acmPathList         = "/trellis/acm"
+)
+
+type acmEntry struct {
+	ARN      string    `json:"arn"`
+	Kind     string    `json:"kind"`
+	NotAfter time.Time `json:"notAfter,omitzero"`
+	Updated  time.Time `json:"updated"`
+	Revision int64     `json:"revision"`
+}
+
+// ACMCommand returns `trellis acm`: import certificates under ACM ARNs and
+// register ACM-PCA CA bundles, so App Mesh specs naming them resolve to
+// real certificates (docs/acm.md).
+func ACMCommand() *cobra.Command {
+	endpoint := os.Getenv("TRELLIS_ENDPOINT")
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	c := &cobra.Command{
+		Use:   "acm",
+		Short: "Certificates under ACM and ACM-PCA ARNs, served to Envoy over SDS (the ACM stand-in)",
+	}
+	c.PersistentFlags().StringVar(&endpoint, "endpoint", endpoint, "Trellis API endpoint (env TRELLIS_ENDPOINT)")
+	ep := func() string { return strings.TrimRight(endpoint, "/") }
+	c.AddCommand(acmImportCommand(ep), acmRegisterCACommand(ep), acmListCommand(ep), acmDeleteCommand(ep))
+	return c
+}
+
+func acmImportCommand(ep func() string) *cobra.Command {
+	var arn, cert, key, chain string
+	c := &cobra.Command{
+		Use:   "import --arn ARN --cert cert.pem --key key.pem [--chain chain.pem]",
+		Short: "Import (or replace) a certificate and its private key under an ACM certificate ARN",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			body := map[string]string{"arn": arn}
+			for field, path := range map[string]string{"certificate": cert, "privateKey": key, "chain": chain} {
+				if path == "" {
+					continue
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				body[field] = string(b)
+			}
+			var e acmEntry
+			if err := acmCall(cmd.Context(), http.MethodPost, ep()+acmPathCertificates, body, &e); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %s (expires %s)\n", e.ARN, e.NotAfter.Format(time.RFC3339))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&arn, "arn", "", "arn:aws:acm:<region>:<account>:certificate/<id>")
+	c.Flags().StringVar(&cert, "cert", "", "PEM file of the certificate")
+	c.Flags().StringVar(&key, "key", "", "PEM file of its private key (sealed at rest by the server)")
+	c.Flags().StringVar(&chain, "chain", "", "PEM file of the intermediate certificates (optional)")
+	for _, f := range []string{"arn", "cert", "key"} {
+		_ = c.MarkFlagRequired(f)
+	}
+	return c
+}
+
+func acmRegisterCACommand(ep func() string) *cobra.Command {
+	var arn, bundle string
+	c := &cobra.Command{
+		Use:   "register-ca --arn ARN --bundle ca.pem",
+		Short: "Register (or replace) the CA bundle of an ACM-PCA certificate authority ARN",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := os.ReadFile(bundle)
+			if err != nil {
+				return err
+			}
+			var e acmEntry
+			if err := acmCall(cmd.Context(), http.MethodPost, ep()+acmPathCAs, map[string]string{"arn": arn, "bundle": string(b)}, &e); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "registered %s\n", e.ARN)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&arn, "arn", "", "arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>")
+	c.Flags().StringVar(&bundle, "bundle", "", "PEM file of the CA certificate(s)")
+	_ = c.MarkFlagRequired("arn")
+	_ = c.MarkFlagRequired("bundle")
+	return c
+}
+
+func acmListCommand(ep func() string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the imported certificates and registered CAs (never a key)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var es []acmEntry
+			if err := acmCall(cmd.Context(), http.MethodGet, ep()+acmPathList, nil, &es); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ARN\tKIND\tEXPIRES\tUPDATED")
+			for _, e := range es {
+				exp := "-"
+				if !e.NotAfter.IsZero() {
+					exp = e.NotAfter.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ARN, e.Kind, exp, e.Updated.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func acmDeleteCommand(ep func() string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ARN",
+		Short: "Delete a certificate or CA bundle; TLS naming it stops being served",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			u := ep() + acmPathList + "?arn=" + url.QueryEscape(args[0])
+			if err := acmCall(cmd.Context(), http.MethodDelete, u, nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+// acmCall sends body as JSON and decodes the answer into out (when set);
+// an error status becomes an error with the server's message.
+func acmCall(ctx context.Context, method, u string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("acm: %w (is `trellis server` running? set --endpoint or TRELLIS_ENDPOINT)", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(data, &e)
+		return fmt.Errorf("%s (HTTP %d)", e.Message, resp.StatusCode)
+	}
+	if out == nil {
+		return nil
+	}
+	return jsonUnmarshal(data, out)
+}
