@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/pem"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
+
+	"github.com/trellis-mesh/trellis/internal/acm"
+	"github.com/trellis-mesh/trellis/internal/acm/acmtest"
+)
+
+const (
+	e2eCertARN = "arn:aws:acm:us-west-2:123456789012:certificate/secure-local"
+	e2eCAARN   = "arn:aws:acm-pca:us-west-2:123456789012:certificate-authority/tls-test"
+)
+
+// acmPost calls the ACM stand-in's admin API of the test's server.
+func (m *tlsMesh) acmPost(t *testing.T, path string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post("http://"+m.cp.srv.Addr()+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e acm.ErrorBody
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, e.Message)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestACMCertificates: the secure node's listener names an ACM certificate
+// ARN and front's client policy trusts an ACM-PCA ARN, the App Mesh
+// walkthrough's specs unchanged. With the certificate imported and the
+// CA's bundle registered in Trellis, Envoy gets both over SDS on its ADS
+// stream, the secure listener serves TLS and front accepts it; a
+// certificate from another CA imported under the same ARN reaches Envoy
+// live and front rejects it; the right one restores traffic.
+func TestACMCertificates(t *testing.T) {
+	m := setupTLS(t)
+	m.expect(t, true)
+	cert, key := m.pki.issue(t, "secure", "secure.local", m.secureIP)
+	m.acmPost(t, acm.PathCAs, acm.RegisterCARequest{ARN: e2eCAARN, Bundle: readFile(t, m.pki.CAFile)})
+	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: readFile(t, cert), PrivateKey: readFile(t, key)})
+
+	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
+	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
+		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
+	front := nodeSpec("", 0, "", "secure.local")
+	front.BackendDefaults = &types.BackendDefaults{ClientPolicy: &types.ClientPolicy{Tls: &types.ClientPolicyTls{
+		Validation: &types.TlsValidationContext{
+			Trust: &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
+			SubjectAlternativeNames: &types.SubjectAlternativeNames{Match: &types.SubjectAlternativeNameMatchers{Exact: []string{"secure.local"}}},
+		}}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
+
+	eventually(t, 20*time.Second, func() error {
+		m.c.get(m.frontAddr, "secure.local", "/", nil)
+		if n := m.secure.stat(t, m.handshakeStat()); n == 0 {
+			return fmt.Errorf("no TLS handshake on the secure listener yet")
+		}
+		return nil
+	})
+	m.expect(t, true) // TLS with the imported certificate, validated against the registered CA
+
+	rogue := acmtest.NewCA(t, "rogue")
+	rc, rk := rogue.Leaf(t, "secure.local")
+	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: string(rc), PrivateKey: string(rk)})
+	m.expectServed(t, rc) // pushed live to the secure Envoy
+	// front's pooled connections keep their handshake; a client policy
+	// edit replaces its cluster, so the next requests handshake anew.
+	front.BackendDefaults.ClientPolicy.Tls.Validation.SubjectAlternativeNames.Match.Exact = []string{"secure.local", "alt.local"}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
+	m.expect(t, false) // the server presents a certificate of another CA: rejected
+
+	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: readFile(t, cert), PrivateKey: readFile(t, key)})
+	m.expectServed(t, []byte(readFile(t, cert)))
+	m.expect(t, true)
+}
+
+// expectServed waits until the secure listener presents the PEM leaf.
+func (m *tlsMesh) expectServed(t *testing.T, leafPEM []byte) {
+	t.Helper()
+	blk, _ := pem.Decode(leafPEM)
+	eventually(t, 10*time.Second, func() error {
+		conn, err := tls.Dial("tcp", fmt.Sprintf("%s:%d", m.secureIP, tlsPort), &tls.Config{InsecureSkipVerify: true, ServerName: "secure.local"})
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if got := conn.ConnectionState().PeerCertificates[0].Raw; !bytes.Equal(got, blk.Bytes) {
+			return fmt.Errorf("the secure listener still presents another certificate")
+		}
+		return nil
+	})
+}
