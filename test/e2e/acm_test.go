@@ -3,8 +3,8 @@ package e2e
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/pem"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -70,7 +70,7 @@ func TestACMCertificates(t *testing.T) {
 	front := nodeSpec("", 0, "", "secure.local")
 	front.BackendDefaults = &types.BackendDefaults{ClientPolicy: &types.ClientPolicy{Tls: &types.ClientPolicyTls{
 		Validation: &types.TlsValidationContext{
-			Trust: &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
+			Trust:                   &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
 			SubjectAlternativeNames: &types.SubjectAlternativeNames{Match: &types.SubjectAlternativeNameMatchers{Exact: []string{"secure.local"}}},
 		}}}}
 	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
