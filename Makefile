@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/auth/audit/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/backup/
 	$(GO) test -run '^$$' -fuzz '^FuzzCloudMapRequest$$' -fuzztime $(FUZZTIME) ./internal/registryapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./internal/acm/
 
 ## bench: API throughput with 10,000 virtual nodes in one mesh
 bench:

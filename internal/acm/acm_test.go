@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/trellis-mesh/trellis/internal/acm"
 	"github.com/trellis-mesh/trellis/internal/acm/acmtest"
 	"github.com/trellis-mesh/trellis/internal/store"
@@ -122,6 +125,9 @@ func TestKeySealedAtRest(t *testing.T) {
 	if _, ok := sec.Lookup(certARN); ok {
 		t.Fatal("opened with another key")
 	}
+	if n := gaugeValue(t, sec.Collectors()[2]); n != 1 {
+		t.Fatalf("trellis_acm_records_unopenable = %v, want 1", n)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -174,6 +180,9 @@ func TestSecretsFollowStore(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	waitFor(ctx, t, sec, func() bool { _, ok := sec.Lookup(certARN); return !ok })
+	if c, a := gaugeValue(t, sec.Collectors()[0]), gaugeValue(t, sec.Collectors()[1]); c != 0 || a != 1 {
+		t.Fatalf("trellis_acm_records: %v certificates, %v CAs; want 0, 1", c, a)
+	}
 }
 
 func waitFor(ctx context.Context, t *testing.T, sec *acm.Secrets, cond func() bool) {
@@ -183,4 +192,16 @@ func waitFor(ctx context.Context, t *testing.T, sec *acm.Secrets, cond func() bo
 			t.Fatal(err)
 		}
 	}
+}
+
+// gaugeValue reads a one-series gauge.
+func gaugeValue(t *testing.T, c prometheus.Collector) float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 1)
+	c.Collect(ch)
+	var m dto.Metric
+	if err := (<-ch).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
 }

@@ -39,6 +39,7 @@ type Secrets struct {
 	mu      sync.RWMutex
 	certs   map[string]Material // by certificate ARN
 	cas     map[string][]byte   // bundle by CA ARN
+	bad     map[string]bool     // store keys of records left out
 	rev     int64
 	changed chan struct{}
 }
@@ -48,7 +49,7 @@ func NewSecrets(st store.Store, sealer Sealer, log *slog.Logger) *Secrets {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Secrets{st: st, sealer: sealer, log: log, certs: map[string]Material{}, cas: map[string][]byte{},
+	return &Secrets{st: st, sealer: sealer, log: log, certs: map[string]Material{}, cas: map[string][]byte{}, bad: map[string]bool{},
 		changed: make(chan struct{}, 1)}
 }
 
@@ -63,11 +64,13 @@ func (s *Secrets) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("acm: list store: %w", err)
 		}
-		certs, cas := map[string]Material{}, map[string][]byte{}
+		certs, cas, bad := map[string]Material{}, map[string][]byte{}, map[string]bool{}
 		for _, kv := range kvs {
-			s.decode(kv.Key, kv.Value, certs, cas)
+			if !s.decode(kv.Key, kv.Value, certs, cas) {
+				bad[kv.Key] = true
+			}
 		}
-		s.swap(rev, func() { s.certs, s.cas = certs, cas })
+		s.swap(rev, func() { s.certs, s.cas, s.bad = certs, cas, bad })
 		err = s.follow(ctx, rev)
 		if ctx.Err() != nil {
 			return nil
@@ -90,12 +93,12 @@ func (s *Secrets) follow(ctx context.Context, rev int64) error {
 		}
 		s.swap(resp.Revision, func() {
 			for _, ev := range resp.Events {
-				if ev.Type == store.EventDelete {
-					delete(s.certs, arnOf(ev.KV.Key))
-					delete(s.cas, arnOf(ev.KV.Key))
-					continue
+				delete(s.certs, arnOf(ev.KV.Key))
+				delete(s.cas, arnOf(ev.KV.Key))
+				delete(s.bad, ev.KV.Key)
+				if ev.Type == store.EventPut && !s.decode(ev.KV.Key, ev.KV.Value, s.certs, s.cas) {
+					s.bad[ev.KV.Key] = true
 				}
-				s.decode(ev.KV.Key, ev.KV.Value, s.certs, s.cas)
 			}
 		})
 	}
@@ -119,24 +122,28 @@ func (s *Secrets) swap(rev int64, f func()) {
 
 // decode adds one record; an unreadable one is logged and left out (its
 // ARN then resolves to nothing, which is safe: no TLS rather than wrong
-// TLS).
-func (s *Secrets) decode(key string, value []byte, certs map[string]Material, cas map[string][]byte) {
+// TLS), and decode returns false.
+func (s *Secrets) decode(key string, value []byte, certs map[string]Material, cas map[string][]byte) bool {
 	var r record
 	if err := json.Unmarshal(value, &r); err != nil {
 		s.log.Error("acm: skipping undecodable record", "key", key, "err", err)
-		return
+		return false
 	}
 	switch r.Kind {
 	case KindCertificate:
 		k, err := s.sealer.Open(r.SealedKey, []byte(r.ARN))
 		if err != nil {
 			s.log.Error("acm: private key does not open; is this the key file it was imported with?", "arn", r.ARN, "err", err)
-			return
+			return false
 		}
 		certs[r.ARN] = Material{Chain: []byte(r.CertPEM + r.ChainPEM), Key: k}
 	case KindCA:
 		cas[r.ARN] = []byte(r.BundlePEM)
+	default:
+		s.log.Error("acm: skipping record of unknown kind", "key", key, "kind", r.Kind)
+		return false
 	}
+	return true
 }
 
 func arnOf(key string) string {

@@ -24,6 +24,7 @@ func (s *Server) startACM(ctx context.Context, mux *http.ServeMux) (*acm.Secrets
 	}
 	acm.Register(mux, acm.NewStore(s.store, sealer), s.log)
 	secrets := acm.NewSecrets(s.store, sealer, s.log)
+	s.metrics.MustRegister(secrets.Collectors()...)
 	s.background(func() error { return secrets.Run(ctx) }, "acm")
 	return secrets, nil
 }
