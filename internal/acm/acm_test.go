@@ -30,11 +30,7 @@ func newStore(t *testing.T) (store.Store, acm.Sealer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sealer, err := acm.LoadOrCreateKeyFile(filepath.Join(t.TempDir(), "acm.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, sealer
+	return st, acmtest.Sealer(t)
 }
 
 func TestARNForms(t *testing.T) {

@@ -1,4 +1,4 @@
-package acm
+package acm_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/trellis-mesh/trellis/internal/acm"
 	"github.com/trellis-mesh/trellis/internal/acm/acmtest"
 )
 
@@ -26,24 +27,24 @@ func FuzzImport(f *testing.F) {
 		// The API body decoder, as the handler runs it.
 		rec := httptest.NewRecorder()
 		var req ImportRequest
-		if decode(rec, httptest.NewRequest("POST", PathCertificates, bytes.NewReader(b)), &req) {
+		if Decode(rec, httptest.NewRequest("POST", PathCertificates, bytes.NewReader(b)), &req) {
 			_ = CheckCertificateARN(req.ARN)
 			if CheckCAARN(req.ARN) == nil && strings.Contains(req.ARN, ",") {
 				t.Fatalf("CA ARN with a comma accepted: %q", req.ARN)
 			}
-			if _, err := checkKeyPair([]byte(req.Certificate), []byte(req.PrivateKey), []byte(req.Chain)); err == nil && req.PrivateKey == "" {
+			if _, err := CheckKeyPair([]byte(req.Certificate), []byte(req.PrivateKey), []byte(req.Chain)); err == nil && req.PrivateKey == "" {
 				t.Fatal("key pair accepted without a key")
 			}
-			if _, err := checkBundle([]byte(req.Certificate)); err == nil && !strings.Contains(req.Certificate, "CERTIFICATE") {
+			if _, err := CheckBundle([]byte(req.Certificate)); err == nil && !strings.Contains(req.Certificate, "CERTIFICATE") {
 				t.Fatal("bundle accepted without a certificate")
 			}
 		}
-		_, _ = checkKeyPair(b, b, b)
-		_, _ = checkBundle(b)
+		_, _ = CheckKeyPair(b, b, b)
+		_, _ = CheckBundle(b)
 	})
 }
 
-// TestPEMBound: a PEM document of exactly maxPEM bytes is read, one byte
+// TestPEMBound: a PEM document of exactly MaxPEM bytes is read, one byte
 // more is refused before parsing.
 func TestPEMBound(t *testing.T) {
 	ca := acmtest.NewCA(t, "ca")
@@ -51,25 +52,25 @@ func TestPEMBound(t *testing.T) {
 		b := bytes.Repeat([]byte("#"), n-len(ca.CertPEM)-1)
 		return append(append(ca.CertPEM, b...), '\n')
 	}
-	if n, err := checkBundle(pad(maxPEM)); err != nil || n != 1 {
-		t.Fatalf("bundle of maxPEM bytes: %d %v", n, err)
+	if n, err := CheckBundle(pad(MaxPEM)); err != nil || n != 1 {
+		t.Fatalf("bundle of MaxPEM bytes: %d %v", n, err)
 	}
-	if _, err := checkBundle(pad(maxPEM + 1)); err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Fatalf("bundle of maxPEM+1 bytes: %v", err)
+	if _, err := CheckBundle(pad(MaxPEM + 1)); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("bundle of MaxPEM+1 bytes: %v", err)
 	}
 }
 
-// TestBodyBound: an admin API body of exactly maxBody bytes is decoded
+// TestBodyBound: an admin API body of exactly MaxBody bytes is decoded
 // (and then refused for what it holds), one byte more is refused unread.
 func TestBodyBound(t *testing.T) {
 	for _, tc := range []struct {
 		size   int
 		decode bool
-	}{{maxBody, true}, {maxBody + 1, false}} {
+	}{{MaxBody, true}, {MaxBody + 1, false}} {
 		head, tail := `{"arn":"x","certificate":"`, `"}`
 		body := head + strings.Repeat("a", tc.size-len(head)-len(tail)) + tail
 		var req ImportRequest
-		ok := decode(httptest.NewRecorder(), httptest.NewRequest("POST", PathCertificates, strings.NewReader(body)), &req)
+		ok := Decode(httptest.NewRecorder(), httptest.NewRequest("POST", PathCertificates, strings.NewReader(body)), &req)
 		if ok != tc.decode {
 			t.Errorf("body of %d bytes: decoded %v, want %v", tc.size, ok, tc.decode)
 		}

@@ -1,94 +1,43 @@
 package acm
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+
+	"github.com/trellis-mesh/trellis/internal/auth"
 )
 
-// Sealer encrypts secrets at rest. Seal's output carries everything Open
-// needs besides the key; aad binds a sealed value to its record (the ARN),
-// so a sealed key cannot be moved under another ARN.
+// Sealer encrypts private keys at rest. aad binds a sealed value to its
+// record (the ARN), so a sealed key cannot be moved under another ARN.
 type Sealer interface {
 	Seal(plaintext, aad []byte) ([]byte, error)
 	Open(sealed, aad []byte) ([]byte, error)
 }
 
-// aesGCM seals with AES-256-GCM: a random 12-byte nonce followed by the
-// ciphertext and tag.
-type aesGCM struct{ aead cipher.AEAD }
+// authSealer is the server's AES-256-GCM sealer (internal/auth, the
+// --auth-key-file key) used for ACM private keys. Its additional data is
+// "acm:" and the ARN, which no access key id (the other use of the key)
+// can equal.
+type authSealer struct{ s *auth.Sealer }
 
-// NewAESGCM returns a Sealer over a 32-byte key.
-func NewAESGCM(key []byte) (Sealer, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("acm: sealing key must be 32 bytes, got %d", len(key))
-	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("acm: sealing key: %w", err)
-	}
-	a, err := cipher.NewGCM(b)
-	if err != nil {
-		return nil, fmt.Errorf("acm: sealing key: %w", err)
-	}
-	return aesGCM{a}, nil
+// AuthSealer seals with the server's auth key.
+func AuthSealer(s *auth.Sealer) Sealer { return authSealer{s} }
+
+func (a authSealer) Seal(plaintext, aad []byte) ([]byte, error) {
+	return a.s.Seal("acm:"+string(aad), string(plaintext)), nil
 }
 
-func (s aesGCM) Seal(plaintext, aad []byte) ([]byte, error) {
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("acm: nonce: %w", err)
+func (a authSealer) Open(sealed, aad []byte) ([]byte, error) {
+	p, err := a.s.Open("acm:"+string(aad), sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOpen, err)
 	}
-	return s.aead.Seal(nonce, nonce, plaintext, aad), nil
+	return []byte(p), nil
 }
 
 // ErrOpen is returned when a sealed value does not open with the key
-// (another key, or tampered data).
-var ErrOpen = errors.New("acm: sealed value does not open with this key")
+// (another key file, or tampered data).
+var ErrOpen = errorString("acm: sealed value does not open with this key")
 
-func (s aesGCM) Open(sealed, aad []byte) ([]byte, error) {
-	n := s.aead.NonceSize()
-	if len(sealed) < n+s.aead.Overhead() {
-		return nil, ErrOpen
-	}
-	out, err := s.aead.Open(nil, sealed[:n], sealed[n:], aad)
-	if err != nil {
-		return nil, ErrOpen
-	}
-	return out, nil
-}
+type errorString string
 
-// LoadOrCreateKeyFile reads a base64 32-byte key from path, creating the
-// file (mode 0600, random key) when it does not exist. Every replica of a
-// cluster must be given the same file.
-func LoadOrCreateKeyFile(path string) (Sealer, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("acm: new key: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("acm: key file: %w", err)
-		}
-		enc := base64.StdEncoding.EncodeToString(key) + "\n"
-		if err := os.WriteFile(path, []byte(enc), 0o600); err != nil {
-			return nil, fmt.Errorf("acm: key file: %w", err)
-		}
-		return NewAESGCM(key)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("acm: key file: %w", err)
-	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("acm: key file %s: not base64: %w", path, err)
-	}
-	return NewAESGCM(key)
-}
+func (e errorString) Error() string { return string(e) }

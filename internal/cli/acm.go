@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,12 +42,11 @@ func ACMCommand() *cobra.Command {
 		Short: "Certificates under ACM and ACM-PCA ARNs, served to Envoy over SDS (the ACM stand-in)",
 	}
 	c.PersistentFlags().StringVar(&endpoint, "endpoint", endpoint, "Trellis API endpoint (env TRELLIS_ENDPOINT)")
-	ep := func() string { return strings.TrimRight(endpoint, "/") }
-	c.AddCommand(acmImportCommand(ep), acmRegisterCACommand(ep), acmListCommand(ep), acmDeleteCommand(ep))
+	c.AddCommand(acmImportCommand(&endpoint), acmRegisterCACommand(&endpoint), acmListCommand(&endpoint), acmDeleteCommand(&endpoint))
 	return c
 }
 
-func acmImportCommand(ep func() string) *cobra.Command {
+func acmImportCommand(ep *string) *cobra.Command {
 	var arn, cert, key, chain string
 	c := &cobra.Command{
 		Use:   "import --arn ARN --cert cert.pem --key key.pem [--chain chain.pem]",
@@ -70,7 +65,7 @@ func acmImportCommand(ep func() string) *cobra.Command {
 				body[field] = string(b)
 			}
 			var e acmEntry
-			if err := acmCall(cmd.Context(), http.MethodPost, ep()+acmPathCertificates, body, &e); err != nil {
+			if err := acmCall(commandContext(cmd), *ep, http.MethodPost, acmPathCertificates, nil, body, &e); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %s (expires %s)\n", e.ARN, e.NotAfter.Format(time.RFC3339))
@@ -87,7 +82,7 @@ func acmImportCommand(ep func() string) *cobra.Command {
 	return c
 }
 
-func acmRegisterCACommand(ep func() string) *cobra.Command {
+func acmRegisterCACommand(ep *string) *cobra.Command {
 	var arn, bundle string
 	c := &cobra.Command{
 		Use:   "register-ca --arn ARN --bundle ca.pem",
@@ -99,7 +94,7 @@ func acmRegisterCACommand(ep func() string) *cobra.Command {
 				return err
 			}
 			var e acmEntry
-			if err := acmCall(cmd.Context(), http.MethodPost, ep()+acmPathCAs, map[string]string{"arn": arn, "bundle": string(b)}, &e); err != nil {
+			if err := acmCall(commandContext(cmd), *ep, http.MethodPost, acmPathCAs, nil, map[string]string{"arn": arn, "bundle": string(b)}, &e); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "registered %s\n", e.ARN)
@@ -113,14 +108,14 @@ func acmRegisterCACommand(ep func() string) *cobra.Command {
 	return c
 }
 
-func acmListCommand(ep func() string) *cobra.Command {
+func acmListCommand(ep *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the imported certificates and registered CAs (never a key)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var es []acmEntry
-			if err := acmCall(cmd.Context(), http.MethodGet, ep()+acmPathList, nil, &es); err != nil {
+			if err := acmCall(commandContext(cmd), *ep, http.MethodGet, acmPathList, nil, nil, &es); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -137,14 +132,14 @@ func acmListCommand(ep func() string) *cobra.Command {
 	}
 }
 
-func acmDeleteCommand(ep func() string) *cobra.Command {
+func acmDeleteCommand(ep *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete ARN",
 		Short: "Delete a certificate or CA bundle; TLS naming it stops being served",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			u := ep() + acmPathList + "?arn=" + url.QueryEscape(args[0])
-			if err := acmCall(cmd.Context(), http.MethodDelete, u, nil, nil); err != nil {
+			q := url.Values{"arn": {args[0]}}
+			if err := acmCall(commandContext(cmd), *ep, http.MethodDelete, acmPathList, q, nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
@@ -153,40 +148,12 @@ func acmDeleteCommand(ep func() string) *cobra.Command {
 	}
 }
 
-// acmCall sends body as JSON and decodes the answer into out (when set);
-// an error status becomes an error with the server's message.
-func acmCall(ctx context.Context, method, u string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+// acmCall sends body as JSON to the admin API at path, signed like every
+// CLI call, and decodes the answer into out (when set).
+func acmCall(ctx context.Context, endpoint, method, path string, query url.Values, body, out any) error {
+	cl, err := newClient(endpoint)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("acm: %w (is `trellis server` running? set --endpoint or TRELLIS_ENDPOINT)", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(data, &e)
-		return fmt.Errorf("%s (HTTP %d)", e.Message, resp.StatusCode)
-	}
-	if out == nil {
-		return nil
-	}
-	return jsonUnmarshal(data, out)
+	return cl.do(ctx, method, path, query, body, out)
 }

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,10 +33,7 @@ func TestACMSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.sync(ctx, t)
-	sealer, err := acm.LoadOrCreateKeyFile(filepath.Join(t.TempDir(), "k"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer := acmtest.Sealer(t)
 	secrets := acm.NewSecrets(m.st, sealer, quietLogger())
 	sdone := make(chan error, 1)
 	sctx, stop := context.WithCancel(context.Background())

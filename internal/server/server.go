@@ -19,6 +19,8 @@ import (
 
 	"github.com/trellis-mesh/trellis/internal/acm"
 	"github.com/trellis-mesh/trellis/internal/apiserver"
+	"github.com/trellis-mesh/trellis/internal/auth"
+	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
@@ -59,13 +61,15 @@ type Config struct {
 	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
 	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
+	// Auth is API authentication (see AuthConfig; zero value: off).
+	Auth AuthConfig
+	// APITLSCert and APITLSKey are PEM files; when both are set the API
+	// port serves HTTPS (HTTP/2 and HTTP/1.1).
+	APITLSCert string
+	APITLSKey  string
 	// APILimits bound slow and idle clients and open connections on the
 	// API port; zero fields take apiserver's defaults.
 	APILimits apiserver.ConnLimits
-	// ACMKeyFile seals the private keys of the ACM stand-in at rest
-	// (docs/acm.md); empty means acm.key in DataDir. Every replica needs
-	// the same file.
-	ACMKeyFile string
 }
 
 // Server is a running Trellis control plane.
@@ -94,6 +98,11 @@ type Server struct {
 	// (stages.go).
 	failed   chan error
 	stopping atomic.Bool
+
+	keys      *auth.Keys // nil when auth is off
+	adminFile string
+	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
+	mirror    *auth.Mirror
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -104,6 +113,13 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := apiTLS(cfg.APITLSCert, cfg.APITLSKey)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -126,10 +142,22 @@ func Start(cfg Config) (*Server, error) {
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
 	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
+	handler, err := s.withAuth(mux, mgr)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
+	if s.mirror != nil {
+		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
+	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
 	secrets, err := s.startACM(ctx, mux)
 	if err == nil {
@@ -140,19 +168,23 @@ func Start(cfg Config) (*Server, error) {
 		s.bg.Wait()
 		ln.Close()
 		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:  newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux)),
-		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(handler(cloudMapOr(regAPI, mux))),
+		TLSConfig: tlsCfg,
+		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
 	limiter.Configure(s.api)
 	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
 	s.metrics.MustRegister(s.collectors...)
-	go func() { s.done <- s.api.Serve(limiter.Listener(ln)) }()
+	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
-		"region", cfg.Region, "account", cfg.AccountID)
+		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
 }
 
@@ -317,6 +349,9 @@ func (s *Server) Stop() error {
 	errStore := s.store.Close()
 	if errStore != nil {
 		errStore = fmt.Errorf("close store: %w", errStore)
+	}
+	if s.auditLog != nil {
+		errStore = errors.Join(errStore, s.auditLog.Close())
 	}
 	s.log.Info("shutdown complete")
 	return errors.Join(errAPI, errStore)

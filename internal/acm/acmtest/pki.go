@@ -13,7 +13,25 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/acm"
+	"github.com/trellis-mesh/trellis/internal/auth"
 )
+
+// Sealer returns a sealer over a fresh random key, as the server's
+// --auth-key-file gives.
+func Sealer(t testing.TB) acm.Sealer {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	s, err := auth.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acm.AuthSealer(s)
+}
 
 // CA is a self-signed certificate authority.
 type CA struct {
