@@ -74,3 +74,25 @@ func TestACMCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestACMCommandsSigned: with authentication on, trellis acm signs its
+// calls with the admin's credentials; an unsigned call is refused.
+func TestACMCommandsSigned(t *testing.T) {
+	ep := startAuthServer(t)
+	ca := acmtest.NewCA(t, "ca")
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const caARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/shop"
+	if _, err := runACM(t, ep, "register-ca", "--arn", caARN, "--bundle", bundle); err != nil {
+		t.Fatalf("signed register-ca: %v", err)
+	}
+	if out, err := runACM(t, ep, "list"); err != nil || !strings.Contains(out, caARN) {
+		t.Fatalf("signed list: %v\n%s", err, out)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	if _, err := runACM(t, ep, "list"); err == nil || !strings.Contains(err.Error(), "MissingAuthenticationTokenException") {
+		t.Fatalf("unsigned list: %v", err)
+	}
+}
