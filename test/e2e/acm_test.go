@@ -115,3 +115,33 @@ func (m *tlsMesh) expectServed(t *testing.T, leafPEM []byte) {
 		return nil
 	})
 }
+
+// TestACMUnimportedARN: a STRICT listener naming an ACM ARN nothing is
+// imported under serves neither plaintext nor TLS (Envoy gives up waiting
+// for the secret after its initial fetch timeout), and importing the
+// certificate later brings it up live.
+func TestACMUnimportedARN(t *testing.T) {
+	m := setupTLS(t)
+	m.expect(t, true)
+	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
+	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
+		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
+	addr := fmt.Sprintf("%s:%d", m.secureIP, tlsPort)
+	eventually(t, 40*time.Second, func() error {
+		if code, _, err := m.c.get(addr, "secure.local", "/", nil); err == nil && code == 200 {
+			return fmt.Errorf("the listener still serves plaintext")
+		}
+		if conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}); err == nil {
+			conn.Close()
+			return fmt.Errorf("the listener completed a TLS handshake without its certificate")
+		}
+		return nil
+	})
+	m.expect(t, false)
+
+	cert, key := m.pki.issue(t, "secure", "secure.local", m.secureIP)
+	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: readFile(t, cert), PrivateKey: readFile(t, key)})
+	m.expectServed(t, []byte(readFile(t, cert)))
+	m.expect(t, true) // front originates TLS to a STRICT listener, as App Mesh did
+}
