@@ -11,6 +11,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/acm"
 	"github.com/trellis-mesh/trellis/internal/acm/acmtest"
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/xdsgen"
 )
@@ -103,5 +104,48 @@ func secureNode() manager.CreateInput {
 				Validation: &appmesh.TlsValidationContext{Trust: &appmesh.TlsValidationContextTrust{
 					Acm: &appmesh.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{testCAARN}}}}}}},
 		},
+	}
+}
+
+// fakeSecrets resolves from a map.
+type fakeSecrets map[string]acm.Material
+
+func (f fakeSecrets) Lookup(name string) (acm.Material, bool) { m, ok := f[name]; return m, ok }
+func (f fakeSecrets) Next(ctx context.Context) error          { <-ctx.Done(); return ctx.Err() }
+
+// TestSecretsFor: each referenced name once, resolved ones as secrets of
+// their kind, the others as warnings; the fingerprint follows the material.
+func TestSecretsFor(t *testing.T) {
+	ca := acmtest.NewCA(t, "ca")
+	cert, key := ca.Leaf(t, "a.local")
+	parts := []*ir.Proxy{
+		{Listeners: []ir.Listener{{FilterChains: []ir.FilterChain{{TLS: &ir.DownstreamTLS{Certificate: ir.CertSource{ADSSecret: testCertARN}}}}}}},
+		{Clusters: []ir.Cluster{
+			{TLS: &ir.UpstreamTLS{Trust: &ir.CertSource{ADSSecret: testCAARN}}},
+			{TLS: &ir.UpstreamTLS{Trust: &ir.CertSource{ADSSecret: testCAARN}}},
+			{TLS: &ir.UpstreamTLS{Trust: &ir.CertSource{ADSSecret: "arn:aws:acm-pca:us-west-2:123456789012:certificate-authority/gone"}}},
+			{TLS: &ir.UpstreamTLS{Trust: &ir.CertSource{CertChainFile: "/ca.pem"}}},
+		}},
+	}
+	src := fakeSecrets{testCertARN: {Chain: cert, Key: key}, testCAARN: {Bundle: ca.CertPEM}}
+	r := &Reconciler{secrets: src}
+	got, err := r.secretsFor(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.res) != 2 || len(got.missing) != 1 || len(got.warnings()) != 1 {
+		t.Fatalf("%d secrets, missing %v", len(got.res), got.missing)
+	}
+	if got.res[0].(*tlsv3.Secret).GetTlsCertificate() == nil || got.res[1].(*tlsv3.Secret).GetValidationContext() == nil {
+		t.Fatal("secrets of the wrong kind")
+	}
+	cert2, key2 := ca.Leaf(t, "a.local")
+	src[testCertARN] = acm.Material{Chain: cert2, Key: key2}
+	again, err := r.secretsFor(parts)
+	if err != nil || again.fp == got.fp {
+		t.Fatalf("fingerprint unchanged after a replacement (err %v)", err)
+	}
+	if none, _ := (&Reconciler{}).secretsFor(parts); len(none.res) != 0 || len(none.missing) != 0 {
+		t.Fatal("without a secret source nothing is resolved")
 	}
 }
