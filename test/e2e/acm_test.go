@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"testing"
@@ -27,8 +29,13 @@ const (
 // acmPost calls the ACM stand-in's admin API of the test's server.
 func (m *tlsMesh) acmPost(t *testing.T, path string, body any) {
 	t.Helper()
+	acmPost(t, m.cp, path, body)
+}
+
+func acmPost(t *testing.T, c *cp, path string, body any) {
+	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post("http://"+m.cp.srv.Addr()+path, "application/json", bytes.NewReader(b))
+	resp, err := http.Post("http://"+c.srv.Addr()+path, "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,4 +151,40 @@ func TestACMUnimportedARN(t *testing.T) {
 	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: readFile(t, cert), PrivateKey: readFile(t, key)})
 	m.expectServed(t, []byte(readFile(t, cert)))
 	m.expect(t, true) // front originates TLS to a STRICT listener, as App Mesh did
+}
+
+// TestACMGatewayListener: a virtual gateway listener naming an ACM
+// certificate ARN serves HTTPS with the imported certificate, which a
+// client trusting the CA verifies for the gateway's public name.
+func TestACMGatewayListener(t *testing.T) {
+	m := setupGateway(t)
+	ca := acmtest.NewCA(t, "gateway CA")
+	cert, key := ca.Leaf(t, publicHost)
+	const arn = "arn:aws:acm:us-west-2:123456789012:certificate/gateway"
+	acmPost(t, m.cp, acm.PathCertificates, acm.ImportRequest{ARN: arn, Certificate: string(cert), PrivateKey: string(key)})
+	must[*appmesh.UpdateVirtualGatewayOutput](t)(m.cp.client.UpdateVirtualGateway(m.cp.ctx, &appmesh.UpdateVirtualGatewayInput{
+		MeshName: aws.String("color"), VirtualGatewayName: aws.String("gateway"),
+		Spec: &types.VirtualGatewaySpec{Listeners: []types.VirtualGatewayListener{{
+			PortMapping: &types.VirtualGatewayPortMapping{Port: aws.Int32(gatewayPort), Protocol: types.VirtualGatewayPortProtocolHttp},
+			Tls: &types.VirtualGatewayListenerTls{Mode: types.VirtualGatewayListenerTlsModeStrict,
+				Certificate: &types.VirtualGatewayListenerTlsCertificateMemberAcm{Value: types.VirtualGatewayListenerTlsAcmCertificate{CertificateArn: aws.String(arn)}}},
+		}}}}))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: publicHost}, DisableKeepAlives: true}}
+	eventually(t, 20*time.Second, func() error {
+		req, _ := http.NewRequest("GET", "https://"+m.addr+"/rewrite/path/blue", nil)
+		req.Host = publicHost
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "blue" {
+			return fmt.Errorf("got %d %q", resp.StatusCode, b)
+		}
+		return nil
+	})
 }
