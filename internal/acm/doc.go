@@ -9,5 +9,6 @@
 // Room: a sibling of registry. It reads and writes its own key range of
 // the store (KeyPrefix); irgen never sees it. Store manages records,
 // Secrets follows the store and resolves secret names for the
-// reconciler, Handler is the admin HTTP API the CLI talks to.
+// reconciler, Register mounts the admin HTTP API the CLI talks to, and
+// private keys are sealed with the server's auth key (AuthSealer).
 package acm
