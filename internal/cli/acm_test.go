@@ -59,6 +59,8 @@ func TestACMCommands(t *testing.T) {
 		{[]string{"list"}, caARN, ""},
 		{[]string{"delete", arn}, "deleted " + arn, ""},
 		{[]string{"delete", arn}, "", "no such ARN"},
+		{[]string{"delete", caARN}, "deleted " + caARN, ""},
+		{[]string{"list"}, "ARN", ""},
 	} {
 		out, err := runACM(t, ep, tc.args...)
 		switch {
