@@ -25,6 +25,7 @@ func main() {
 	root.AddCommand(cli.Commands()...)
 	root.AddCommand(cli.AuditCommand(nil))
 	root.AddCommand(cli.ACMCommand())
+	root.AddCommand(cli.CACommands()...)
 	root.AddCommand(demoCommands()...)
 	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {

@@ -45,6 +45,9 @@ type Classifier struct {
 
 // Classify returns the request's operation.
 func (c Classifier) Classify(r *http.Request, body []byte) Operation {
+	if o, ok := caOperation(r); ok {
+		return o
+	}
 	switch {
 	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314."):
 		name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314.")

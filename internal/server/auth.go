@@ -50,6 +50,9 @@ func checkBind(cfg Config) error {
 	}
 	var open []string
 	for _, addr := range []string{cfg.APIAddr, cfg.XDSAddr} {
+		if addr == cfg.XDSAddr && cfg.CA.XDSMTLS {
+			continue // xDS authenticates its clients itself (ca.go)
+		}
 		if addr != "" && !isLoopback(addr) {
 			open = append(open, addr)
 		}
@@ -123,6 +126,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 		Logger:       s.log,
 		Registerer:   s.metrics,
 	})
+	s.authMW = mw
 	return mw.Wrap, nil
 }
 

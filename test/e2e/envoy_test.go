@@ -66,6 +66,14 @@ type envoyProc struct {
 
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	t.Helper()
+	e := launchEnvoy(t, c, pc)
+	e.waitLive(t)
+	return e
+}
+
+// launchEnvoy starts Envoy without waiting for its configuration.
+func launchEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
+	t.Helper()
 	bin := envoyBinary(t)
 	addrs := pc.XDSAddrs
 	if len(addrs) == 0 {
@@ -112,7 +120,6 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 			t.Logf("envoy %s log:\n%s", pc.NodeID, e.log.String())
 		}
 	})
-	e.waitLive(t)
 	return e
 }
 
