@@ -12,7 +12,14 @@ const (
 	PathCertificates = "/trellis/acm/certificates"
 	PathCAs          = "/trellis/acm/certificate-authorities"
 	PathList         = "/trellis/acm"
+	PathRequests     = "/trellis/acm/requests"
 )
+
+// RequestRequest is the body of POST PathRequests.
+type RequestRequest struct {
+	ARN     string   `json:"arn"`
+	Domains []string `json:"domains"`
+}
 
 // ImportRequest is the body of POST PathCertificates.
 type ImportRequest struct {
@@ -65,6 +72,19 @@ func Register(mux *http.ServeMux, s *Store, log *slog.Logger) {
 	})
 }
 
+// RegisterRequests mounts POST PathRequests: the built-in CA issues a
+// certificate under an ACM ARN (Store.Request).
+func RegisterRequests(mux *http.ServeMux, s *Store, iss Issuer, log *slog.Logger) {
+	mux.HandleFunc("POST "+PathRequests, func(w http.ResponseWriter, r *http.Request) {
+		var req RequestRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		e, err := s.Request(r.Context(), req.ARN, req.Domains, iss)
+		reply(w, log, e, err)
+	})
+}
+
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
@@ -79,7 +99,7 @@ func reply(w http.ResponseWriter, log *slog.Logger, v any, err error) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, v)
-	case errors.Is(err, ErrBadARN), errors.Is(err, ErrInvalid):
+	case errors.Is(err, ErrBadARN), errors.Is(err, ErrInvalid), errors.Is(err, ErrImported):
 		writeJSON(w, http.StatusBadRequest, ErrorBody{Message: err.Error()})
 	case errors.Is(err, ErrNotFound):
 		writeJSON(w, http.StatusNotFound, ErrorBody{Message: err.Error()})

@@ -1,5 +1,7 @@
 package acm
 
+import "time"
+
 // Hooks for the external tests (fuzz_test.go).
 var (
 	CheckKeyPair = checkKeyPair
@@ -8,3 +10,6 @@ var (
 	MaxPEM       = maxPEM
 	MaxBody      = maxBody
 )
+
+// SetNow sets the Store's clock.
+func SetNow(s *Store, now func() time.Time) { s.now = now }

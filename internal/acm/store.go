@@ -42,6 +42,9 @@ type record struct {
 	BundlePEM string    `json:"bundle,omitempty"`
 	NotAfter  time.Time `json:"notAfter,omitzero"`
 	Updated   time.Time `json:"updated"`
+	// Domains is set on a certificate the built-in CA issued (Request);
+	// the renewer re-issues it at half its life.
+	Domains []string `json:"domains,omitempty"`
 }
 
 // Entry is what List shows of a record: never the key.

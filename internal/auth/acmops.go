@@ -10,7 +10,8 @@ const acmPathPrefix = "/trellis/acm"
 
 // acmOperation names the ACM stand-in's calls as trellis: actions on the
 // certificate or CA ARN they touch: ImportCertificate,
-// RegisterCertificateAuthority, DeleteCertificate (resource: the ARN), and
+// RegisterCertificateAuthority, RequestCertificate, DeleteCertificate
+// (resource: the ARN), and
 // ListCertificates ("*"). They are signed like App Mesh calls.
 func acmOperation(r *http.Request, body []byte) Operation {
 	var b struct {
@@ -23,6 +24,8 @@ func acmOperation(r *http.Request, body []byte) Operation {
 		name, res = "ImportCertificate", or(b.ARN, "*")
 	case r.Method == http.MethodPost && r.URL.Path == acmPathPrefix+"/certificate-authorities":
 		name, res = "RegisterCertificateAuthority", or(b.ARN, "*")
+	case r.Method == http.MethodPost && r.URL.Path == acmPathPrefix+"/requests":
+		name, res = "RequestCertificate", or(b.ARN, "*")
 	case r.Method == http.MethodGet && r.URL.Path == acmPathPrefix:
 		name = "ListCertificates"
 	case r.Method == http.MethodDelete && r.URL.Path == acmPathPrefix:

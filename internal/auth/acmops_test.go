@@ -17,6 +17,7 @@ func TestACMOperations(t *testing.T) {
 		{"POST", "/trellis/acm/certificates", `{"arn":"` + arn + `"}`, "trellis:ImportCertificate", arn},
 		{"POST", "/trellis/acm/certificate-authorities", `{"arn":"a"}`, "trellis:RegisterCertificateAuthority", "a"},
 		{"GET", "/trellis/acm", "", "trellis:ListCertificates", "*"},
+		{"POST", "/trellis/acm/requests", `{"arn":"` + arn + `"}`, "trellis:RequestCertificate", arn},
 		{"DELETE", "/trellis/acm?arn=" + arn, "", "trellis:DeleteCertificate", arn},
 		{"POST", "/trellis/acm/certificates", `not json`, "trellis:ImportCertificate", "*"},
 		{"PUT", "/trellis/acm/other", "", "trellis:Unknown", "*"},

@@ -19,6 +19,7 @@ const (
 	acmPathCertificates = "/trellis/acm/certificates"
 	acmPathCAs          = "/trellis/acm/certificate-authorities"
 	acmPathList         = "/trellis/acm"
+	acmPathRequests     = "/trellis/acm/requests"
 )
 
 type acmEntry struct {
@@ -42,7 +43,7 @@ func ACMCommand() *cobra.Command {
 		Short: "Certificates under ACM and ACM-PCA ARNs, served to Envoy over SDS (the ACM stand-in)",
 	}
 	c.PersistentFlags().StringVar(&endpoint, "endpoint", endpoint, "Trellis API endpoint (env TRELLIS_ENDPOINT)")
-	c.AddCommand(acmImportCommand(&endpoint), acmRegisterCACommand(&endpoint), acmListCommand(&endpoint), acmDeleteCommand(&endpoint))
+	c.AddCommand(acmImportCommand(&endpoint), acmRegisterCACommand(&endpoint), acmListCommand(&endpoint), acmDeleteCommand(&endpoint), acmRequestCommand(&endpoint))
 	return c
 }
 
@@ -105,6 +106,30 @@ func acmRegisterCACommand(ep *string) *cobra.Command {
 	c.Flags().StringVar(&bundle, "bundle", "", "PEM file of the CA certificate(s)")
 	_ = c.MarkFlagRequired("arn")
 	_ = c.MarkFlagRequired("bundle")
+	return c
+}
+
+func acmRequestCommand(ep *string) *cobra.Command {
+	var arn string
+	var domains []string
+	c := &cobra.Command{
+		Use:   "request --arn ARN --domain NAME [--domain NAME...]",
+		Short: "Have the built-in CA issue a certificate under an ACM certificate ARN (renewed at half-life)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var e acmEntry
+			body := map[string]any{"arn": arn, "domains": domains}
+			if err := acmCall(commandContext(cmd), *ep, http.MethodPost, acmPathRequests, nil, body, &e); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "issued %s (expires %s, renewed at half-life)\n", e.ARN, e.NotAfter.Format(time.RFC3339))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&arn, "arn", "", "arn:aws:acm:<region>:<account>:certificate/<id>")
+	c.Flags().StringArrayVar(&domains, "domain", nil, "DNS name the certificate is for (repeatable)")
+	_ = c.MarkFlagRequired("arn")
+	_ = c.MarkFlagRequired("domain")
 	return c
 }
 

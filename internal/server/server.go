@@ -96,6 +96,8 @@ type Server struct {
 	// the xDS server serves. They stop with cancel; bg counts them.
 	xds *xdsserver.Server
 	ca  *ca.CA
+	// acmStore is the ACM stand-in's records (acm.go).
+	acmStore *acm.Store
 	// authMW is the API auth middleware (nil when auth is off); the CA's
 	// enrolment endpoint checks SigV4 with it (ca.go).
 	authMW  *auth.Middleware
@@ -180,6 +182,7 @@ func Start(cfg Config) (*Server, error) {
 		err = s.startCA(ctx, mux)
 	}
 	if err == nil {
+		s.startACMRequests(ctx, mux)
 		err = s.startXDS(ctx, mux, reg, secrets)
 	}
 	if err != nil {

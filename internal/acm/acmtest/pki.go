@@ -3,6 +3,8 @@
 package acmtest
 
 import (
+	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -58,6 +60,36 @@ func NewCA(t testing.TB, cn string) *CA {
 		t.Fatal(err)
 	}
 	return &CA{Cert: c, Key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// Issuer issues serving certificates from ca with the given lifetime, as
+// the built-in CA does for acm.Store.Request. OnIssue, when set, runs
+// before each issue (tests use it to race a write).
+type Issuer struct {
+	CA      *CA
+	TTL     time.Duration
+	Now     func() time.Time
+	OnIssue func()
+	Issued  int
+}
+
+// IssueServer implements acm.Issuer.
+func (i *Issuer) IssueServer(_ context.Context, pub crypto.PublicKey, dns []string) (string, time.Time, error) {
+	if i.OnIssue != nil {
+		i.OnIssue()
+	}
+	i.Issued++
+	now := i.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano() + int64(i.Issued)), Subject: pkix.Name{CommonName: dns[0]},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(i.TTL), DNSNames: dns,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, i.CA.Cert, pub, i.CA.Key)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), tmpl.NotAfter, nil
 }
 
 // Leaf issues a server and client certificate for the DNS names (and
