@@ -188,3 +188,45 @@ func TestACMGatewayListener(t *testing.T) {
 		return nil
 	})
 }
+
+// TestACMRequestedCertificate: `trellis acm request`'s API has the
+// built-in CA issue the secure listener's certificate under its ACM ARN;
+// with the CA's bundle registered under an ACM-PCA ARN, front validates
+// it, through real Envoy.
+func TestACMRequestedCertificate(t *testing.T) {
+	m := setupTLS(t)
+	m.expect(t, true)
+	resp, err := http.Get("http://" + m.cp.srv.Addr() + "/v1/ca/bundle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		TrustBundle string `json:"trustBundle"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&b)
+	resp.Body.Close()
+	if err != nil || b.TrustBundle == "" {
+		t.Fatalf("CA bundle: %v", err)
+	}
+	m.acmPost(t, acm.PathCAs, acm.RegisterCARequest{ARN: e2eCAARN, Bundle: b.TrustBundle})
+	m.acmPost(t, acm.PathRequests, acm.RequestRequest{ARN: e2eCertARN, Domains: []string{"secure.local"}})
+	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
+	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
+		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
+	front := nodeSpec("", 0, "", "secure.local")
+	front.BackendDefaults = &types.BackendDefaults{ClientPolicy: &types.ClientPolicy{Tls: &types.ClientPolicyTls{
+		Validation: &types.TlsValidationContext{
+			Trust:                   &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
+			SubjectAlternativeNames: &types.SubjectAlternativeNames{Match: &types.SubjectAlternativeNameMatchers{Exact: []string{"secure.local"}}},
+		}}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
+	eventually(t, 20*time.Second, func() error {
+		m.c.get(m.frontAddr, "secure.local", "/", nil)
+		if n := m.secure.stat(t, m.handshakeStat()); n == 0 {
+			return fmt.Errorf("no TLS handshake on the secure listener yet")
+		}
+		return nil
+	})
+	m.expect(t, true)
+}
