@@ -30,6 +30,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
+	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -82,6 +83,8 @@ type Server struct {
 	// metrics is the server's Prometheus registry, served at GET /metrics
 	// (metrics.go).
 	metrics *prometheus.Registry
+	// telemetry keeps the proxies' golden signals (telemetry.go).
+	telemetry *telemetry.Telemetry
 
 	cfg   Config
 	log   *slog.Logger
@@ -158,6 +161,7 @@ func Start(cfg Config) (*Server, error) {
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
+	s.newTelemetry(mux)
 	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
 	handler, err := s.withAuth(mux, mgr)
 	if err != nil {
@@ -250,7 +254,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
+	s.xds = xdsserver.New(s.xdsOptions())
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg, Secrets: secrets})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
@@ -278,6 +282,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	// Node ids, peers and NACK text: behind the auth middleware when auth
 	// is on, else loopback only.
 	mux.Handle("GET /debug/xds", s.guard()(s.xds.StatusHandler()))
+	s.mountProxies(mux)
 	return nil
 }
 
@@ -384,6 +389,7 @@ func (s *Server) Stop() error {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
 		s.bg.Wait()
+		s.telemetry.Wait()
 	}
 	errStore := s.store.Close()
 	if errStore != nil {

@@ -45,6 +45,9 @@ type proxyConfig struct {
 	AppPorts map[int]int
 	// Delta selects the incremental xDS protocol.
 	Delta bool
+	// MetricsFlush, when set, streams stats to the server's MetricsService
+	// at this period (telemetry_test.go).
+	MetricsFlush time.Duration
 	// XDSAddrs, when set, replaces c's xDS address: host:port of the
 	// server, then of its replicas.
 	XDSAddrs []string
@@ -93,6 +96,7 @@ func launchEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
+		MetricsService: metricsSink(pc.MetricsFlush),
 	}, pc.Bootstrap)
 	if err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func TestXDSMTLSRealEnvoy(t *testing.T) {
 	foreign := mintSVID(t, dir, "foreign", other.ca, other.caKey, webID, time.Hour)
 
 	legit := startEnvoy(t, c, proxyConfig{NodeID: "mesh/shop/virtualNode/web", IP: loopbackIP(),
-		Bootstrap: mtlsXDS(web, bundleFile)})
+		Bootstrap: mtlsXDS(web, bundleFile), MetricsFlush: time.Second})
 	if n := legit.stat(t, "control_plane.connected_state"); n != 1 {
 		t.Fatalf("legitimate envoy: connected_state %d", n)
 	}
@@ -108,6 +108,7 @@ func TestXDSMTLSRealEnvoy(t *testing.T) {
 		t.Errorf("legitimate envoy disturbed: connected_state %d", n)
 	}
 	expectAllAcked(t, c, "mesh/shop/virtualNode/web")
+	expectMetricsStream(t, c) // the legitimate Envoy's stats stream passes the same mTLS check
 }
 
 // mtlsXDS makes the bootstrap's xds_cluster speak TLS, presenting id's
