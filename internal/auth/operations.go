@@ -64,6 +64,8 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 		return op(ServiceTrellis, "GetProxies", "*", "trellis.amazonaws.com")
 	case r.URL.Path == "/admin/backup":
 		return op(ServiceTrellis, "GetBackup", "*", "trellis.amazonaws.com")
+	case strings.HasPrefix(r.URL.Path, acmPathPrefix):
+		return acmOperation(r, body)
 	}
 	return c.appMesh(r, body)
 }

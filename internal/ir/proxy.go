@@ -14,7 +14,7 @@ type Proxy struct {
 	RouteConfigs []RouteConfig `json:"routeConfigs,omitempty"`
 	Clusters     []Cluster     `json:"clusters,omitempty"`
 	// Warnings name App Mesh settings the translation could not honour
-	// (for example ACM certificates); the proxy is configured without
+	// (for example a listener timeout Envoy cannot express); the proxy is configured without
 	// them. xdsgen ignores them; they are for status and logs.
 	Warnings []string `json:"warnings,omitempty"`
 }

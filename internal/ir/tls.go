@@ -1,13 +1,51 @@
 package ir
 
+import "slices"
+
 // CertSource is where a certificate (chain + key) or a trust bundle comes
-// from: files on the proxy's disk or an SDS secret. Exactly one is set.
+// from: files on the proxy's disk, an SDS secret of a local SDS server, or
+// a secret the control plane serves itself. Exactly one is set.
 type CertSource struct {
 	// CertChainFile and PrivateKeyFile for a certificate; CertChainFile
 	// alone for a trust bundle.
 	CertChainFile  string `json:"certChainFile,omitempty"`
 	PrivateKeyFile string `json:"privateKeyFile,omitempty"`
 	SDSSecret      string `json:"sdsSecret,omitempty"`
+	// ADSSecret names a secret the control plane delivers on the proxy's
+	// own ADS stream (an ACM certificate or trust, resolved by the
+	// reconciler); the name is opaque here.
+	ADSSecret string `json:"adsSecret,omitempty"`
+}
+
+// ADSSecrets lists, sorted and without repeats, the ADSSecret names a
+// proxy's listeners and clusters reference.
+func (p *Proxy) ADSSecrets() []string {
+	seen := map[string]bool{}
+	add := func(cs ...*CertSource) {
+		for _, c := range cs {
+			if c != nil && c.ADSSecret != "" {
+				seen[c.ADSSecret] = true
+			}
+		}
+	}
+	for _, l := range p.Listeners {
+		for _, fc := range l.FilterChains {
+			if t := fc.TLS; t != nil {
+				add(&t.Certificate, t.Trust)
+			}
+		}
+	}
+	for _, c := range p.Clusters {
+		if t := c.TLS; t != nil {
+			add(t.Certificate, t.Trust)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // DownstreamTLS terminates TLS on a listener chain.

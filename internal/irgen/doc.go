@@ -9,9 +9,11 @@
 //
 // irgen never imports Envoy or go-control-plane: xdsgen turns the IR into
 // protos. Translation is pure and deterministic (every map is walked in
-// sorted order), and total: App Mesh settings Trellis cannot honour (ACM
-// certificates) are left out and reported in ir.Proxy.Warnings instead of
-// failing the whole proxy.
+// sorted order), and total: App Mesh settings Trellis cannot honour are
+// left out and reported in ir.Proxy.Warnings instead of failing the whole
+// proxy. ACM certificate and CA ARNs become ir.CertSource.ADSSecret names
+// that the reconciler resolves from the ACM stand-in (internal/acm); irgen
+// never reads it.
 //
 // One file per App Mesh concept: proxy.go (entry), options.go, names.go,
 // inbound.go (virtual node listeners), outbound.go (backends), routes.go,

@@ -2,6 +2,7 @@ package irgen
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
 	"github.com/trellis-mesh/trellis/internal/ir"
@@ -10,9 +11,9 @@ import (
 
 // listenerTLS returns what a virtual-node listener terminates (§3.12) and
 // its mode (STRICT or PERMISSIVE), or nil and "" for plaintext: no tls
-// block, mode DISABLED, or an ACM certificate. EMS pushed ACM certificates
-// as SDS secrets; Trellis has no ACM, so such a listener is served in
-// plaintext and the proxy carries a warning rather than failing as a whole.
+// block or mode DISABLED. An ACM certificate becomes a secret the control
+// plane serves over ADS under the certificate's ARN (the ACM stand-in,
+// docs/acm.md); whether it was imported is the reconciler's concern.
 func (t *translator) listenerTLS(l *appmesh.Listener, proto string, port uint32) (*ir.DownstreamTLS, string) {
 	lt := l.Tls
 	if lt == nil || lt.Mode == appmesh.TLSModeDisabled || lt.Certificate == nil {
@@ -20,7 +21,7 @@ func (t *translator) listenerTLS(l *appmesh.Listener, proto string, port uint32)
 	}
 	cert, ok := listenerCertificate(lt.Certificate)
 	if !ok {
-		t.warnf("virtualNode %s listener %d: ACM certificates are not supported; listener TLS (%s) is not applied",
+		t.warnf("virtualNode %s listener %d: the certificate names no file, sds or acm source; listener TLS (%s) is not applied",
 			t.node.Name, port, lt.Mode)
 		return nil, ""
 	}
@@ -39,10 +40,12 @@ func (t *translator) listenerTLS(l *appmesh.Listener, proto string, port uint32)
 	return tls, lt.Mode
 }
 
-// listenerCertificate converts a file or SDS certificate; ok is false for
-// ACM.
+// listenerCertificate converts a file, SDS or ACM certificate; ok is
+// false for an empty union.
 func listenerCertificate(c *appmesh.ListenerTlsCertificate) (ir.CertSource, bool) {
 	switch {
+	case c.Acm != nil && c.Acm.CertificateArn != "":
+		return ir.CertSource{ADSSecret: c.Acm.CertificateArn}, true
 	case c.File != nil:
 		return ir.CertSource{CertChainFile: c.File.CertificateChain, PrivateKeyFile: c.File.PrivateKey}, true
 	case c.Sds != nil:
@@ -111,23 +114,30 @@ func (t *translator) upstreamTLS(p *appmesh.ClientPolicyTls, target *meshview.Vi
 	return tls
 }
 
-// clientTrust converts a client policy trust; ACM private CAs are not
-// available to Trellis, so the server certificate then goes unvalidated
-// (reported as a warning).
+// clientTrust converts a client policy trust. ACM private CAs become one
+// control-plane secret named by acmTrustName, resolved by the reconciler
+// to the bundles registered for them.
 func (t *translator) clientTrust(tr *appmesh.TlsValidationContextTrust, target string, port uint32) *ir.CertSource {
 	switch {
 	case tr.File != nil:
 		return &ir.CertSource{CertChainFile: tr.File.CertificateChain}
 	case tr.Sds != nil:
 		return &ir.CertSource{SDSSecret: tr.Sds.SecretName}
+	case tr.Acm != nil && len(tr.Acm.CertificateAuthorityArns) > 0:
+		return &ir.CertSource{ADSSecret: acmTrustName(tr.Acm.CertificateAuthorityArns)}
 	}
-	t.warnf("client policy towards %s port %d: ACM trust is not supported; the server certificate is not validated",
+	t.warnf("client policy towards %s port %d: the trust names no file, sds or acm source; the server certificate is not validated",
 		target, port)
 	return nil
 }
 
+// acmTrustName is the secret name of a trust in ACM private CAs: their
+// ARNs joined by commas, as the spec lists them (acm.TrustName parses the
+// same form; ARNs hold no comma).
+func acmTrustName(arns []string) string { return strings.Join(arns, ",") }
+
 // serverSpeaksTLS reports whether a target listener terminates TLS as
-// Trellis translates it (STRICT or PERMISSIVE with a file or SDS
+// Trellis translates it (STRICT or PERMISSIVE with a file, SDS or ACM
 // certificate).
 func serverSpeaksTLS(l *appmesh.Listener) bool {
 	lt := l.Tls

@@ -103,7 +103,12 @@ func (r *Reconciler) buildOne(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.failed(p, snap, err)
 		return
 	}
-	if fp == p.hash && p.version > 0 && p.lastErr == nil {
+	sec, err := r.secretsFor(parts)
+	if err != nil {
+		r.failed(p, snap, err)
+		return
+	}
+	if fp == p.hash && sec.fp == p.secrets && p.version > 0 && p.lastErr == nil {
 		return
 	}
 	ts, err := memo.translate(parts, fps, p.parts)
@@ -116,6 +121,7 @@ func (r *Reconciler) buildOne(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.failed(p, snap, err)
 		return
 	}
+	res = withSecrets(res, sec)
 	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
 	if err := r.xds.SetResources(p.key, version, res); err != nil {
 		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
@@ -125,8 +131,8 @@ func (r *Reconciler) buildOne(snap *meshview.Snapshot, p *proxy, memo *memo) {
 		r.unconfigured.Add(-1)
 	}
 	r.table.publish(p.parts, ts)
-	p.hash, p.parts, p.version, p.lastErr = fp, ts, p.version+1, nil
-	r.warnings(p, parts)
+	p.hash, p.secrets, p.parts, p.version, p.lastErr = fp, sec.fp, ts, p.version+1, nil
+	r.warnings(p, parts, sec.warnings())
 	r.log.Debug("configuration published", "node", p.id, "version", version)
 }
 
@@ -149,8 +155,8 @@ var errNoSuchNode = errors.New("no such virtual node or gateway")
 
 // warnings logs the App Mesh settings a proxy's configuration could not
 // honour, when they differ from what was last logged for it.
-func (r *Reconciler) warnings(p *proxy, parts []*ir.Proxy) {
-	var ws []string
+func (r *Reconciler) warnings(p *proxy, parts []*ir.Proxy, extra []string) {
+	ws := slices.Clone(extra)
 	for _, part := range parts {
 		for _, w := range part.Warnings {
 			if !slices.Contains(ws, w) {

@@ -31,6 +31,10 @@ type Options struct {
 	// instances changed; proxies of meshes with a virtual node discovered
 	// through one of them are rebuilt.
 	EndpointChanges EndpointChanges
+	// Secrets, when set, resolves the secrets the control plane serves
+	// over ADS (ACM certificates and CAs, internal/acm); without it such
+	// references stay unresolved.
+	Secrets Secrets
 	// Debounce, when positive, is how long changes are collected after the
 	// first one before proxies are rebuilt. Zero rebuilds at once.
 	Debounce time.Duration
@@ -65,6 +69,7 @@ type Reconciler struct {
 	xds      XDS
 	eps      irgen.Endpoints
 	epsFeed  EndpointChanges
+	secrets  Secrets
 	log      *slog.Logger
 	debounce time.Duration
 	// irMemo carries irgen's work from one rebuild to the next; table
@@ -93,6 +98,7 @@ type proxy struct {
 	// hash combines the fingerprints of the parts last published, whose
 	// translations parts holds.
 	hash     fingerprint
+	secrets  fingerprint // of the ADS secrets last published
 	parts    []*translation
 	warnings []string
 	version  uint64
@@ -105,7 +111,7 @@ func (p *proxy) configured() bool { return p.version > 0 }
 
 // New returns a Reconciler between a mesh view and an xDS server.
 func New(view *meshview.View, xds XDS, opts Options) *Reconciler {
-	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, irMemo: irgen.NewMemo(), table: newTranslations(), proxies: map[string]*proxy{}}
+	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, secrets: opts.Secrets, log: opts.Logger, debounce: opts.Debounce, irMemo: irgen.NewMemo(), table: newTranslations(), proxies: map[string]*proxy{}}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -126,6 +132,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	g.Go(func() error { return r.watchView(gctx, changes) })
 	if r.epsFeed != nil {
 		g.Go(func() error { return r.watchRegistry(gctx, changes) })
+	}
+	if r.secrets != nil {
+		g.Go(func() error { return r.watchSecrets(gctx, changes) })
 	}
 	g.Go(func() error { return r.loop(gctx, changes) })
 	err := g.Wait()

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/trellis-mesh/trellis/internal/acm"
 	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
@@ -98,6 +99,8 @@ type Server struct {
 	// the xDS server serves. They stop with cancel; bg counts them.
 	xds *xdsserver.Server
 	ca  *ca.CA
+	// acmStore is the ACM stand-in's records (acm.go).
+	acmStore *acm.Store
 	// authMW is the API auth middleware (nil when auth is off); the CA's
 	// enrolment endpoint checks SigV4 with it (ca.go).
 	authMW  *auth.Middleware
@@ -178,9 +181,13 @@ func Start(cfg Config) (*Server, error) {
 		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
 	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
-	err = s.startCA(ctx, mux)
+	secrets, err := s.startACM(ctx, mux)
 	if err == nil {
-		err = s.startXDS(ctx, mux, reg)
+		err = s.startCA(ctx, mux)
+	}
+	if err == nil {
+		s.startACMRequests(ctx, mux)
+		err = s.startXDS(ctx, mux, reg, secrets)
 	}
 	if err != nil {
 		cancel()
@@ -212,7 +219,7 @@ func Start(cfg Config) (*Server, error) {
 // startXDS starts the translation pipeline and the ADS server on the TCP
 // listener (TLS when a certificate is configured) and the optional Unix
 // socket, and mounts the xDS status page on the API mux.
-func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry.Registry) error {
+func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry.Registry, secrets *acm.Secrets) error {
 	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
@@ -249,7 +256,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	}
 	s.xds = xdsserver.New(s.xdsOptions())
 	view := meshview.New(s.store, s.log)
-	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
+	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg, Secrets: secrets})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
 	s.background(func() error { return rec.Run(ctx) }, "reconcile")
 	// Serve may run once per listener: the streams of both share the one

@@ -79,10 +79,10 @@ func commonTLS(cert, trust *ir.CertSource, sans []*tlsv3.SubjectAltNameMatcher, 
 
 func setCertificate(out *tlsv3.CommonTlsContext, c *ir.CertSource) error {
 	switch {
-	case c.SDSSecret != "" && (c.CertChainFile != "" || c.PrivateKeyFile != ""):
-		return errors.New("both sds secret and files set")
-	case c.SDSSecret != "":
-		out.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{sdsSecret(c.SDSSecret)}
+	case sourceCount(c) > 1:
+		return errors.New("more than one of sds secret, ads secret and files set")
+	case c.SDSSecret != "" || c.ADSSecret != "":
+		out.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{secretConfig(c)}
 	case c.CertChainFile != "" && c.PrivateKeyFile != "":
 		out.TlsCertificates = []*tlsv3.TlsCertificate{{
 			CertificateChain: fileSource(c.CertChainFile),
@@ -101,17 +101,17 @@ func setValidation(out *tlsv3.CommonTlsContext, t *ir.CertSource, matchers []*tl
 	switch {
 	case t.PrivateKeyFile != "":
 		return errors.New("a trust bundle has no private key")
-	case t.SDSSecret != "" && t.CertChainFile != "":
-		return errors.New("both sds secret and file set")
-	case t.SDSSecret != "" && len(matchers) == 0:
+	case sourceCount(t) > 1:
+		return errors.New("more than one of sds secret, ads secret and file set")
+	case (t.SDSSecret != "" || t.ADSSecret != "") && len(matchers) == 0:
 		out.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContextSdsSecretConfig{
-			ValidationContextSdsSecretConfig: sdsSecret(t.SDSSecret),
+			ValidationContextSdsSecretConfig: secretConfig(t),
 		}
-	case t.SDSSecret != "":
+	case t.SDSSecret != "" || t.ADSSecret != "":
 		out.ValidationContextType = &tlsv3.CommonTlsContext_CombinedValidationContext{
 			CombinedValidationContext: &tlsv3.CommonTlsContext_CombinedCertificateValidationContext{
 				DefaultValidationContext:         &tlsv3.CertificateValidationContext{MatchTypedSubjectAltNames: matchers},
-				ValidationContextSdsSecretConfig: sdsSecret(t.SDSSecret),
+				ValidationContextSdsSecretConfig: secretConfig(t),
 			},
 		}
 	case t.CertChainFile != "":

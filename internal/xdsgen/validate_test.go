@@ -103,7 +103,7 @@ func TestTranslateErrors(t *testing.T) {
 		}, "need a trust bundle"},
 		{"cert with sds and file", func(p *ir.Proxy) {
 			p.Listeners[0].FilterChains[0].TLS = &ir.DownstreamTLS{Certificate: ir.CertSource{SDSSecret: "s", CertChainFile: "/c"}}
-		}, "both sds secret and files"},
+		}, "more than one of sds secret, ads secret and files"},
 		{"duplicate json log key", func(p *ir.Proxy) {
 			p.Listeners[0].FilterChains[0].HTTP.AccessLogs = []ir.AccessLog{{Path: "/dev/stdout",
 				JSON: []ir.KeyValue{{Key: "a", Value: "1"}, {Key: "a", Value: "2"}}}}
