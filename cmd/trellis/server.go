@@ -55,6 +55,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may run after SIGTERM")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	addStoreFlags(cmd, &cfg.Store)
 	return cmd
 }
 

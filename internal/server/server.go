@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/trellis-mesh/trellis/internal/registry"
 	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
-	"github.com/trellis-mesh/trellis/internal/store/bolt"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -53,6 +51,9 @@ type Config struct {
 	// RegistryTTL is how long a registered service instance lives without
 	// a heartbeat; 0 means registry.DefaultTTL (30 s).
 	RegistryTTL time.Duration
+	// Store selects the backend: the bbolt file under DataDir (default)
+	// or etcd, shared by several replicas (storeconfig.go).
+	Store StoreConfig
 }
 
 // Server is a running Trellis control plane.
@@ -70,7 +71,9 @@ type Server struct {
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
+	bgCtx   context.Context // cancelled by cancel
 	bg      sync.WaitGroup
+	ready   *readiness
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -82,13 +85,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	dbPath := filepath.Join(cfg.DataDir, "trellis.db")
-	st, err := bolt.Open(dbPath, bolt.Options{Logger: cfg.Logger})
+	st, elector, storeDesc, err := openStore(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dbPath, err)
+		return nil, err
 	}
 	mgr := manager.New(st, manager.Options{Region: cfg.Region, AccountID: cfg.AccountID, Limits: cfg.Limits, Logger: cfg.Logger})
 	ln, err := net.Listen("tcp", cfg.APIAddr)
@@ -96,12 +95,15 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
+		ready: &readiness{st: st, el: elector}}
 	mux := http.NewServeMux()
+	mux.Handle("GET /readyz", s.ready)
 	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
 	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
+	s.cancel, s.bgCtx = cancel, ctx
+	s.background(func() error { return elector.Run(ctx) }, "election")
+	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger, IsLeader: elector.IsLeader})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
 	if err := s.startXDS(ctx, mux, reg); err != nil {
@@ -117,7 +119,7 @@ func Start(cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	go func() { s.done <- s.api.Serve(ln) }()
-	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
+	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", storeDesc,
 		"region", cfg.Region, "account", cfg.AccountID)
 	return s, nil
 }
@@ -152,6 +154,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	}
 	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
 	view := meshview.New(s.store, s.log)
+	s.ready.view = view
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
 	s.background(func() error { return rec.Run(ctx) }, "reconcile")
@@ -242,7 +245,11 @@ func (s *Server) background(run func() error, name string) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		if err := run(); err != nil {
+		err := run()
+		if s.ready != nil && (err != nil || !s.stopping()) {
+			s.ready.stageDied(name)
+		}
+		if err != nil {
 			s.log.Error(name+" stopped", "err", err)
 		}
 	}()
