@@ -10,11 +10,23 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
+
+// TB is the part of testing.TB the harness uses, so that programs other
+// than tests (benchmarks) can start clusters too.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	TempDir() string
+	Failed() bool
+	Logf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+	Skipf(format string, args ...any)
+}
 
 // startTimeout bounds the wait for a cluster (or a restarted member) to
 // serve; generous because the test machine is shared and loaded.
@@ -22,7 +34,7 @@ const startTimeout = 60 * time.Second
 
 // Binary returns the etcd binary to use, skipping the test when there is
 // none, or failing it under TRELLIS_REQUIRE_ETCD=1.
-func Binary(t testing.TB) string {
+func Binary(t TB) string {
 	t.Helper()
 	bin := os.Getenv("TRELLIS_ETCD_BIN")
 	if bin == "" {
@@ -40,7 +52,7 @@ func Binary(t testing.TB) string {
 
 // Cluster is a running etcd cluster of separate processes.
 type Cluster struct {
-	t       testing.TB
+	t       TB
 	bin     string
 	members []*Member
 }
@@ -61,7 +73,7 @@ type Member struct {
 
 // Start starts an n-member cluster and waits until it serves writes. It is
 // stopped (every member killed, data removed) when the test ends.
-func Start(t testing.TB, n int) *Cluster {
+func Start(t TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, bin: Binary(t)}
 	dir := t.TempDir()
@@ -85,7 +97,7 @@ func Start(t testing.TB, n int) *Cluster {
 }
 
 // freeAddr returns a loopback host:port that was free a moment ago.
-func freeAddr(t testing.TB) string {
+func freeAddr(t TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,7 +151,7 @@ func (c *Cluster) Endpoints() []string {
 func (c *Cluster) Members() []*Member { return c.members }
 
 // Client returns a client of every member, closed when the test ends.
-func (c *Cluster) Client(t testing.TB) *clientv3.Client {
+func (c *Cluster) Client(t TB) *clientv3.Client {
 	t.Helper()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
 		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: quietLogger()})
@@ -152,7 +164,7 @@ func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 
 // WaitHealthy waits until a write through the cluster succeeds and every
 // running member reports a leader.
-func (c *Cluster) WaitHealthy(t testing.TB) {
+func (c *Cluster) WaitHealthy(t TB) {
 	t.Helper()
 	deadline := time.Now().Add(startTimeout)
 	var last error
@@ -193,7 +205,7 @@ func (c *Cluster) healthy() error {
 }
 
 // Leader returns the index of the current leader.
-func (c *Cluster) Leader(t testing.TB) int {
+func (c *Cluster) Leader(t TB) int {
 	t.Helper()
 	cli := c.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -215,7 +227,7 @@ func (c *Cluster) Leader(t testing.TB) int {
 }
 
 // Kill sends SIGKILL to member i and waits until it exited.
-func (c *Cluster) Kill(t testing.TB, i int) {
+func (c *Cluster) Kill(t TB, i int) {
 	t.Helper()
 	m := c.members[i]
 	m.mu.Lock()
@@ -229,12 +241,12 @@ func (c *Cluster) Kill(t testing.TB, i int) {
 }
 
 // Stop sends SIGSTOP to member i (it freezes, sockets stay open).
-func (c *Cluster) Stop(t testing.TB, i int) { c.signal(t, i, syscall.SIGSTOP) }
+func (c *Cluster) Stop(t TB, i int) { c.signal(t, i, syscall.SIGSTOP) }
 
 // Cont sends SIGCONT to member i.
-func (c *Cluster) Cont(t testing.TB, i int) { c.signal(t, i, syscall.SIGCONT) }
+func (c *Cluster) Cont(t TB, i int) { c.signal(t, i, syscall.SIGCONT) }
 
-func (c *Cluster) signal(t testing.TB, i int, sig syscall.Signal) {
+func (c *Cluster) signal(t TB, i int, sig syscall.Signal) {
 	t.Helper()
 	m := c.members[i]
 	m.mu.Lock()
@@ -249,7 +261,7 @@ func (c *Cluster) signal(t testing.TB, i int, sig syscall.Signal) {
 
 // Restart starts member i again on its data dir (after Kill) and waits
 // until the cluster is healthy.
-func (c *Cluster) Restart(t testing.TB, i int) {
+func (c *Cluster) Restart(t TB, i int) {
 	t.Helper()
 	if c.members[i].Running() {
 		t.Fatalf("etcdtest: restart %s: still running", c.members[i].Name)
@@ -294,7 +306,7 @@ func (c *Cluster) stopAll() {
 }
 
 // dumpLogs logs the tail of every member's log.
-func (c *Cluster) dumpLogs(t testing.TB) {
+func (c *Cluster) dumpLogs(t TB) {
 	for _, m := range c.members {
 		b, err := os.ReadFile(m.logPath)
 		if err != nil {
