@@ -106,3 +106,62 @@ func lastErr(t *testing.T, ch <-chan store.WatchResponse) error {
 		}
 	}
 }
+
+// TestListPages checks List across the listPage bound: more keys than one
+// etcd range request returns, read at one revision, with and without a
+// Limit, and with After.
+func TestListPages(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: "/pages/"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	const n = 2*listPage + 5
+	for i := 0; i < n; i += 100 {
+		var ops []store.Op
+		for j := i; j < min(i+100, n); j++ {
+			ops = append(ops, store.Put(fmt.Sprintf("k/%05d", j), []byte("v")))
+		}
+		if _, err := s.Txn(t.Context(), nil, ops); err != nil {
+			t.Fatalf("Txn: %v", err)
+		}
+	}
+	last, _ := s.Revision(t.Context())
+	if _, err := s.Txn(t.Context(), nil, []store.Op{store.Put("other", nil)}); err != nil {
+		t.Fatalf("Txn: %v", err)
+	}
+	tests := []struct {
+		name  string
+		opts  store.ListOptions
+		want  int
+		first string
+	}{
+		{"all", store.ListOptions{}, n, "k/00000"},
+		{"limit over a page", store.ListOptions{Limit: listPage + 1}, listPage + 1, "k/00000"},
+		{"limit exactly a page", store.ListOptions{Limit: listPage}, listPage, "k/00000"},
+		{"after", store.ListOptions{After: "k/00004"}, n - 5, "k/00005"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kvs, rev, err := s.List(t.Context(), "k/", tt.opts)
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if len(kvs) != tt.want || kvs[0].Key != tt.first {
+				t.Fatalf("List = %d keys from %q, want %d from %q", len(kvs), kvs[0].Key, tt.want, tt.first)
+			}
+			for i := 1; i < len(kvs); i++ {
+				if kvs[i].Key <= kvs[i-1].Key {
+					t.Fatalf("keys out of order at %d: %q after %q", i, kvs[i].Key, kvs[i-1].Key)
+				}
+			}
+			if rev <= last {
+				t.Fatalf("List revision %d, want after %d", rev, last)
+			}
+		})
+	}
+	if n, err := s.Count(t.Context(), "k/"); err != nil || n != int64(2*listPage+5) {
+		t.Fatalf("Count = %d, %v; want %d", n, err, 2*listPage+5)
+	}
+}
