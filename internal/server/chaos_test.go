@@ -138,12 +138,26 @@ func TestReplicaCutOffFromEtcd(t *testing.T) {
 	waitConfig(t, cfgs, "port_value:8000")
 
 	c.Stop(t, follower)
+	// A request that replica A's etcd client had sent to the frozen member
+	// fails once keepalive gives up on it (its outcome is unknown to A, so
+	// it is not retried silently); the caller retries with the same
+	// clientToken, as the SDK's default retryer would.
+	failed := 0
 	for port := int32(8001); port <= 8005; port++ {
-		if _, err := ca.UpdateVirtualNode(t.Context(), &appmesh.UpdateVirtualNodeInput{MeshName: aws.String(testMesh),
-			VirtualNodeName: aws.String("front"), Spec: localNode(port)}); err != nil {
-			t.Fatalf("UpdateVirtualNode while a member is frozen: %v", err)
+		var err error
+		for range 5 {
+			_, err = ca.UpdateVirtualNode(t.Context(), &appmesh.UpdateVirtualNodeInput{MeshName: aws.String(testMesh),
+				VirtualNodeName: aws.String("front"), Spec: localNode(port), ClientToken: aws.String(fmt.Sprint("port-", port))})
+			if err == nil {
+				break
+			}
+			failed++
+		}
+		if err != nil {
+			t.Fatalf("UpdateVirtualNode while a member is frozen, 5 attempts: %v", err)
 		}
 	}
+	t.Logf("5 updates through replica A with a member frozen: %d attempts failed and were retried", failed)
 	if code, body := readyz(t, cut); code != http.StatusServiceUnavailable {
 		t.Fatalf("cut-off replica /readyz = %d %v, want 503", code, body)
 	} else {

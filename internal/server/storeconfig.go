@@ -79,7 +79,7 @@ func openEtcd(cfg Config) (store.Store, election.Elector, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: sc.EtcdEndpoints, Prefix: sc.EtcdPrefix,
-		TLS: tlsCfg, Logger: cfg.Logger})
+		TLS: tlsCfg, Logger: cfg.Logger, ReadCache: true})
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("open etcd store: %w", err)
 	}

@@ -15,11 +15,11 @@ import (
 // factory gives every store of the suite its own prefix on one cluster,
 // which is as good as an empty etcd: the suite only relies on revisions
 // the store itself returns.
-func factory(t *testing.T, c *etcdtest.Cluster) storetest.Factory {
+func factory(c *etcdtest.Cluster, readCache bool) storetest.Factory {
 	n := 0
 	open := func(t *testing.T, prefix string) store.Store {
 		t.Helper()
-		s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: prefix})
+		s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: prefix, ReadCache: readCache})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -28,7 +28,7 @@ func factory(t *testing.T, c *etcdtest.Cluster) storetest.Factory {
 	return storetest.Factory{
 		New: func(t *testing.T) store.Store {
 			n++
-			return open(t, fmt.Sprintf("/storetest/%d/", n))
+			return open(t, fmt.Sprintf("/storetest/%v/%d/", readCache, n))
 		},
 		Reopen: func(t *testing.T, old store.Store) store.Store {
 			if err := old.Close(); err != nil {
@@ -41,7 +41,8 @@ func factory(t *testing.T, c *etcdtest.Cluster) storetest.Factory {
 
 func TestConformance(t *testing.T) {
 	c := etcdtest.Start(t, 3)
-	storetest.Run(t, factory(t, c))
+	t.Run("direct", func(t *testing.T) { storetest.Run(t, factory(c, false)) })
+	t.Run("readcache", func(t *testing.T) { storetest.Run(t, factory(c, true)) })
 }
 
 // TestWatchCompacted checks that a watch from before etcd's compaction
