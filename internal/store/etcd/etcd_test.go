@@ -113,11 +113,19 @@ func lastErr(t *testing.T, ch <-chan store.WatchResponse) error {
 // Limit, and with After.
 func TestListPages(t *testing.T) {
 	c := etcdtest.Start(t, 1)
-	s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: "/pages/"})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
+	for i, cache := range []bool{false, true} {
+		t.Run(fmt.Sprint("readcache=", cache), func(t *testing.T) {
+			s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: fmt.Sprintf("/pages%d/", i), ReadCache: cache})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			testListPages(t, s)
+		})
 	}
-	t.Cleanup(func() { _ = s.Close() })
+}
+
+func testListPages(t *testing.T, s *Store) {
 	const n = 2*listPage + 5
 	for i := 0; i < n; i += 100 {
 		var ops []store.Op

@@ -1,9 +1,11 @@
 package etcd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +20,7 @@ import (
 // fence revision before it reads etcd directly instead.
 const cacheWait = time.Second
 
-// readCache serves linearizable Gets from memory: a copy of every key
+// readCache serves linearizable Gets, Lists and Counts from memory: a copy of every key
 // under the prefix, kept current by a watch of the whole keyspace (so that
 // every etcd revision is seen, including writes outside the prefix).
 //
@@ -37,6 +39,7 @@ type readCache struct {
 
 	mu      sync.Mutex
 	kvs     map[string]store.KV // by key without the prefix
+	keys    []string            // the keys of kvs, sorted (List, Count)
 	applied int64               // every revision up to here is applied
 	changed chan struct{}       // closed and replaced after each apply
 }
@@ -47,31 +50,83 @@ func newReadCache(s *Store) *readCache {
 	return c
 }
 
-// get serves key from the cache once it has caught up with a fresh fence;
-// ok is false when it could not (the caller reads etcd instead).
-func (c *readCache) get(ctx context.Context, key string) (kv store.KV, found, ok bool, err error) {
+// read runs fn on the cache, under its lock, once the cache has caught
+// up with a fresh fence; ok is false when it could not within cacheWait
+// (the caller reads etcd instead).
+func (c *readCache) read(ctx context.Context, fn func()) (ok bool, err error) {
 	fence, err := c.fencer.wait(ctx)
 	if err != nil {
-		return store.KV{}, false, false, err
+		return false, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, cacheWait)
 	defer cancel()
 	for {
 		c.mu.Lock()
 		if c.applied >= fence {
-			kv, found = c.kvs[key]
+			fn()
 			c.mu.Unlock()
-			kv.Value = append([]byte(nil), kv.Value...)
-			return kv, found, true, nil
+			return true, nil
 		}
 		ch := c.changed
 		c.mu.Unlock()
 		select {
 		case <-ch:
 		case <-wctx.Done():
-			return store.KV{}, false, false, nil
+			return false, nil
 		}
 	}
+}
+
+// get is a linearizable Get from the cache.
+func (c *readCache) get(ctx context.Context, key string) (kv store.KV, found, ok bool, err error) {
+	ok, err = c.read(ctx, func() { kv, found = c.kvs[key] })
+	kv.Value = bytes.Clone(kv.Value)
+	return kv, found, ok, err
+}
+
+// span returns the index range of keys starting with prefix; c.mu held.
+func (c *readCache) span(prefix string) (int, int) {
+	lo, _ := slices.BinarySearch(c.keys, prefix)
+	hi := len(c.keys)
+	if end := clientv3.GetPrefixRangeEnd(prefix); end != "\x00" {
+		hi, _ = slices.BinarySearch(c.keys, end)
+	}
+	return lo, hi
+}
+
+// count is a linearizable Count from the cache.
+func (c *readCache) count(ctx context.Context, prefix string) (n int64, ok bool, err error) {
+	ok, err = c.read(ctx, func() {
+		lo, hi := c.span(prefix)
+		n = int64(hi - lo)
+	})
+	return n, ok, err
+}
+
+// list is a linearizable List from the cache, read at the revision the
+// cache had applied (a consistent cut: whole revisions are applied).
+func (c *readCache) list(ctx context.Context, prefix string, opts store.ListOptions) (kvs []store.KV, rev int64, ok bool, err error) {
+	ok, err = c.read(ctx, func() {
+		lo, hi := c.span(prefix)
+		if opts.After >= prefix {
+			i, found := slices.BinarySearch(c.keys, opts.After)
+			if found {
+				i++
+			}
+			lo = max(lo, i)
+		}
+		if opts.Limit > 0 && hi-lo > opts.Limit {
+			hi = lo + opts.Limit
+		}
+		kvs = make([]store.KV, 0, max(hi-lo, 0))
+		for _, k := range c.keys[lo:max(hi, lo)] {
+			kv := c.kvs[k]
+			kv.Value = bytes.Clone(kv.Value)
+			kvs = append(kvs, kv)
+		}
+		rev = c.applied
+	})
+	return kvs, rev, ok, err
 }
 
 // run keeps the cache current until ctx ends.
@@ -99,11 +154,13 @@ func (c *readCache) load(ctx context.Context) error {
 		return err
 	}
 	m := make(map[string]store.KV, len(kvs))
+	keys := make([]string, 0, len(kvs))
 	for _, kv := range kvs {
 		m[kv.Key] = kv
+		keys = append(keys, kv.Key) // List returns them sorted
 	}
 	c.mu.Lock()
-	c.kvs = m
+	c.kvs, c.keys = m, keys
 	c.publish(rev)
 	c.mu.Unlock()
 	return nil
@@ -163,10 +220,18 @@ func (c *readCache) apply(evs []*clientv3.Event) {
 		if !strings.HasPrefix(k, c.s.prefix) {
 			continue
 		}
-		if ev.Type == mvccpb.DELETE {
-			delete(c.kvs, k[len(c.s.prefix):])
-		} else {
-			c.kvs[k[len(c.s.prefix):]] = c.s.kv(ev.Kv)
+		key := k[len(c.s.prefix):]
+		i, found := slices.BinarySearch(c.keys, key)
+		switch {
+		case ev.Type == mvccpb.DELETE && found:
+			delete(c.kvs, key)
+			c.keys = slices.Delete(c.keys, i, i+1)
+		case ev.Type == mvccpb.DELETE:
+		case found:
+			c.kvs[key] = c.s.kv(ev.Kv)
+		default:
+			c.kvs[key] = c.s.kv(ev.Kv)
+			c.keys = slices.Insert(c.keys, i, key)
 		}
 	}
 	c.publish(evs[len(evs)-1].Kv.ModRevision)

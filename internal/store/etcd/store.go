@@ -36,10 +36,10 @@ type Options struct {
 	DialTimeout time.Duration
 	// Logger receives operational messages; nil means slog.Default().
 	Logger *slog.Logger
-	// ReadCache serves Get from an in-memory copy of the prefix, kept by a
-	// watch and fenced by shared linearizable reads (readcache.go): Gets
-	// stay linearizable and cost etcd far fewer requests. It holds every
-	// value under the prefix in memory.
+	// ReadCache serves Get, List and Count from an in-memory copy of the
+	// prefix, kept by a watch and fenced by shared linearizable reads
+	// (readcache.go): reads stay linearizable and cost etcd far fewer
+	// requests. It holds every value under the prefix in memory.
 	ReadCache bool
 }
 
@@ -175,6 +175,15 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	if s.isClosed() {
 		return nil, 0, fmt.Errorf("store/etcd: list %q: %w", prefix, store.ErrClosed)
 	}
+	if s.cache != nil {
+		kvs, rev, ok, err := s.cache.list(ctx, prefix, opts)
+		if err != nil {
+			return nil, 0, s.mapErr(fmt.Sprintf("list %q", prefix), err)
+		}
+		if ok {
+			return kvs, rev, nil
+		}
+	}
 	return s.listDirect(ctx, prefix, opts)
 }
 
@@ -217,6 +226,15 @@ func (s *Store) listDirect(ctx context.Context, prefix string, opts store.ListOp
 func (s *Store) Count(ctx context.Context, prefix string) (int64, error) {
 	if s.isClosed() {
 		return 0, fmt.Errorf("store/etcd: count %q: %w", prefix, store.ErrClosed)
+	}
+	if s.cache != nil {
+		n, ok, err := s.cache.count(ctx, prefix)
+		if err != nil {
+			return 0, s.mapErr(fmt.Sprintf("count %q", prefix), err)
+		}
+		if ok {
+			return n, nil
+		}
 	}
 	resp, err := s.cli.Get(ctx, s.prefix+prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
