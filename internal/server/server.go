@@ -114,7 +114,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           cloudMapOr(regAPI, mux),
+		Handler:           readSessions(cfg, cloudMapOr(regAPI, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}

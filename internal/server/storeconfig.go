@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -121,4 +122,14 @@ func etcdTLS(sc StoreConfig) (*tls.Config, error) {
 		c.RootCAs = pool
 	}
 	return c, nil
+}
+
+// readSessions gives each API request its own etcd read session, so the
+// reads of one request share one fence of the read cache (see
+// etcdstore.WithReadSession); bolt needs none.
+func readSessions(cfg Config, h http.Handler) http.Handler {
+	if cfg.Store.Kind != StoreEtcd {
+		return h
+	}
+	return etcdstore.ReadSessions(h)
 }

@@ -54,9 +54,18 @@ func newReadCache(s *Store) *readCache {
 // up with a fresh fence; ok is false when it could not within cacheWait
 // (the caller reads etcd instead).
 func (c *readCache) read(ctx context.Context, fn func()) (ok bool, err error) {
-	fence, err := c.fencer.wait(ctx)
-	if err != nil {
-		return false, err
+	sess := sessionOf(ctx)
+	var fence int64
+	if sess != nil {
+		fence = sess.get()
+	}
+	if fence == 0 {
+		if fence, err = c.fencer.wait(ctx); err != nil {
+			return false, err
+		}
+		if sess != nil {
+			sess.raise(fence)
+		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, cacheWait)
 	defer cancel()

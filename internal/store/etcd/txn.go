@@ -38,11 +38,21 @@ func (s *Store) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (
 		then = []clientv3.Op{clientv3.OpGet(s.prefix, clientv3.WithCountOnly())}
 	}
 	resp, err := s.cli.Txn(ctx).If(ifs...).Then(then...).Commit()
+	sess := sessionOf(ctx)
 	if err != nil {
+		if sess != nil {
+			sess.reset() // it may or may not have committed
+		}
 		return 0, s.mapErr("txn", err)
 	}
 	if !resp.Succeeded {
+		if sess != nil {
+			sess.reset()
+		}
 		return 0, fmt.Errorf("store/etcd: txn: %w", store.ErrConflict)
+	}
+	if sess != nil {
+		sess.raise(resp.Header.Revision)
 	}
 	return resp.Header.Revision, nil
 }
