@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/trellis-mesh/trellis/bench/internal/etcdbench"
 )
 
 func main() {
@@ -43,12 +45,20 @@ func main() {
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	tb := &benchTB{}
-	defer tb.close()
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		cleanups = nil
+	}
+	defer cleanup()
 	endpoints := []string{*endpoint}
 	if *endpoint == "" {
 		if *storeKind == "etcd" && *etcdEPs == "" {
-			*etcdEPs = startEtcd(tb)
+			c := etcdbench.Start()
+			cleanups = append(cleanups, c.Close)
+			*etcdEPs = strings.Join(c.Endpoints, ",")
 		}
 		if *storeKind != "etcd" {
 			*replicas = 1
@@ -58,10 +68,10 @@ func main() {
 			ep, stop, err := startServer(*trellis, storeArgs(*storeKind, *etcdEPs)...)
 			if err != nil {
 				log.Error("start server", "err", err)
-				tb.close()
+				cleanup()
 				os.Exit(1)
 			}
-			tb.Cleanup(stop)
+			cleanups = append(cleanups, stop)
 			endpoints = append(endpoints, ep)
 		}
 	}
@@ -73,7 +83,7 @@ func main() {
 	c := cs[0]
 	if err := c.do("PUT", "/v20190125/meshes", `{"meshName":"bench"}`); err != nil {
 		log.Error("create mesh", "err", err)
-		tb.close()
+		cleanup()
 		os.Exit(1)
 	}
 	fmt.Printf("trellis API throughput: %d virtual nodes in one mesh, %d concurrent clients, store %s, %d replica(s), server fsync on\n",

@@ -25,6 +25,7 @@
 //
 //	go run ./bench/convergence -clients 1000 [-delta]
 //	go run ./bench/convergence -all      # 100 and 1000 proxies, SotW and delta
+//	go run ./bench/convergence -clients 1000 -store etcd   # on a 3-member loopback etcd
 package main
 
 import (
@@ -33,6 +34,7 @@ import (
 	"os"
 
 	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
+	"github.com/trellis-mesh/trellis/bench/internal/etcdbench"
 )
 
 func main() {
@@ -49,6 +51,7 @@ func main() {
 		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
 		varied      = flag.Bool("varied", false, "give every client a listener and its own subset of the services as backends: configurations differ and an update reaches half the proxies")
 		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")
+		storeKind   = flag.String("store", "bolt", "store of the control plane: bolt, or etcd (a 3-member loopback cluster the benchmark starts)")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
@@ -59,7 +62,14 @@ func main() {
 		}
 		return
 	}
-	base := params{clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile, memProfile: *memProfile,
+	var etcdEPs []string
+	closeEtcd := func() {}
+	if *storeKind == "etcd" {
+		c := etcdbench.Start()
+		closeEtcd, etcdEPs = c.Close, c.Endpoints
+	}
+	defer closeEtcd()
+	base := params{etcd: etcdEPs, clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile, memProfile: *memProfile,
 		childCPUProfile: *childCPU, perUpdateLog: *perUpdate, varied: *varied}
 	runs := []params{base}
 	if *all {
@@ -77,6 +87,7 @@ func main() {
 		r, err := run(p)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "convergence (%d proxies, %s): %v\n", p.clients, p.mode(), err)
+			closeEtcd()
 			os.Exit(1)
 		}
 		r.print()
