@@ -53,8 +53,14 @@ type envoyProc struct {
 
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	t.Helper()
+	return startEnvoyAt(t, c.srv.XDSAddr(), pc)
+}
+
+// startEnvoyAt starts an Envoy whose xDS server is xdsAddr (host:port).
+func startEnvoyAt(t *testing.T, xdsAddr string, pc proxyConfig) *envoyProc {
+	t.Helper()
 	bin := envoyBinary(t)
-	host, port, _ := net.SplitHostPort(c.srv.XDSAddr())
+	host, port, _ := net.SplitHostPort(xdsAddr)
 	xdsPort, _ := strconv.Atoi(port)
 	adminPort := freePort(t, "127.0.0.1")
 	var pairs []string
