@@ -44,7 +44,8 @@ type StoreConfig struct {
 	// ReplicaID names this replica in the election; empty means the
 	// hostname, API address and process id.
 	ReplicaID string
-	// Registerer, when set, gets the trellis_election_leader gauge.
+	// Registerer, when set, gets the etcd store's and the election's
+	// metrics (trellis_etcd_*, trellis_election_leader).
 	Registerer prometheus.Registerer
 }
 
@@ -80,7 +81,7 @@ func openEtcd(cfg Config) (store.Store, election.Elector, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: sc.EtcdEndpoints, Prefix: sc.EtcdPrefix,
-		TLS: tlsCfg, Logger: cfg.Logger, ReadCache: true})
+		TLS: tlsCfg, Logger: cfg.Logger, ReadCache: true, Registerer: sc.Registerer})
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("open etcd store: %w", err)
 	}

@@ -46,7 +46,11 @@ type readCache struct {
 
 func newReadCache(s *Store) *readCache {
 	c := &readCache{s: s, kvs: map[string]store.KV{}, changed: make(chan struct{})}
-	c.fencer.rev, c.fencer.ctx = s.rawRevision, s.life
+	c.fencer.rev = func(ctx context.Context) (int64, error) {
+		s.m.fences.Inc()
+		return s.rawRevision(ctx)
+	}
+	c.fencer.ctx = s.life
 	return c
 }
 
@@ -81,6 +85,9 @@ func (c *readCache) read(ctx context.Context, fn func()) (ok bool, err error) {
 		select {
 		case <-ch:
 		case <-wctx.Done():
+			if ctx.Err() == nil {
+				c.s.m.fallbacks.Inc()
+			}
 			return false, nil
 		}
 	}
@@ -194,6 +201,7 @@ func (c *readCache) follow(ctx context.Context) error {
 		if ctx.Err() != nil || errors.Is(err, store.ErrCompacted) {
 			return err
 		}
+		c.s.m.rewatches.Inc()
 		select {
 		case <-time.After(rewatchDelay):
 		case <-ctx.Done():

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/trellis-mesh/trellis/internal/store"
 	"github.com/trellis-mesh/trellis/internal/store/etcd/etcdtest"
 )
@@ -56,4 +59,39 @@ func TestReadCacheSeesOtherWriters(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestReadCacheFallsBackAtItsBound: a read whose fence the cache does not
+// reach within cacheWait is answered by etcd (correctly) and counted.
+func TestReadCacheFallsBackAtItsBound(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	reg := prometheus.NewRegistry()
+	s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: "/bound/", ReadCache: true, Registerer: reg})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	rev, err := s.Txn(t.Context(), nil, []store.Op{store.Put("k", []byte("v"))})
+	if err != nil {
+		t.Fatalf("Txn: %v", err)
+	}
+	if kv, err := s.Get(t.Context(), "k"); err != nil || kv.ModRevision != rev {
+		t.Fatalf("cached Get = %+v, %v", kv, err)
+	}
+	if n := testutil.ToFloat64(s.m.fences); n < 1 {
+		t.Fatalf("fences = %v, want >= 1", n)
+	}
+	// A fence far beyond anything written: the cache cannot reach it.
+	ctx := WithReadSession(t.Context())
+	sessionOf(ctx).raise(rev + 1_000_000)
+	kv, err := s.Get(ctx, "k")
+	if err != nil || string(kv.Value) != "v" || kv.ModRevision != rev {
+		t.Fatalf("Get past the cache's bound = %+v, %v; want v at %d from etcd", kv, err, rev)
+	}
+	if n := testutil.ToFloat64(s.m.fallbacks); n != 1 {
+		t.Fatalf("fallbacks = %v, want 1", n)
+	}
+	if got, err := testutil.GatherAndCount(reg, "trellis_etcd_read_cache_fallbacks_total", "trellis_etcd_read_fences_total", "trellis_etcd_watch_reopens_total"); err != nil || got != 3 {
+		t.Fatalf("registered metrics = %d, %v; want 3", got, err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -41,6 +42,8 @@ type Options struct {
 	// (readcache.go): reads stay linearizable and cost etcd far fewer
 	// requests. It holds every value under the prefix in memory.
 	ReadCache bool
+	// Registerer, when set, gets the store's Prometheus metrics.
+	Registerer prometheus.Registerer
 }
 
 // Store is the etcd implementation of store.Store.
@@ -49,6 +52,7 @@ type Store struct {
 	owns   bool // Close closes cli
 	prefix string
 	log    *slog.Logger
+	m      *metrics
 
 	mu      sync.Mutex
 	closed  bool
@@ -97,8 +101,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 }
 
 // New returns a Store over an existing client, which the caller keeps
-// owning (Close does not close it). Prefix, Logger and ReadCache of opts
-// are used.
+// owning (Close does not close it). Prefix, Logger, ReadCache and
+// Registerer of opts are used.
 func New(cli *clientv3.Client, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -106,7 +110,8 @@ func New(cli *clientv3.Client, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Store{cli: cli, prefix: opts.Prefix, log: opts.Logger, closing: make(chan struct{})}
+	s := &Store{cli: cli, prefix: opts.Prefix, log: opts.Logger, closing: make(chan struct{}),
+		m: newMetrics(opts.Registerer, opts.Logger)}
 	s.life, s.stopLife = context.WithCancel(context.Background())
 	if opts.ReadCache {
 		s.cache = newReadCache(s)

@@ -72,6 +72,7 @@ func (w *watcher) run() {
 			return
 		}
 		w.s.log.Debug("etcd watch broke; reopening", "prefix", w.prefix, "revision", w.cursor, "err", err)
+		w.s.m.rewatches.Inc()
 		select {
 		case <-time.After(rewatchDelay):
 		case <-w.ctx.Done():
