@@ -16,4 +16,11 @@
 // the last revision delivered, and etcd's compaction surfaces as
 // store.ErrCompacted exactly as the contract says. Compaction itself is
 // etcd's business (its --auto-compaction flags, or Store.Compact).
+//
+// With Options.ReadCache, Get, List and Count are answered from an
+// in-memory copy of the prefix once it has applied a fence: the revision
+// of a linearizable etcd read that started after the call (readcache.go).
+// Concurrent reads share fences, and the reads of one read session
+// (WithReadSession, one API request) share one, so reads stay
+// linearizable while costing etcd far fewer requests.
 package etcd
