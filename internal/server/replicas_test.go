@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -42,6 +43,17 @@ func startReplica(t *testing.T, c *etcdtest.Cluster, prefix string) (*server.Ser
 	stop := sync.OnceValue(s.Stop)
 	t.Cleanup(func() { _ = stop() })
 	return s, stop
+}
+
+// retryingClient is the SDK client with its default retryer: a call that
+// meets an etcd leader change (a 500) is retried with the same clientToken,
+// as users' tools do. Tests that count outcomes use newClient instead.
+func retryingClient(addr string) *appmesh.Client {
+	return appmesh.New(appmesh.Options{
+		Region:       testRegion,
+		BaseEndpoint: aws.String("http://" + addr),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
 }
 
 // readyz fetches a replica's /readyz.
@@ -133,7 +145,7 @@ func TestReplicasShareWrites(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	a, _ := startReplica(t, c, "/share/")
 	b, _ := startReplica(t, c, "/share/")
-	ca := newClient(a.Addr())
+	ca := retryingClient(a.Addr())
 	mustMesh(t, ca)
 	_, err := ca.CreateVirtualNode(t.Context(), &appmesh.CreateVirtualNodeInput{MeshName: aws.String(testMesh),
 		VirtualNodeName: aws.String("front"), Spec: localNode(8080)})
@@ -150,7 +162,7 @@ func TestReplicasShareWrites(t *testing.T) {
 	}
 	waitConfig(t, cfgs, "port_value:9090")
 	t.Logf("an update through replica A reached replica B's proxy in %v", time.Since(start))
-	if _, err := newClient(b.Addr()).DescribeVirtualNode(t.Context(), &appmesh.DescribeVirtualNodeInput{
+	if _, err := retryingClient(b.Addr()).DescribeVirtualNode(t.Context(), &appmesh.DescribeVirtualNodeInput{
 		MeshName: aws.String(testMesh), VirtualNodeName: aws.String("front")}); err != nil {
 		t.Fatalf("DescribeVirtualNode via B: %v", err)
 	}
