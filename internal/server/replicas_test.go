@@ -22,6 +22,8 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3" // prototext of Cluster resources
 
 	"github.com/trellis-mesh/trellis/internal/server"
+	"github.com/trellis-mesh/trellis/internal/store"
+	etcdstore "github.com/trellis-mesh/trellis/internal/store/etcd"
 	"github.com/trellis-mesh/trellis/internal/store/etcd/etcdtest"
 )
 
@@ -203,6 +205,21 @@ func TestReplicaLeaderFailover(t *testing.T) {
 	first, stop, other := a, stopA, b
 	if leader() == b {
 		first, stop, other = b, stopB, a
+	}
+	// The election's keys live beside the store's prefix, never in it.
+	st, err := etcdstore.Open(t.Context(), etcdstore.Options{Endpoints: c.Endpoints(), Prefix: "/failover/"})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	defer st.Close()
+	kvs, _, err := st.List(t.Context(), "", store.ListOptions{})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	for _, kv := range kvs {
+		if strings.Contains(kv.Key, "election") {
+			t.Fatalf("election key %q inside the store's prefix", kv.Key)
+		}
 	}
 	start := time.Now()
 	if err := stop(); err != nil {

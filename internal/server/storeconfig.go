@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,7 +91,11 @@ func openEtcd(cfg Config) (store.Store, election.Elector, string, error) {
 		host, _ := os.Hostname()
 		id = fmt.Sprintf("%s/%s/%d", host, cfg.APIAddr, os.Getpid())
 	}
-	el := election.NewEtcd(st.Client(), election.Options{Key: st.Prefix() + "election/registry",
+	// The election lives beside the store's prefix, not under it: its keys
+	// are leases of running replicas, never data (a backup of the store must
+	// not carry them).
+	key := strings.TrimSuffix(st.Prefix(), "/") + ".election/registry"
+	el := election.NewEtcd(st.Client(), election.Options{Key: key,
 		ID: id, TTL: sc.ElectionTTL, Logger: cfg.Logger, Registerer: sc.Registerer})
 	return st, el, fmt.Sprintf("etcd %v prefix %s", sc.EtcdEndpoints, st.Prefix()), nil
 }
