@@ -251,3 +251,30 @@ func waitReady(t *testing.T, s *server.Server) {
 	}
 	t.Fatalf("replica %s not ready within 30s", s.Addr())
 }
+
+// TestEtcdClientTLS runs a replica against etcd that requires client
+// certificates, configured with the --etcd-cert/--etcd-key/--etcd-ca
+// settings, and checks that without them the server refuses to start.
+func TestEtcdClientTLS(t *testing.T) {
+	tc := etcdtest.NewTLS(t)
+	c := etcdtest.StartTLS(t, 1, tc)
+	cfg := config(t.TempDir())
+	cfg.Store = server.StoreConfig{Kind: server.StoreEtcd, EtcdEndpoints: c.Endpoints(), EtcdPrefix: "/tls/",
+		EtcdCert: tc.ClientCert, EtcdKey: tc.ClientKey, EtcdCA: tc.CA}
+	s, err := server.Start(cfg)
+	if err != nil {
+		t.Fatalf("server.Start with etcd client TLS: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	mustMesh(t, newClient(s.Addr()))
+	waitReady(t, s)
+
+	cfg.Store.EtcdCert, cfg.Store.EtcdKey = "", ""
+	cfg.APIAddr = "127.0.0.1:0"
+	if s2, err := server.Start(cfg); err == nil {
+		_ = s2.Stop()
+		t.Fatal("server started against client-cert etcd without a client certificate")
+	} else {
+		t.Logf("without a client certificate: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -54,7 +55,18 @@ func Binary(t TB) string {
 type Cluster struct {
 	t       TB
 	bin     string
+	tls     *TLS
 	members []*Member
+}
+
+// TLS makes the members serve clients over TLS and require a client
+// certificate signed by CA (PEM file paths). Peers still talk plaintext.
+type TLS struct {
+	CA, ServerCert, ServerKey string
+	// ClientCert and ClientKey are a client certificate signed by CA.
+	ClientCert, ClientKey string
+	// Client is what the harness itself connects with.
+	Client *tls.Config
 }
 
 // Member is one etcd process of a Cluster.
@@ -75,11 +87,21 @@ type Member struct {
 // stopped (every member killed, data removed) when the test ends.
 func Start(t TB, n int) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, bin: Binary(t)}
+	return StartTLS(t, n, nil)
+}
+
+// StartTLS is Start with client TLS when tc is set.
+func StartTLS(t TB, n int, tc *TLS) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, bin: Binary(t), tls: tc}
+	scheme := "http://"
+	if tc != nil {
+		scheme = "https://"
+	}
 	dir := t.TempDir()
 	var initial []string
 	for i := range n {
-		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + freeAddr(t),
+		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: scheme + freeAddr(t),
 			PeerURL: "http://" + freeAddr(t), DataDir: filepath.Join(dir, fmt.Sprintf("m%d.etcd", i)),
 			logPath: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
 		c.members = append(c.members, m)
@@ -120,6 +142,10 @@ func (c *Cluster) spawn(m *Member) error {
 		"--initial-cluster", m.initial, "--initial-cluster-state", "new",
 		"--initial-cluster-token", "trellis-test",
 		"--logger", "zap", "--log-outputs", "stderr")
+	if tc := c.tls; tc != nil {
+		cmd.Args = append(cmd.Args, "--cert-file", tc.ServerCert, "--key-file", tc.ServerKey,
+			"--client-cert-auth", "--trusted-ca-file", tc.CA)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "ETCD_UNSUPPORTED_ARCH="+os.Getenv("ETCD_UNSUPPORTED_ARCH"))
 	if err := cmd.Start(); err != nil {
@@ -147,13 +173,20 @@ func (c *Cluster) Endpoints() []string {
 	return eps
 }
 
+func (c *Cluster) clientTLS() *tls.Config {
+	if c.tls == nil {
+		return nil
+	}
+	return c.tls.Client
+}
+
 // Members returns the members in start order.
 func (c *Cluster) Members() []*Member { return c.members }
 
 // Client returns a client of every member, closed when the test ends.
 func (c *Cluster) Client(t TB) *clientv3.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, TLS: c.clientTLS(),
 		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("etcdtest: client: %v", err)
@@ -179,7 +212,7 @@ func (c *Cluster) WaitHealthy(t TB) {
 }
 
 func (c *Cluster) healthy() error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second, Logger: quietLogger()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second, TLS: c.clientTLS(), Logger: quietLogger()})
 	if err != nil {
 		return err
 	}
