@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 5s
 
-.PHONY: run server test build envoy vet fmt-check fuzz bench clean
+.PHONY: run server test build envoy vet fmt-check fuzz bench bench-dataplane clean
 
 ## run: the main job: a control plane on an embedded store plus the color demo mesh with
 ## real Envoy (gateway, two versions, a canary shift); exits when done (trellis demo --keep stays up)
@@ -27,6 +27,9 @@ build:
 ## test: formatting, vet, unit/API/crash tests under the race detector, brief fuzzing
 test: fmt-check vet
 	@command -v envoy >/dev/null 2>&1 || $(MAKE) --no-print-directory envoy || echo "note: Envoy unavailable; end-to-end tests will skip"
+	@{ command -v ip && command -v iptables; } >/dev/null 2>&1 || echo "note: ip or iptables missing (apt-get install iproute2 iptables); the network-namespace tests (test/e2e TestNetns*) will skip"
+	@[ "$$(id -u)" = 0 ] || echo "note: not root; the network-namespace tests (test/e2e TestNetns*) will skip"
+	@command -v aws >/dev/null 2>&1 || echo "note: aws CLI missing (pip install awscli); TestAWSCLI, TestDocCLICommands and TestKeepHints' aws step will skip"
 	$(GO) test -race -count=1 -p 2 $(PKGS)
 	$(MAKE) fuzz
 
@@ -43,10 +46,19 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSpec$$' -fuzztime $(FUZZTIME) ./internal/validation/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseARN$$' -fuzztime $(FUZZTIME) ./internal/apis/appmesh/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNodeID$$' -fuzztime $(FUZZTIME) ./internal/xdsserver/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
+	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
+	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/auth/audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/backup/
+	$(GO) test -run '^$$' -fuzz '^FuzzCloudMapRequest$$' -fuzztime $(FUZZTIME) ./internal/registryapi/
 
 ## bench: API throughput with 10,000 virtual nodes in one mesh
 bench:
 	$(GO) run ./bench/apithroughput
+
+## bench-dataplane: two Envoy hops configured by Trellis vs a static bootstrap (needs envoy)
+bench-dataplane: build envoy
+	$(GO) run ./bench/dataplane -trellis bin/trellis
 
 clean:
 	rm -rf bin trellis-data

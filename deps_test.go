@@ -28,6 +28,8 @@ var rules = []rule{
 	{"internal/sidecar", []string{"internal/store", "internal/manager", "internal/irgen", "internal/reconcile"}, "the sidecar talks to the server over the network"},
 	{"internal/cli", []string{"internal/store", "internal/manager", "internal/irgen", "internal/reconcile"}, "the CLI talks to the server over the network"},
 	{"internal/", []string{"internal/server", "cmd/"}, "nothing imports server or cmd"},
+	{"internal/auth/policy", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/registry", "internal/auth/audit"}, "policy evaluation is pure"},
+	{"internal/auth/audit", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/registry", "internal/auth/policy"}, "the audit log is a leaf: files only"},
 }
 
 func TestImportRules(t *testing.T) {
@@ -51,6 +53,8 @@ func TestImportRulesCatch(t *testing.T) {
 		"internal/cli":          module + "internal/manager",
 		"internal/apiserver":    module + "internal/server",
 		"internal/apis/appmesh": module + "internal/validation",
+		"internal/auth/policy":  module + "internal/store",
+		"internal/auth/audit":   module + "internal/manager",
 	}
 	for pkg, dep := range bad {
 		if len(violations(module+pkg, []string{dep})) == 0 {

@@ -18,11 +18,14 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	withVersion(root)
 	root.AddCommand(serverCommand())
 	root.AddCommand(sidecarCommand())
 	root.AddCommand(interceptionCommand())
 	root.AddCommand(cli.Commands()...)
+	root.AddCommand(cli.AuditCommand(nil))
 	root.AddCommand(demoCommands()...)
+	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "trellis:", err)
 		os.Exit(1)

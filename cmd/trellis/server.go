@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/server"
 )
 
@@ -53,6 +54,9 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region used in ARNs")
 	f.StringVar(&cfg.AccountID, "account-id", "111122223333", "12-digit account id used in ARNs, meshOwner and resourceOwner")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may run after SIGTERM")
+	f.DurationVar(&cfg.APILimits.ReadTimeout, "api-read-timeout", apiserver.DefaultReadTimeout, "how long a client may take to send a whole API request (headers and body)")
+	f.DurationVar(&cfg.APILimits.IdleTimeout, "api-idle-timeout", apiserver.DefaultIdleTimeout, "how long an idle keep-alive API connection stays open")
+	f.IntVar(&cfg.APILimits.MaxConns, "api-max-connections", apiserver.DefaultMaxConns, "most open API connections; more are answered 503")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	addStoreFlags(cmd, &cfg.Store)

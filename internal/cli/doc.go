@@ -5,4 +5,7 @@
 // speaks the App Mesh wire format (restJson1 under /v20190125/) with plain
 // net/http, and reuses only the wire types of internal/apis/appmesh to
 // decode and normalise documents.
+//
+// The one exception is `trellis audit` (audit.go), which reads the server's
+// audit log files from a local directory through internal/auth/audit.
 package cli

@@ -107,7 +107,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer func() {
-		r.stopAll()
+		started := len(r.procs)
+		if left := r.stopAll(); len(left) > 0 {
+			r.say("Stopped, but these did not exit: %s", strings.Join(left, ", "))
+		} else if started > 0 {
+			r.say("Stopped: all %d processes the demo started have exited.", started)
+		}
 		_ = r.log.Close()
 		if err != nil {
 			// Keep the logs for a look; move them out of the data dir.
@@ -231,23 +236,18 @@ func (r *run) main(ctx context.Context) error {
 				return fmt.Errorf("request %d: unexpected answer %q", n+1, body)
 			}
 		}
-		r.say("  %d/%d target: blue %d green %d", p.Blue, p.Green, p.GotBlue, p.GotGreen)
-		phases = append(phases, p)
-	}
-	r.say("")
-	r.say("%-8s %8s %8s %8s %8s", "target", "blue", "green", "blue %", "green %")
-	for _, p := range phases {
 		n := float64(p.GotBlue + p.GotGreen)
-		r.say("%-8s %8d %8d %7.1f%% %7.1f%%", fmt.Sprintf("%d/%d", p.Blue, p.Green),
-			p.GotBlue, p.GotGreen, 100*float64(p.GotBlue)/n, 100*float64(p.GotGreen)/n)
+		r.say("  %d/%d target: blue %d green %d (measured %.1f%% / %.1f%%)", p.Blue, p.Green, p.GotBlue, p.GotGreen,
+			100*float64(p.GotBlue)/n, 100*float64(p.GotGreen)/n)
+		phases = append(phases, p)
 	}
 	r.say("")
 
 	if r.o.Keep {
-		r.say("The mesh keeps running (weights now 0/100). Try:")
-		r.say("  curl %s", gwURL)
-		r.say("  aws appmesh list-meshes --endpoint-url %s", r.apiURL)
-		r.say("  %s get routes --mesh color --router color-router --endpoint %s", filepath.Base(r.bin), r.apiURL)
+		r.say("The mesh keeps running (weights now 0/100). Try, from any directory:")
+		for _, h := range keepHints(r.bin, gwURL, r.apiURL) {
+			r.say("  %s", h)
+		}
 		r.say("Press Ctrl-C to stop.")
 		select {
 		case <-ctx.Done():
@@ -314,7 +314,9 @@ func (r *run) anyExit() <-chan struct{} {
 
 // stopAll stops the sidecars and apps together, then the server: SIGTERM,
 // and SIGKILL to the whole process group after 7 s.
-func (r *run) stopAll() {
+// stopAll stops the children, the server last, and returns the names of
+// those that did not exit even after SIGKILL.
+func (r *run) stopAll() []string {
 	var first, server []*child
 	for _, c := range r.procs {
 		if c.name == "server" {
@@ -323,12 +325,12 @@ func (r *run) stopAll() {
 			first = append(first, c)
 		}
 	}
-	stop(first)
-	stop(server)
+	left := append(stop(first), stop(server)...)
 	r.procs = nil
+	return left
 }
 
-func stop(cs []*child) {
+func stop(cs []*child) []string {
 	for _, c := range cs {
 		_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -339,13 +341,16 @@ func stop(cs []*child) {
 		case <-deadline:
 		}
 	}
+	var left []string
 	for _, c := range cs {
 		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 		select {
 		case <-c.done:
 		case <-time.After(2 * time.Second):
+			left = append(left, c.name)
 		}
 	}
+	return left
 }
 
 // apply runs `trellis apply -f -` with the documents on stdin.

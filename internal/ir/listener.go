@@ -21,8 +21,12 @@ type Listener struct {
 	// interception), so chains can match on the app's port.
 	OriginalDst bool `json:"originalDst,omitempty"`
 	// TLSInspector lets chains match on TLS vs plaintext or SNI.
-	TLSInspector bool          `json:"tlsInspector,omitempty"`
-	FilterChains []FilterChain `json:"filterChains"`
+	TLSInspector bool `json:"tlsInspector,omitempty"`
+	// TLSInspectorPorts, when set, limits the inspector to connections
+	// whose (original) destination port is one of these; others skip it,
+	// so a server-speaks-first protocol elsewhere is not held up.
+	TLSInspectorPorts []uint32      `json:"tlsInspectorPorts,omitempty"`
+	FilterChains      []FilterChain `json:"filterChains"`
 	// DefaultChain, when set, takes connections no chain matches.
 	DefaultChain *FilterChain `json:"defaultChain,omitempty"`
 }

@@ -29,7 +29,7 @@ func TestExpiryOnlyOnLeader(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
 
 	s := service(t, r, ctx)
-	if _, err := r.RegisterInstance(ctx, s.ID, "a", attrs("10.0.0.1", "80", "blue"), ""); err != nil {
+	if _, err := r.RegisterInstance(ctx, s.ID, "a", leased(attrs("10.0.0.1", "80", "blue"), "60"), ""); err != nil {
 		t.Fatal(err)
 	}
 	synced(t, r, ctx)

@@ -111,6 +111,3 @@ func wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// stopping reports whether the background stages were told to stop.
-func (s *Server) stopping() bool { return s.bgCtx != nil && s.bgCtx.Err() != nil }

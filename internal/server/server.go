@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
+	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -48,9 +51,14 @@ type Config struct {
 	Logger        *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
-	// RegistryTTL is how long a registered service instance lives without
-	// a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// RegistryTTL caps the lease of a service instance registered with
+	// the trellis.io/ttl attribute (the sidecar's registrations): how long
+	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
+	// APILimits bound slow and idle clients and open connections on the
+	// API port; zero fields take apiserver's defaults.
+	APILimits apiserver.ConnLimits
 	// Store selects the backend: the bbolt file under DataDir (default)
 	// or etcd, shared by several replicas (storeconfig.go).
 	Store StoreConfig
@@ -58,12 +66,18 @@ type Config struct {
 
 // Server is a running Trellis control plane.
 type Server struct {
+	// metrics is the server's Prometheus registry, served at GET /metrics
+	// (metrics.go).
+	metrics *prometheus.Registry
+
 	cfg   Config
 	log   *slog.Logger
 	store store.Store
 	api   *http.Server
 	ln    net.Listener
-	done  chan error
+	// collectors are the API side's Prometheus metrics (see Collectors).
+	collectors []prometheus.Collector
+	done       chan error
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
@@ -71,9 +85,12 @@ type Server struct {
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
-	bgCtx   context.Context // cancelled by cancel
 	bg      sync.WaitGroup
-	ready   *readiness
+	// failed gets the first stage that died; stopping is set by Stop
+	// (stages.go).
+	failed   chan error
+	stopping atomic.Bool
+	ready    *readiness // GET /readyz (ready.go)
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -84,6 +101,10 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	metrics := newMetricsRegistry()
+	if cfg.Store.Registerer == nil {
+		cfg.Store.Registerer = metrics
 	}
 	st, elector, storeDesc, err := openStore(cfg)
 	if err != nil {
@@ -96,12 +117,15 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
-		ready: &readiness{st: st, el: elector}}
+		failed: make(chan error, 1), metrics: metrics, ready: &readiness{st: st, el: elector}}
 	mux := http.NewServeMux()
+	appMesh := apiserver.New(mgr, cfg.Logger)
+	mux.Handle("/", appMesh)
+	mux.Handle("GET /metrics", metricsHandler(s.metrics))
 	mux.Handle("GET /readyz", s.ready)
-	mux.Handle("/", apiserver.New(mgr, cfg.Logger))
+	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
 	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.bgCtx = cancel, ctx
+	s.cancel = cancel
 	s.background(func() error { return elector.Run(ctx) }, "election")
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger, IsLeader: elector.IsLeader})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
@@ -114,11 +138,14 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           readSessions(cfg, cloudMapOr(regAPI, mux)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:  readSessions(cfg, newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux))),
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	go func() { s.done <- s.api.Serve(ln) }()
+	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
+	limiter.Configure(s.api)
+	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
+	s.metrics.MustRegister(s.collectors...)
+	go func() { s.done <- s.api.Serve(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", storeDesc,
 		"region", cfg.Region, "account", cfg.AccountID)
 	return s, nil
@@ -152,7 +179,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log})
+	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
 	view := meshview.New(s.store, s.log)
 	s.ready.view = view
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
@@ -241,20 +268,6 @@ func cloudMapOr(cloudMap http.Handler, next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) background(run func() error, name string) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		err := run()
-		if s.ready != nil && (err != nil || !s.stopping()) {
-			s.ready.stageDied(name)
-		}
-		if err != nil {
-			s.log.Error(name+" stopped", "err", err)
-		}
-	}()
-}
-
 // XDSAddr is the bound xDS address ("" when xDS is disabled).
 func (s *Server) XDSAddr() string {
 	if s.xdsLn == nil {
@@ -271,6 +284,12 @@ func (s *Server) XDSUnixSocket() string {
 	return s.cfg.XDSUnixSocket
 }
 
+// Collectors are the Prometheus metrics of the API port: connection
+// limits and timeouts (apiserver.ConnLimiter) and the Cloud Map
+// operation log (registryapi). Register them on the registry that serves
+// /metrics.
+func (s *Server) Collectors() []prometheus.Collector { return s.collectors }
+
 // Addr is the bound API address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -285,6 +304,7 @@ func (s *Server) Stop() error {
 	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errAPI = errors.Join(errAPI, err)
 	}
+	s.stopping.Store(true)
 	if s.cancel != nil {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
@@ -309,6 +329,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case err := <-s.done:
 		s.done <- err
 		s.log.Error("api server stopped unexpectedly", "err", err)
+	case err := <-s.failed:
+		return errors.Join(err, s.Stop())
 	}
 	return s.Stop()
 }

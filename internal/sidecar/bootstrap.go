@@ -31,6 +31,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 		AdminPort:     c.Envoy.AdminPort,
 		XDSHost:       c.XDS.Host,
 		XDSPort:       c.XDS.Port,
+		XDSReplicas:   c.XDS.Replicas,
 		XDSUnixSocket: c.XDS.UnixSocket,
 		Delta:         c.Delta,
 		SDSSocketPath: c.SDSSocketPath,

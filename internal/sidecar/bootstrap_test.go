@@ -38,6 +38,12 @@ var goldenSources = map[string]Source{
 		"ENVOY_INITIAL_FETCH_TIMEOUT": "30",
 		"APPMESH_APP_PORTS":           "9080",
 	}),
+	// An App Mesh task definition given three control-plane replicas:
+	// one xds_cluster endpoint each, with the failover health check.
+	"appmesh-env-replicas": src(nil, map[string]string{
+		"APPMESH_RESOURCE_ARN": arn,
+		"APPMESH_XDS_ENDPOINT": "10.0.0.11:9081,10.0.0.12:9081,10.0.0.13:9081",
+	}),
 	// A virtual gateway finding the server by DNS, admin on all interfaces.
 	"gateway-dns": src(map[string]string{
 		"mesh": "color", "virtual-gateway": "ingress-gw", "xds-address": "trellis.trellis-system.svc:15010",

@@ -3,9 +3,12 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
 // Defaults, App Mesh's where App Mesh had one.
@@ -65,12 +68,20 @@ type Config struct {
 	// StopTimeout is how long Envoy gets after SIGTERM before SIGKILL
 	// (default 2 s).
 	StopTimeout time.Duration
+	// Stdout and Stderr receive Envoy's stdout and stderr byte for byte
+	// (nil: the sidecar's own). Envoy's access logs to /dev/stdout and its
+	// log lines are never rewrapped or filtered by the agent's log level;
+	// the agent's own structured log goes through Logger.
+	Stdout, Stderr io.Writer
 }
 
-// XDSTarget is the control plane's address.
+// XDSTarget is the control plane's address: Host and Port (plus any
+// Replicas of the same control plane, which Envoy fails over between), or
+// UnixSocket.
 type XDSTarget struct {
 	Host       string
 	Port       uint32
+	Replicas   []bootstrap.HostPort
 	UnixSocket string
 }
 
@@ -141,7 +152,7 @@ func Flags() []FlagSpec {
 		{Name: "virtual-node", Usage: "virtual node this proxy stands for"},
 		{Name: "virtual-gateway", Usage: "virtual gateway this proxy stands for"},
 		{Name: "node-cluster", Usage: "Envoy node.cluster (env APPMESH_RESOURCE_CLUSTER; default the node id)"},
-		{Name: "xds-address", Usage: "control plane xDS `address`, host:port or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
+		{Name: "xds-address", Usage: "control plane xDS `address`: host:port, a comma-separated list of replicas host:port,host:port (Envoy fails over between them; a DNS name with several addresses works too), or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
 		{Name: "delta", Usage: "use incremental (delta) xDS (env TRELLIS_XDS_DELTA)", Bool: true},
 		{Name: "sds-socket", Usage: "Unix socket of a local SDS server (env APPMESH_SDS_SOCKET_PATH)"},
 		{Name: "envoy-path", Usage: "envoy binary (default: envoy on PATH)"},

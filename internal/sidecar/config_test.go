@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -85,6 +86,8 @@ func TestLoadXDS(t *testing.T) {
 		{"IPv6", nil, with("APPMESH_XDS_ENDPOINT", "[::1]:9081"), XDSTarget{Host: "::1", Port: 9081}},
 		{"TRELLIS_XDS_ADDRESS wins over App Mesh", nil, with("APPMESH_XDS_ENDPOINT", "a:1", "TRELLIS_XDS_ADDRESS", "b:2"), XDSTarget{Host: "b", Port: 2}},
 		{"flag wins over env", map[string]string{"xds-address": "c:3"}, with("TRELLIS_XDS_ADDRESS", "b:2"), XDSTarget{Host: "c", Port: 3}},
+		{"replicas", map[string]string{"xds-address": "10.0.0.1:9081, 10.0.0.2:9081,[::1]:9082"}, id,
+			XDSTarget{Host: "10.0.0.1", Port: 9081, Replicas: []bootstrap.HostPort{{Host: "10.0.0.2", Port: 9081}, {Host: "::1", Port: 9082}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,10 +95,10 @@ func TestLoadXDS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.XDS != tc.want {
+			if !reflect.DeepEqual(c.XDS, tc.want) {
 				t.Errorf("XDS = %+v, want %+v", c.XDS, tc.want)
 			}
-			if back, err := ParseXDSAddress(c.XDS.String()); err != nil || back != c.XDS {
+			if back, err := ParseXDSAddress(c.XDS.String()); err != nil || !reflect.DeepEqual(back, c.XDS) {
 				t.Errorf("String() %q does not parse back: %+v %v", c.XDS.String(), back, err)
 			}
 		})
@@ -267,6 +270,8 @@ func TestLoadErrors(t *testing.T) {
 		{"xds scheme without port", nil, with("APPMESH_XDS_ENDPOINT", "https://x"), []string{"no other scheme"}},
 		{"xds no port", nil, with("TRELLIS_XDS_ADDRESS", "trellis"), []string{"TRELLIS_XDS_ADDRESS"}},
 		{"xds port range", nil, with("APPMESH_XDS_ENDPOINT", "x:70000"), []string{"not 1-65535"}},
+		{"xds list with a bad member", nil, with("APPMESH_XDS_ENDPOINT", "a:1,b"), []string{"host:port[,host:port...]"}},
+		{"xds list of sockets", nil, with("APPMESH_XDS_ENDPOINT", "unix:///a.sock,unix:///b.sock"), []string{"one socket, no list"}},
 		{"admin port", nil, with("ENVOY_ADMIN_ACCESS_PORT", "99999"), []string{`ENVOY_ADMIN_ACCESS_PORT="99999": not a port`}},
 		{"log level", nil, with("ENVOY_LOG_LEVEL", "loud"), []string{"ENVOY_LOG_LEVEL", "want one of"}},
 		{"concurrency", nil, with("ENVOY_CONCURRENCY", "0"), []string{"ENVOY_CONCURRENCY", "1..1024"}},

@@ -17,12 +17,21 @@
 //  2. The bootstrap (bootstrap.go) is rendered to a temporary file, or to
 //     ENVOY_CONFIG_FILE; an existing non-empty ENVOY_CONFIG_FILE is used
 //     verbatim.
-//  3. The supervisor (supervisor.go) starts Envoy, forwards its log lines
-//     to slog (component=envoy) and restarts it with exponential backoff
-//     when it exits unexpectedly, up to MaxRestarts; then Run fails.
+//  3. The supervisor (supervisor.go) starts Envoy with the sidecar's own
+//     stdout and stderr, so access logs on /dev/stdout and Envoy's log
+//     lines come out byte for byte, as from App Mesh's image (Envoy's
+//     level is --envoy-log-level; the agent's structured slog, on stderr
+//     from the CLI, follows --log-level). It restarts Envoy with
+//     exponential backoff when it exits unexpectedly, up to MaxRestarts;
+//     then Run fails.
 //  4. The agent HTTP server (readiness.go) answers GET /ready (200 once
 //     Envoy reports LIVE) and GET /status.
-//  5. On context cancellation (SIGTERM/SIGINT in the command), drain.go
+//  5. The control-plane watch (xdswatch.go) polls Envoy's
+//     control_plane.connected_state and logs a WARN while the xDS stream
+//     is down (at once after an outage, after a start grace before the
+//     first connection, repeated every 30 s) and an INFO when it is back.
+//     The bootstrap's ADS backoff caps reconnect attempts at 2 s apart.
+//  6. On context cancellation (SIGTERM/SIGINT in the command), drain.go
 //     marks the agent not ready, deregisters the instance, drains Envoy's
 //     listeners gracefully, waits for connections to finish (at most the
 //     drain time), then stops Envoy.

@@ -37,7 +37,19 @@ const (
 	AttrIPv4        = "AWS_INSTANCE_IPV4"
 	AttrPort        = "AWS_INSTANCE_PORT"
 	AttrVirtualNode = "trellis.io/virtualNode"
+	// AttrTTL asks the registry for a lease (whole seconds): the instance
+	// expires unless a heartbeat re-registers it within that time. The
+	// registrar asks for three heartbeat intervals. Instances registered
+	// without it (the aws CLI, SDKs) live until deregistered, as in Cloud
+	// Map. The server caps the lease (30 s by default).
+	AttrTTL = "trellis.io/ttl"
 )
+
+// leaseSeconds is the lease the registrar asks for: three heartbeats,
+// rounded up to whole seconds.
+func leaseSeconds(heartbeat time.Duration) string {
+	return strconv.Itoa(int((3*heartbeat + time.Second - 1) / time.Second))
+}
 
 // RegistryOptions configure service registration over the server's API.
 type RegistryOptions struct {
@@ -203,6 +215,7 @@ func (r *CloudMapRegistrar) heartbeat(ctx context.Context, id Identity) error {
 	attrs[AttrIPv4] = r.opts.InstanceIP
 	attrs[AttrPort] = strconv.Itoa(int(port))
 	attrs[AttrVirtualNode] = id.Name
+	attrs[AttrTTL] = leaseSeconds(r.opts.HeartbeatInterval)
 	if old := r.current(); old != "" && old != svcID {
 		if err := r.deregisterFrom(ctx, old); err != nil {
 			r.log.Warn("deregister from previous service", "service", old, "err", err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
 // resolver reads settings for Load: flag, then environment, then default.
@@ -199,8 +201,8 @@ func (r *resolver) appPorts() map[uint32]uint32 {
 	return out
 }
 
-// xdsTarget reads host:port or unix:///absolute/path (App Mesh's
-// APPMESH_XDS_ENDPOINT forms).
+// xdsTarget reads host:port[,host:port...] or unix:///absolute/path
+// (App Mesh's APPMESH_XDS_ENDPOINT forms, plus a list of replicas).
 func (r *resolver) xdsTarget() XDSTarget {
 	v, from, ok := r.lookup("xds-address", "TRELLIS_XDS_ADDRESS", "APPMESH_XDS_ENDPOINT")
 	if !ok {
@@ -213,27 +215,44 @@ func (r *resolver) xdsTarget() XDSTarget {
 	return t
 }
 
-// ParseXDSAddress parses host:port, unix:///path or unix:/path.
+// ParseXDSAddress parses host:port, a comma-separated list of host:port
+// (replicas of one control plane), unix:///path or unix:/path.
 func ParseXDSAddress(v string) (XDSTarget, error) {
 	if rest, ok := strings.CutPrefix(v, "unix:"); ok {
 		path := strings.TrimPrefix(rest, "//")
-		if !filepath.IsAbs(path) {
-			return XDSTarget{}, fmt.Errorf("want unix:///absolute/path")
+		if !filepath.IsAbs(path) || strings.Contains(path, ",") {
+			return XDSTarget{}, fmt.Errorf("want unix:///absolute/path (one socket, no list)")
 		}
 		return XDSTarget{UnixSocket: path}, nil
 	}
+	var t XDSTarget
+	for i, one := range strings.Split(v, ",") {
+		hp, err := parseHostPort(strings.TrimSpace(one))
+		if err != nil {
+			return XDSTarget{}, err
+		}
+		if i == 0 {
+			t.Host, t.Port = hp.Host, hp.Port
+		} else {
+			t.Replicas = append(t.Replicas, hp)
+		}
+	}
+	return t, nil
+}
+
+func parseHostPort(v string) (bootstrap.HostPort, error) {
 	if strings.Contains(v, "://") {
-		return XDSTarget{}, fmt.Errorf("want host:port or unix:///path (no other scheme)")
+		return bootstrap.HostPort{}, fmt.Errorf("want host:port or unix:///path (no other scheme)")
 	}
 	host, port, err := net.SplitHostPort(v)
 	if err != nil || host == "" || strings.Contains(host, "/") {
-		return XDSTarget{}, fmt.Errorf("want host:port or unix:///path")
+		return bootstrap.HostPort{}, fmt.Errorf("want host:port[,host:port...] or unix:///path")
 	}
 	p, err := strconv.ParseUint(port, 10, 16)
 	if err != nil || p == 0 {
-		return XDSTarget{}, fmt.Errorf("port %q is not 1-65535", port)
+		return bootstrap.HostPort{}, fmt.Errorf("port %q is not 1-65535", port)
 	}
-	return XDSTarget{Host: host, Port: uint32(p)}, nil
+	return bootstrap.HostPort{Host: host, Port: uint32(p)}, nil
 }
 
 // String returns the address in the form ParseXDSAddress reads.
@@ -241,7 +260,11 @@ func (t XDSTarget) String() string {
 	if t.UnixSocket != "" {
 		return "unix://" + t.UnixSocket
 	}
-	return net.JoinHostPort(t.Host, strconv.FormatUint(uint64(t.Port), 10))
+	out := net.JoinHostPort(t.Host, strconv.FormatUint(uint64(t.Port), 10))
+	for _, r := range t.Replicas {
+		out += "," + net.JoinHostPort(r.Host, strconv.FormatUint(uint64(r.Port), 10))
+	}
+	return out
 }
 
 // agentAddr reads --agent-addr (host:port), else App Mesh's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,13 @@ func newSidecar(cfg Config) (*sidecar, error) {
 	s.reg = newRegistrar(&cfg, s.log)
 	s.sup = &supervisor{
 		path: path, maxRestarts: cfg.Envoy.MaxRestarts, backoff: withDefaults(cfg.Backoff),
-		stopTimeout: cfg.StopTimeout, log: s.log, envoyLog: log.With("component", "envoy"),
+		stopTimeout: cfg.StopTimeout, log: s.log, stdout: cfg.Stdout, stderr: cfg.Stderr,
+	}
+	if s.sup.stdout == nil {
+		s.sup.stdout = os.Stdout
+	}
+	if s.sup.stderr == nil {
+		s.sup.stderr = os.Stderr
 	}
 	if s.sup.stopTimeout <= 0 {
 		s.sup.stopTimeout = defaultStopTimeout
@@ -107,7 +114,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	}
 	defer cleanup()
 	s.sup.args = envoyArgs(&s.cfg, path)
-	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log); err != nil {
+	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log.With("node", s.cfg.Identity.NodeID)); err != nil {
 		return err
 	}
 	go s.agent.serve()
@@ -122,9 +129,13 @@ func (s *sidecar) run(ctx context.Context) error {
 	defer stopRegistering()
 	s.regWG.Add(1)
 	go s.registerWhenLive(regCtx)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	waitWatch := s.startControlPlaneWatch(watchCtx)
+	defer func() { stopWatch(); waitWatch() }()
 
 	select {
 	case err := <-supDone:
+		stopWatch()
 		s.agent.draining.Store(true)
 		stopRegistering()
 		s.regWG.Wait()

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
 
@@ -42,6 +45,16 @@ type proxyConfig struct {
 	AppPorts map[int]int
 	// Delta selects the incremental xDS protocol.
 	Delta bool
+	// XDSAddrs, when set, replaces c's xDS address: host:port of the
+	// server, then of its replicas.
+	XDSAddrs []string
+	// Bootstrap, when set, edits the rendered bootstrap before Envoy
+	// starts (for what no sidecar setting expresses, such as a test DNS
+	// resolver).
+	Bootstrap func(*bootstrapv3.Bootstrap)
+	// Hosts, when set, is the /etc/hosts Envoy sees: it runs in its own
+	// mount namespace (unshare -m, root) with this file bound over it.
+	Hosts string
 }
 
 // envoyProc is a running Envoy.
@@ -53,15 +66,12 @@ type envoyProc struct {
 
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	t.Helper()
-	return startEnvoyAt(t, c.srv.XDSAddr(), pc)
-}
-
-// startEnvoyAt starts an Envoy whose xDS server is xdsAddr (host:port).
-func startEnvoyAt(t *testing.T, xdsAddr string, pc proxyConfig) *envoyProc {
-	t.Helper()
 	bin := envoyBinary(t)
-	host, port, _ := net.SplitHostPort(xdsAddr)
-	xdsPort, _ := strconv.Atoi(port)
+	addrs := pc.XDSAddrs
+	if len(addrs) == 0 {
+		addrs = []string{c.srv.XDSAddr()}
+	}
+	host, xdsPort, replicas := xdsServers(addrs)
 	adminPort := freePort(t, "127.0.0.1")
 	var pairs []string
 	for from, to := range pc.AppPorts {
@@ -71,11 +81,11 @@ func startEnvoyAt(t *testing.T, xdsAddr string, pc proxyConfig) *envoyProc {
 		"interception": "none", "ingressAddress": pc.IP, "egressAddress": pc.IP,
 		"appAddress": pc.IP, "appPorts": strings.Join(pairs, ","),
 	}}
-	yaml, err := bootstrap.Render(bootstrap.Config{
+	yaml, err := renderBootstrap(bootstrap.Config{
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
-		XDSHost: host, XDSPort: uint32(xdsPort), Delta: pc.Delta,
-	})
+		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
+	}, pc.Bootstrap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +95,12 @@ func startEnvoyAt(t *testing.T, xdsAddr string, pc proxyConfig) *envoyProc {
 		t.Fatal(err)
 	}
 	e := &envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: newLogBuffer()}
-	e.cmd = exec.Command(bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
-		"--concurrency", "1", "--drain-time-s", "1")
+	args := []string{bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
+		"--concurrency", "1", "--drain-time-s", "1"}
+	if pc.Hosts != "" {
+		args = withHostsFile(t, dir, pc.Hosts, args)
+	}
+	e.cmd = exec.Command(args[0], args[1:]...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,6 +114,38 @@ func startEnvoyAt(t *testing.T, xdsAddr string, pc proxyConfig) *envoyProc {
 	})
 	e.waitLive(t)
 	return e
+}
+
+// renderBootstrap renders cfg, edited by edit when set (as JSON, which
+// Envoy reads as YAML).
+func renderBootstrap(cfg bootstrap.Config, edit func(*bootstrapv3.Bootstrap)) ([]byte, error) {
+	if edit == nil {
+		return bootstrap.Render(cfg)
+	}
+	b, err := bootstrap.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	edit(b)
+	if err := b.ValidateAll(); err != nil {
+		return nil, err
+	}
+	return protojson.Marshal(b)
+}
+
+// xdsServers splits host:port addresses into the bootstrap's first server
+// and its replicas.
+func xdsServers(addrs []string) (host string, port uint32, replicas []bootstrap.HostPort) {
+	for i, a := range addrs {
+		h, p, _ := net.SplitHostPort(a)
+		n, _ := strconv.Atoi(p)
+		if i == 0 {
+			host, port = h, uint32(n)
+		} else {
+			replicas = append(replicas, bootstrap.HostPort{Host: h, Port: uint32(n)})
+		}
+	}
+	return host, port, replicas
 }
 
 // waitLive waits until Envoy has its initial configuration (admin /ready

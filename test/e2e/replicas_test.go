@@ -85,10 +85,10 @@ func startReplicaChild(t *testing.T, endpoints []string) (*cp, string, func()) {
 }
 
 // TestReplicaKillKeepsTraffic: two replicas on a 3-member etcd cluster,
-// a real Envoy on each. The mesh is written through replica A; then A is
-// killed with SIGKILL while both Envoys carry traffic. Envoy A keeps
-// serving from its last configuration, Envoy B keeps getting updates from
-// replica B, and no request fails.
+// a real Envoy on each (Envoy A also knows replica B). The mesh is written
+// through replica A; then A is killed with SIGKILL while both Envoys carry
+// traffic. Envoy A keeps serving from its last configuration and fails
+// over to replica B, Envoy B keeps getting updates, and no request fails.
 func TestReplicaKillKeepsTraffic(t *testing.T) {
 	if eps := os.Getenv(replicaChildEnv); eps != "" {
 		runReplicaChild(eps)
@@ -112,8 +112,9 @@ func TestReplicaKillKeepsTraffic(t *testing.T) {
 	a.router(t, "color", "color-router", colorPort, types.PortProtocolHttp)
 	a.route(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("blue", 50), wt("green", 50))))
 	a.serviceByRouter(t, "color", "color.local", "color-router")
-	startEnvoyAt(t, xdsA, proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: ipA})
-	startEnvoyAt(t, b.srv.XDSAddr(), proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: ipB})
+	// Envoy A knows both replicas (A first), Envoy B only replica B.
+	startEnvoy(t, b, proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: ipA, XDSAddrs: []string{xdsA, b.srv.XDSAddr()}})
+	startEnvoy(t, b, proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: ipB})
 	frontA, frontB := fmt.Sprintf("%s:%d", ipA, colorPort), fmt.Sprintf("%s:%d", ipB, colorPort)
 	c := newClient()
 	eventually(t, 10*time.Second, c.expectEach(frontA, "color.local", "/", "blue", "green"))
@@ -128,7 +129,9 @@ func TestReplicaKillKeepsTraffic(t *testing.T) {
 	killed := time.Now()
 	b.updateRoute(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("green", 100))))
 	eventually(t, 10*time.Second, c.expectBody(frontB, "color.local", "/", nil, "green"))
-	converged := time.Since(killed)
+	convergedB := time.Since(killed)
+	eventually(t, 20*time.Second, c.expectBody(frontA, "color.local", "/", nil, "green"))
+	convergedA := time.Since(killed)
 	<-ctx.Done()
 	time.Sleep(200 * time.Millisecond) // let in-flight requests finish
 	for _, l := range []struct {
@@ -143,5 +146,6 @@ func TestReplicaKillKeepsTraffic(t *testing.T) {
 			l.l.mu.Unlock()
 		}
 	}
-	t.Logf("after kill -9 of replica A, an update through replica B reached its Envoy in %v", converged.Round(time.Millisecond))
+	t.Logf("after kill -9 of replica A, an update through replica B reached Envoy B in %v, and Envoy A (failed over to B) in %v",
+		convergedB.Round(time.Millisecond), convergedA.Round(time.Millisecond))
 }

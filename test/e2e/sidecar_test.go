@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"strconv"
@@ -30,14 +31,17 @@ type sidecarRun struct {
 
 // startSidecar runs sidecar.Run for a virtual node, configured through
 // the same flags the command takes, with no traffic interception and all
-// listeners on ip.
-func startSidecar(t *testing.T, c *cp, mesh, node, ip string) *sidecarRun {
+// listeners on ip. Flags in extra are added (or override).
+func startSidecar(t *testing.T, c *cp, mesh, node, ip string, extra ...map[string]string) *sidecarRun {
 	t.Helper()
 	flags := map[string]string{
 		"mesh": mesh, "virtual-node": node, "xds-address": c.srv.XDSAddr(), "envoy-path": envoyBinary(t),
 		"interception": "none", "ingress-address": ip, "egress-address": ip, "app-address": ip,
 		"admin-port": strconv.Itoa(freePort(t, "127.0.0.1")), "agent-addr": "127.0.0.1:" + strconv.Itoa(freePort(t, "127.0.0.1")),
 		"envoy-log-level": "warn", "concurrency": "1", "drain-time": "5",
+	}
+	for _, m := range extra {
+		maps.Copy(flags, m)
 	}
 	cfg, err := sidecar.Load(sidecar.Source{Flags: flags}) // no environment: hermetic
 	if err != nil {

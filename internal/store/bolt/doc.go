@@ -28,6 +28,15 @@
 // of losing events; it fails with store.ErrCompacted only when the history
 // it needs was trimmed.
 //
+// Damage: Open checks an existing file in full before serving from it
+// (damage.go, verify.go): a plain-read preflight of the meta pages and the
+// file size (a truncated file would otherwise be a bus error), then a walk
+// of every record and bbolt's Tx.Check, with memory faults turned into
+// errors. A damaged file, including an empty one, is a *DamagedError
+// (errors.Is ErrDamaged) naming the file and the remedy; only a missing
+// file starts a new store. The check costs about 80 ms warm for a 310 MB
+// file of 50,000 2 KiB resources (BenchmarkOpenVerify).
+//
 // Event values are shared between watchers of the same revision: receivers
 // must treat Event.KV.Value and Event.PrevValue as read-only.
 package bolt

@@ -71,7 +71,10 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the store file at path.
+// Open opens the store file at path, creating it only when it does not
+// exist. An existing file is checked in full first (see openChecked): a
+// damaged one, including an empty one, yields an error matching
+// ErrDamaged, never a crash.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.HistoryLimit <= 0 {
 		opts.HistoryLimit = DefaultHistoryLimit
@@ -82,9 +85,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.ringSize <= 0 {
 		opts.ringSize = ringSize
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: openTimeout, NoSync: opts.NoSync})
+	existed, err := preflight(path)
 	if err != nil {
-		return nil, fmt.Errorf("store/bolt: open %s: %w", path, err)
+		return nil, err
+	}
+	db, err := openChecked(path, &bbolt.Options{Timeout: openTimeout, NoSync: opts.NoSync}, existed)
+	if err != nil {
+		return nil, err
 	}
 	db.MaxBatchDelay = maxBatchDelay
 	db.MaxBatchSize = maxBatchSize

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
@@ -10,6 +11,7 @@ import (
 	fileaccesslogv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
 )
@@ -32,6 +34,12 @@ const (
 	DefaultAdminPort    = 9901
 )
 
+// HostPort is the address of one xDS server.
+type HostPort struct {
+	Host string
+	Port uint32
+}
+
 // Config describes one proxy's bootstrap.
 type Config struct {
 	// NodeID is the Envoy node id, mesh/<mesh>/virtualNode/<name>.
@@ -48,6 +56,10 @@ type Config struct {
 	XDSHost       string
 	XDSPort       uint32
 	XDSUnixSocket string
+	// XDSReplicas are further servers next to XDSHost:XDSPort, replicas
+	// serving the same configuration. Envoy keeps its one ADS stream on a
+	// healthy one and moves it when that replica dies (see xdsCluster).
+	XDSReplicas []HostPort
 	// Delta selects incremental xDS (DELTA_GRPC) over state-of-the-world.
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
@@ -115,6 +127,13 @@ func (c *Config) check() error {
 		return errors.New("xds unix socket and host/port are exclusive")
 	case c.XDSUnixSocket == "" && (c.XDSHost == "" || c.XDSPort == 0):
 		return errors.New("xds needs a unix socket or a host and port")
+	case c.XDSUnixSocket != "" && len(c.XDSReplicas) > 0:
+		return errors.New("xds replicas need host and port, not a unix socket")
+	}
+	for i, r := range c.XDSReplicas {
+		if r.Host == "" || r.Port == 0 {
+			return fmt.Errorf("xds replica %d needs a host and a port", i)
+		}
 	}
 	return nil
 }
@@ -174,7 +193,7 @@ func dynamicResources(delta bool) *bootstrapv3.Bootstrap_DynamicResources {
 		AdsConfig: &corev3.ApiConfigSource{
 			ApiType:             api,
 			TransportApiVersion: corev3.ApiVersion_V3,
-			GrpcServices:        []*corev3.GrpcService{envoyGRPC(XDSCluster)},
+			GrpcServices:        []*corev3.GrpcService{adsGRPC()},
 			// The node is identified once per stream; repeating it on
 			// every request only costs bandwidth.
 			SetNodeOnFirstMessageOnly: true,
@@ -184,9 +203,29 @@ func dynamicResources(delta bool) *bootstrapv3.Bootstrap_DynamicResources {
 	}
 }
 
-func envoyGRPC(cluster string) *corev3.GrpcService {
+// ADS stream re-establishment backoff. Envoy's default (base 500 ms, max
+// 30 s, full jitter) let a proxy wait up to 30 s after the control plane
+// came back; with these it retries at a random point of at most
+// adsRetryMax after each failure, so it reconnects within about 2 s of the
+// server returning, and a fleet's reconnects are still spread over that
+// window rather than arriving at once.
+const (
+	adsRetryBase = 250 * time.Millisecond
+	adsRetryMax  = 2 * time.Second
+)
+
+// adsGRPC is the ADS stream's gRPC service: xds_cluster, with the
+// reconnect backoff above (EnvoyGrpc.retry_policy, honoured for xDS
+// streams since Envoy 1.2x).
+func adsGRPC() *corev3.GrpcService {
 	return &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
-		EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: cluster},
+		EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{
+			ClusterName: XDSCluster,
+			RetryPolicy: &corev3.RetryPolicy{RetryBackOff: &corev3.BackoffStrategy{
+				BaseInterval: durationpb.New(adsRetryBase),
+				MaxInterval:  durationpb.New(adsRetryMax),
+			}},
+		},
 	}}
 }
 

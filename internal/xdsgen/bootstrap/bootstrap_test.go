@@ -34,6 +34,14 @@ var goldenConfigs = map[string]Config{
 		XDSHost: "10.0.0.2",
 		XDSPort: 15010,
 	},
+	// Three replicas by IP: one STATIC cluster of three endpoints with
+	// the failover health check.
+	"sidecar-replicas": {
+		NodeID:      "mesh/demo/virtualNode/front",
+		XDSHost:     "10.0.0.2",
+		XDSPort:     15010,
+		XDSReplicas: []HostPort{{Host: "10.0.0.3", Port: 15010}, {Host: "10.0.0.4", Port: 15011}},
+	},
 	// Local relay over a Unix socket, incremental xDS.
 	"unix-delta": {
 		NodeID:        "mesh/demo/virtualNode/back",
@@ -93,6 +101,8 @@ func TestRenderErrors(t *testing.T) {
 		{"no xds", Config{NodeID: "n"}, "needs a unix socket or a host and port"},
 		{"host without port", Config{NodeID: "n", XDSHost: "h"}, "needs a unix socket or a host and port"},
 		{"socket and host", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, XDSUnixSocket: "/s"}, "exclusive"},
+		{"socket and replicas", Config{NodeID: "n", XDSUnixSocket: "/s", XDSReplicas: []HostPort{{Host: "h", Port: 1}}}, "replicas need host and port"},
+		{"replica without port", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, XDSReplicas: []HostPort{{Host: "h2"}}}, "xds replica 0 needs a host and a port"},
 		{"bad metadata", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, Metadata: map[string]any{"c": make(chan int)}},
 			"node metadata"},
 	}

@@ -25,6 +25,11 @@ const (
 	tcpKeepaliveTime     = 10 // seconds idle before the first probe
 	tcpKeepaliveInterval = 5  // seconds between probes
 	tcpKeepaliveProbes   = 3
+
+	// Failover health check of the xDS cluster (see failoverHealthCheck).
+	failoverInterval = 2 * time.Second
+	failoverTimeout  = time.Second
+	failoverJitter   = 500 * time.Millisecond
 )
 
 // staticClusters returns xds_cluster and, with an SDS socket, the SDS
@@ -45,17 +50,28 @@ func staticClusters(c *Config) ([]*clusterv3.Cluster, error) {
 	return out, nil
 }
 
-// xdsCluster reaches the server: over a Unix socket, at an IP (STATIC), or
-// at a hostname (STRICT_DNS, so every address behind the name is used).
+// xdsCluster reaches the server: over a Unix socket, or at every address
+// of XDSHost:XDSPort and XDSReplicas. All IPs give a STATIC cluster; any
+// hostname a STRICT_DNS one, so every address behind the name is used.
+// With more than one server possible (several endpoints, or a name), a
+// connect-only TCP health check marks a dead replica within about
+// failoverInterval+failoverTimeout, so the load balancer places the ADS
+// stream Envoy reopens on a live one. Envoy keeps serving its last
+// configuration while it has no stream.
 func xdsCluster(c *Config) (*clusterv3.Cluster, error) {
 	if c.XDSUnixSocket != "" {
 		return grpcCluster(XDSCluster, clusterv3.Cluster_STATIC, pipeAddress(c.XDSUnixSocket))
 	}
-	typ := clusterv3.Cluster_STRICT_DNS
-	if _, err := netip.ParseAddr(c.XDSHost); err == nil {
-		typ = clusterv3.Cluster_STATIC
+	servers := append([]HostPort{{Host: c.XDSHost, Port: c.XDSPort}}, c.XDSReplicas...)
+	typ := clusterv3.Cluster_STATIC
+	addrs := make([]*corev3.Address, len(servers))
+	for i, s := range servers {
+		if _, err := netip.ParseAddr(s.Host); err != nil {
+			typ = clusterv3.Cluster_STRICT_DNS
+		}
+		addrs[i] = socketAddress(s.Host, s.Port)
 	}
-	out, err := grpcCluster(XDSCluster, typ, socketAddress(c.XDSHost, c.XDSPort))
+	out, err := grpcCluster(XDSCluster, typ, addrs...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +82,30 @@ func xdsCluster(c *Config) (*clusterv3.Cluster, error) {
 			KeepaliveProbes:   wrapperspb.UInt32(tcpKeepaliveProbes),
 		},
 	}
+	if len(servers) > 1 || typ == clusterv3.Cluster_STRICT_DNS {
+		out.HealthChecks = []*corev3.HealthCheck{failoverHealthCheck()}
+	}
 	return out, nil
 }
 
-// grpcCluster is a one-host HTTP/2 cluster for a gRPC service.
-func grpcCluster(name string, typ clusterv3.Cluster_DiscoveryType, addr *corev3.Address) (*clusterv3.Cluster, error) {
+// failoverHealthCheck is a connect-only TCP check: a replica whose port
+// refuses connections is out after one failure and back after one success.
+// no_traffic_interval matters: the ADS stream is not "traffic" to Envoy's
+// checker, whose default would otherwise slow checks to one a minute.
+func failoverHealthCheck() *corev3.HealthCheck {
+	return &corev3.HealthCheck{
+		Timeout:            durationpb.New(failoverTimeout),
+		Interval:           durationpb.New(failoverInterval),
+		IntervalJitter:     durationpb.New(failoverJitter),
+		NoTrafficInterval:  durationpb.New(failoverInterval),
+		UnhealthyThreshold: wrapperspb.UInt32(1),
+		HealthyThreshold:   wrapperspb.UInt32(1),
+		HealthChecker:      &corev3.HealthCheck_TcpHealthCheck_{TcpHealthCheck: &corev3.HealthCheck_TcpHealthCheck{}},
+	}
+}
+
+// grpcCluster is an HTTP/2 cluster for a gRPC service at addrs.
+func grpcCluster(name string, typ clusterv3.Cluster_DiscoveryType, addrs ...*corev3.Address) (*clusterv3.Cluster, error) {
 	opts, err := anypb.New(&upstreamhttpv3.HttpProtocolOptions{
 		UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{
 			ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
@@ -88,6 +123,10 @@ func grpcCluster(name string, typ clusterv3.Cluster_DiscoveryType, addr *corev3.
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
+	lbs := make([]*endpointv3.LbEndpoint, len(addrs))
+	for i, a := range addrs {
+		lbs[i] = &endpointv3.LbEndpoint{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: a}}}
+	}
 	return &clusterv3.Cluster{
 		Name:                 name,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: typ},
@@ -97,11 +136,7 @@ func grpcCluster(name string, typ clusterv3.Cluster_DiscoveryType, addr *corev3.
 		},
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{
 			ClusterName: name,
-			Endpoints: []*endpointv3.LocalityLbEndpoints{{
-				LbEndpoints: []*endpointv3.LbEndpoint{{
-					HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
-				}},
-			}},
+			Endpoints:   []*endpointv3.LocalityLbEndpoints{{LbEndpoints: lbs}},
 		},
 	}, nil
 }

@@ -1,0 +1,57 @@
+package apiserver
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+)
+
+func TestOperation(t *testing.T) {
+	s := New(nil, nil)
+	tests := []struct {
+		method, path, want string
+	}{
+		{"PUT", "/v20190125/meshes", "CreateMesh"},
+		{"GET", "/v20190125/meshes", "ListMeshes"},
+		{"GET", "/v20190125/meshes/m", "DescribeMesh"},
+		{"DELETE", "/v20190125/meshes/m", "DeleteMesh"},
+		{"PUT", "/v20190125/meshes/m/virtualNodes/n", "UpdateVirtualNode"},
+		{"GET", "/v20190125/meshes/m/virtualRouter/r/routes", "ListRoutes"},
+		{"PUT", "/v20190125/meshes/m/virtualRouter/r/routes", "CreateRoute"},
+		{"DELETE", "/v20190125/meshes/m/virtualGateway/g/gatewayRoutes/x", "DeleteGatewayRoute"},
+		{"GET", "/v20190125/meshes/m/virtualServices", "ListVirtualServices"},
+		{"GET", "/v20190125/tags?resourceArn=x", "ListTagsForResource"},
+		{"PUT", "/v20190125/tag?resourceArn=x", "TagResource"},
+		{"PUT", "/v20190125/untag?resourceArn=x", "UntagResource"},
+		{"GET", "/healthz", ""},
+		{"GET", "/nope", ""},
+		{"POST", "/v20190125/meshes", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			if got := s.Operation(httptest.NewRequest(tt.method, tt.path, nil)); got != tt.want {
+				t.Errorf("Operation = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOperationCoversEveryRoute: every registered App Mesh route has a name,
+// and the names are distinct (38 operations).
+func TestOperationCoversEveryRoute(t *testing.T) {
+	seen := map[string]bool{}
+	for _, kind := range appmesh.Kinds {
+		for _, p := range []string{"PUT " + collectionPattern(kind), "GET " + collectionPattern(kind),
+			"GET " + itemPattern(kind), "PUT " + itemPattern(kind), "DELETE " + itemPattern(kind)} {
+			op := operationName(p)
+			if op == "" || seen[op] {
+				t.Errorf("pattern %q: operation %q empty or duplicate", p, op)
+			}
+			seen[op] = true
+		}
+	}
+	if len(seen)+3 != 38 {
+		t.Errorf("%d kind operations + 3 tag operations, want 38", len(seen))
+	}
+}

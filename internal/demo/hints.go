@@ -1,0 +1,27 @@
+package demo
+
+import "strings"
+
+// demoRegion is the region of the demo's server (the server's default),
+// which the aws CLI must be given.
+const demoRegion = "us-east-1"
+
+// keepHints are the commands `trellis demo --keep` suggests. Each works as
+// printed from any directory and shell: the trellis binary by its absolute
+// path, and the aws CLI with a region and placeholder credentials (the
+// server accepts any).
+func keepHints(bin, gwURL, apiURL string) []string {
+	return []string{
+		"curl " + gwURL,
+		"AWS_DEFAULT_REGION=" + demoRegion + " AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws appmesh list-meshes --endpoint-url " + apiURL,
+		shellQuote(bin) + " get routes --mesh color --router color-router --endpoint " + apiURL,
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
