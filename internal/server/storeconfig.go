@@ -70,6 +70,13 @@ func openStore(cfg Config) (store.Store, election.Elector, string, error) {
 	return nil, nil, "", fmt.Errorf("unknown store %q (want %s or %s)", cfg.Store.Kind, StoreBolt, StoreEtcd)
 }
 
+// OpenStore opens the store cfg selects, for offline tools (trellis
+// restore); the caller closes it. It returns a description for messages.
+func OpenStore(cfg Config) (store.Store, string, error) {
+	st, _, desc, err := openStore(cfg)
+	return st, desc, err
+}
+
 func openEtcd(cfg Config) (store.Store, election.Elector, string, error) {
 	sc := cfg.Store
 	if len(sc.EtcdEndpoints) == 0 {
