@@ -225,7 +225,7 @@ func startServer(bin string, extra ...string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	args := append([]string{"server", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--xds-addr", "127.0.0.1:0",
+	args := append([]string{"server", "--auth=false", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--xds-addr", "127.0.0.1:0",
 		"--log-format", "json", "--log-level", "info"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()

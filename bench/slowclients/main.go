@@ -106,7 +106,7 @@ func startServer(bin, dir string, readTimeout time.Duration, maxConns int) (stri
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "server", "--data-dir", filepath.Join(dir, "data"), "--api-addr", addr, "--xds-addr", "",
+	cmd := exec.Command(bin, "server", "--auth=false", "--data-dir", filepath.Join(dir, "data"), "--api-addr", addr, "--xds-addr", "",
 		"--api-read-timeout", readTimeout.String(), "--api-max-connections", strconv.Itoa(maxConns), "--log-level", "error")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

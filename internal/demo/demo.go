@@ -67,6 +67,9 @@ type run struct {
 	xds    string
 	procs  []*child
 	mu     sync.Mutex
+	// env is the children's environment once the server is up (nil:
+	// inherit); see credentialsEnv.
+	env []string
 }
 
 type child struct {
@@ -150,6 +153,7 @@ func (r *run) main(ctx context.Context) error {
 	if err := r.waitOK(ctx, "server", r.apiURL+"/healthz", 15*time.Second); err != nil {
 		return err
 	}
+	r.env = credentialsEnv(filepath.Join(r.dir, "data"))
 
 	r.say("Applying mesh \"color\": blue and green behind color.local (90/10), gateway \"ingress\" on :%d /color", gatewayPort)
 	if err := r.apply(ctx, MeshDocuments(blueIP, greenIP, 90, 10)); err != nil {
@@ -245,7 +249,7 @@ func (r *run) main(ctx context.Context) error {
 
 	if r.o.Keep {
 		r.say("The mesh keeps running (weights now 0/100). Try, from any directory:")
-		for _, h := range keepHints(r.bin, gwURL, r.apiURL) {
+		for _, h := range keepHints(r.bin, gwURL, r.apiURL, credentialsFile(filepath.Join(r.dir, "data"))) {
 			r.say("  %s", h)
 		}
 		r.say("Press Ctrl-C to stop.")
@@ -284,6 +288,7 @@ func (r *run) sidecarAdmin(name string, admin int, args ...string) (string, erro
 // start runs the binary with args as a child whose output goes to the log.
 func (r *run) start(name string, args ...string) error {
 	cmd := exec.Command(r.bin, args...)
+	cmd.Env = r.env
 	w := &prefixWriter{prefix: name + ": ", w: r.log, mu: &r.mu}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = sysProcAttr()
@@ -357,6 +362,7 @@ func stop(cs []*child) []string {
 func (r *run) apply(ctx context.Context, docs string) error {
 	cmd := exec.CommandContext(ctx, r.bin, "apply", "-f", "-", "--endpoint", r.apiURL)
 	cmd.Stdin = strings.NewReader(docs)
+	cmd.Env = r.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = sysProcAttr()

@@ -8,13 +8,15 @@ const demoRegion = "us-east-1"
 
 // keepHints are the commands `trellis demo --keep` suggests. Each works as
 // printed from any directory and shell: the trellis binary by its absolute
-// path, and the aws CLI with a region and placeholder credentials (the
-// server accepts any).
-func keepHints(bin, gwURL, apiURL string) []string {
+// path, and both it and the aws CLI with a region and the server's
+// bootstrapped admin credentials file (the demo's server runs with
+// authentication on).
+func keepHints(bin, gwURL, apiURL, credFile string) []string {
+	env := "AWS_DEFAULT_REGION=" + demoRegion + " AWS_REGION=" + demoRegion + " AWS_SHARED_CREDENTIALS_FILE=" + shellQuote(credFile) + " "
 	return []string{
 		"curl " + gwURL,
-		"AWS_DEFAULT_REGION=" + demoRegion + " AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws appmesh list-meshes --endpoint-url " + apiURL,
-		shellQuote(bin) + " get routes --mesh color --router color-router --endpoint " + apiURL,
+		env + "aws appmesh list-meshes --endpoint-url " + apiURL,
+		env + shellQuote(bin) + " get routes --mesh color --router color-router --endpoint " + apiURL,
 	}
 }
 

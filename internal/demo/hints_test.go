@@ -21,7 +21,8 @@ import (
 // building the binary is TestDemo's job).
 func TestKeepHints(t *testing.T) {
 	srv, err := server.Start(server.Config{DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", Region: demoRegion,
-		AccountID: "123456789012", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ShutdownTimeout: time.Second})
+		AccountID: "123456789012", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ShutdownTimeout: time.Second,
+		Auth: server.AuthConfig{Enabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,15 +37,18 @@ func TestKeepHints(t *testing.T) {
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"trellis $*\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	hints := keepHints(bin, gw.URL+"/color", "http://"+srv.Addr())
+	hints := keepHints(bin, gw.URL+"/color", "http://"+srv.Addr(), srv.AdminCredentialsFile())
 	env := append(os.Environ(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_DEFAULT_REGION=", "AWS_REGION=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 	for _, h := range hints {
-		tool := strings.Fields(h)[0]
-		if strings.HasPrefix(h, "AWS_") {
-			tool = "aws"
+		tool := ""
+		for _, f := range strings.Fields(h) {
+			if !strings.Contains(f, "=") {
+				tool = f
+				break
+			}
 		}
-		isBin := strings.HasPrefix(h, shellQuote(bin)+" ")
+		isBin := strings.Contains(h, shellQuote(bin)+" get ")
 		if !isBin {
 			if _, err := exec.LookPath(tool); err != nil {
 				if tool == "aws" && os.Getenv("TRELLIS_REQUIRE_AWSCLI") == "1" {

@@ -62,6 +62,9 @@ type HTTPManager struct {
 	// StreamIdleTimeout: nil leaves Envoy's default (300 s); 0 disables.
 	StreamIdleTimeout *Duration   `json:"streamIdleTimeout,omitempty"`
 	AccessLogs        []AccessLog `json:"accessLogs,omitempty"`
+	// Tracing gives the manager an empty tracing block, so the tracer of
+	// the proxy's bootstrap (if any) traces its requests.
+	Tracing bool `json:"tracing,omitempty"`
 }
 
 // TCPProxy forwards a connection to one of weighted clusters.

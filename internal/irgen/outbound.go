@@ -202,7 +202,7 @@ func (t *translator) egressChains(plan *outboundPlan) []portChain {
 		t.out.RouteConfigs = append(t.out.RouteConfigs, rc)
 		out = append(out, portChain{port, ir.FilterChain{Name: chainName("egress", proto, port, ""),
 			HTTP: &ir.HTTPManager{StatPrefix: statPrefixEgress, RouteConfig: rc.Name, Protocol: ir.Protocol(proto),
-				StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: t.logs}}})
+				StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: t.logs, Tracing: t.opts.Tracing}}})
 	}
 	return out
 }

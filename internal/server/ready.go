@@ -111,3 +111,16 @@ func wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// withReadyz answers GET /readyz before next (and its authentication):
+// load balancers and Kubernetes probe it without credentials, like
+// /healthz.
+func (s *Server) withReadyz(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/readyz" {
+			s.ready.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

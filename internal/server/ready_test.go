@@ -37,3 +37,18 @@ func TestReadyzBolt(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyzOpenWithAuth: with authentication on, /readyz answers without
+// credentials (load balancers probe it), while the API refuses them.
+func TestReadyzOpenWithAuth(t *testing.T) {
+	s, _ := startAuthServer(t, nil)
+	waitReady(t, s)
+	resp, err := http.Get("http://" + s.Addr() + "/v20190125/meshes")
+	if err != nil {
+		t.Fatalf("GET meshes: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned ListMeshes = %d, want 403", resp.StatusCode)
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
+	"github.com/trellis-mesh/trellis/internal/auth"
+	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
@@ -56,6 +58,12 @@ type Config struct {
 	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
 	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
+	// Auth is API authentication (see AuthConfig; zero value: off).
+	Auth AuthConfig
+	// APITLSCert and APITLSKey are PEM files; when both are set the API
+	// port serves HTTPS (HTTP/2 and HTTP/1.1).
+	APITLSCert string
+	APITLSKey  string
 	// APILimits bound slow and idle clients and open connections on the
 	// API port; zero fields take apiserver's defaults.
 	APILimits apiserver.ConnLimits
@@ -91,6 +99,11 @@ type Server struct {
 	failed   chan error
 	stopping atomic.Bool
 	ready    *readiness // GET /readyz (ready.go)
+
+	keys      *auth.Keys // nil when auth is off
+	adminFile string
+	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
+	mirror    *auth.Mirror
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -105,6 +118,16 @@ func Start(cfg Config) (*Server, error) {
 	metrics := newMetricsRegistry()
 	if cfg.Store.Registerer == nil {
 		cfg.Store.Registerer = metrics
+	}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := apiTLS(cfg.APITLSCert, cfg.APITLSKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	st, elector, storeDesc, err := openStore(cfg)
 	if err != nil {
@@ -122,32 +145,47 @@ func Start(cfg Config) (*Server, error) {
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
-	mux.Handle("GET /readyz", s.ready)
 	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
+	handler, err := s.withAuth(mux, mgr)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.background(func() error { return elector.Run(ctx) }, "election")
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger, IsLeader: elector.IsLeader})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
+	if s.mirror != nil {
+		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
+	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
 	if err := s.startXDS(ctx, mux, reg); err != nil {
 		cancel()
 		s.bg.Wait()
 		ln.Close()
 		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:  readSessions(cfg, newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux))),
-		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:   s.withReadyz(readSessions(cfg, newAPIMetrics(s.metrics, appMesh, regAPI).instrument(handler(cloudMapOr(regAPI, mux))))),
+		TLSConfig: tlsCfg,
+		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
 	limiter.Configure(s.api)
 	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
 	s.metrics.MustRegister(s.collectors...)
-	go func() { s.done <- s.api.Serve(limiter.Listener(ln)) }()
+	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", storeDesc,
-		"region", cfg.Region, "account", cfg.AccountID)
+		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
 }
 
@@ -313,6 +351,9 @@ func (s *Server) Stop() error {
 	errStore := s.store.Close()
 	if errStore != nil {
 		errStore = fmt.Errorf("close store: %w", errStore)
+	}
+	if s.auditLog != nil {
+		errStore = errors.Join(errStore, s.auditLog.Close())
 	}
 	s.log.Info("shutdown complete")
 	return errors.Join(errAPI, errStore)

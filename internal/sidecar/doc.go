@@ -16,7 +16,9 @@
 //     defaults; flags win over the environment.
 //  2. The bootstrap (bootstrap.go) is rendered to a temporary file, or to
 //     ENVOY_CONFIG_FILE; an existing non-empty ENVOY_CONFIG_FILE is used
-//     verbatim.
+//     verbatim. App Mesh's stats and tracing variables (telemetry.go,
+//     docs/telemetry.md) add tags, sinks and a tracer, and merge the
+//     user's tracing/stats fragment files.
 //  3. The supervisor (supervisor.go) starts Envoy with the sidecar's own
 //     stdout and stderr, so access logs on /dev/stdout and Envoy's log
 //     lines come out byte for byte, as from App Mesh's image (Envoy's

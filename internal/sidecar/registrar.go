@@ -21,6 +21,8 @@ import (
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 )
 
 // Registration defaults.
@@ -129,7 +131,13 @@ func NewCloudMapRegistrar(opts RegistryOptions, ingressAddr string, log *slog.Lo
 	if r.opts.InstanceIP == "" {
 		r.opts.InstanceIP, r.ipErr = defaultInstanceIP(ingressAddr)
 	}
-	creds := credentials.NewStaticCredentialsProvider("trellis", "trellis", "")
+	// Sign with the aws-style credentials of the environment when there
+	// are any (a server with --auth needs them), else with a placeholder
+	// key that a server without auth ignores.
+	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider("trellis", "trellis", "")
+	if c, err := awscreds.Resolve(os.Getenv); err == nil {
+		creds = awscreds.Provider{Creds: c}
+	}
 	endpoint := aws.String(strings.TrimRight(opts.APIEndpoint, "/"))
 	r.appm = appmesh.New(appmesh.Options{Region: opts.Region, BaseEndpoint: endpoint, Credentials: creds})
 	r.sd = sd.New(sd.Options{Region: opts.Region, BaseEndpoint: endpoint, Credentials: creds,

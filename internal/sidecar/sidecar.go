@@ -151,6 +151,9 @@ func (s *sidecar) logConfig() {
 	s.log.Info("starting", "node", c.Identity.NodeID, "cluster", c.Identity.Cluster, "xds", c.XDS.String(),
 		"delta", c.Delta, "admin", adminURL(c), "agent", c.AgentAddr, "interception", c.Proxy.Interception,
 		"drainTime", c.Envoy.DrainTime, "maxRestarts", c.Envoy.MaxRestarts)
+	if attrs := c.Telemetry.logAttrs(); len(attrs) > 0 {
+		s.log.Info("telemetry", attrs...)
+	}
 	for _, name := range c.Ignored {
 		s.log.Info("App Mesh setting not supported, ignored", "env", name)
 	}

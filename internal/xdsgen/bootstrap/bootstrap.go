@@ -64,6 +64,8 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
 	SDSSocketPath string
+	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
+	Telemetry Telemetry
 }
 
 // Render returns the bootstrap as YAML (proto field names, sorted keys),
@@ -73,6 +75,12 @@ func Render(cfg Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Marshal(b)
+}
+
+// Marshal writes a bootstrap as Render does: YAML, proto field names,
+// sorted keys.
+func Marshal(b *bootstrapv3.Bootstrap) ([]byte, error) {
 	j, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: marshal: %w", err)
@@ -111,6 +119,9 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 		DynamicResources: dynamicResources(cfg.Delta),
 		StaticResources:  &bootstrapv3.Bootstrap_StaticResources{Clusters: clusters},
 		LayeredRuntime:   rt,
+	}
+	if err := applyTelemetry(b, &cfg.Telemetry); err != nil {
+		return nil, fmt.Errorf("bootstrap: telemetry: %w", err)
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
