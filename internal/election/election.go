@@ -55,6 +55,7 @@ type Options struct {
 // Etcd is an Elector on an etcd lease.
 type Etcd struct {
 	cli    *clientv3.Client
+	cfg    *clientv3.Config // NewEtcdConfig: Run makes cli from it
 	opts   Options
 	log    *slog.Logger
 	leader atomic.Bool
@@ -81,6 +82,17 @@ func NewEtcd(cli *clientv3.Client, opts Options) *Etcd {
 	return e
 }
 
+// NewEtcdConfig is NewEtcd on a client of its own, made from cfg when Run
+// starts, with Run's context as the client's, and closed when Run ends.
+// concurrency.Election's clean-up after a cancelled campaign runs on the
+// client's context; with a shared, long-lived client it would wait for an
+// unreachable etcd forever and hold up shutdown.
+func NewEtcdConfig(cfg clientv3.Config, opts Options) *Etcd {
+	e := NewEtcd(nil, opts)
+	e.cfg = &cfg
+	return e
+}
+
 // IsLeader implements Elector.
 func (e *Etcd) IsLeader() bool { return e.leader.Load() }
 
@@ -88,6 +100,16 @@ func (e *Etcd) IsLeader() bool { return e.leader.Load() }
 // lives, and campaigns again after losing it, until ctx ends (then it
 // resigns, so another replica takes over at once).
 func (e *Etcd) Run(ctx context.Context) error {
+	if e.cfg != nil {
+		cfg := *e.cfg
+		cfg.Context = ctx
+		cli, err := clientv3.New(cfg)
+		if err != nil {
+			return fmt.Errorf("election: etcd client: %w", err)
+		}
+		defer cli.Close()
+		e.cli = cli
+	}
 	for {
 		err := e.term(ctx)
 		if ctx.Err() != nil {

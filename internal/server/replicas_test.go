@@ -278,3 +278,21 @@ func TestEtcdClientTLS(t *testing.T) {
 		t.Logf("without a client certificate: %v", err)
 	}
 }
+
+// TestStopWithEtcdGone: a replica whose etcd cluster is gone still stops
+// (an election campaign's clean-up must not wait for etcd forever).
+func TestStopWithEtcdGone(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	first, _ := startReplica(t, c, "/gone/")
+	s, stop := startReplica(t, c, "/gone/") // campaigns behind first
+	_ = first
+	waitReady(t, s)
+	c.Kill(t, 0)
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Stop did not return within 60s with etcd gone")
+	}
+}

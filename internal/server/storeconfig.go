@@ -88,8 +88,9 @@ func openEtcd(cfg Config) (store.Store, election.Elector, string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: sc.EtcdEndpoints, Prefix: sc.EtcdPrefix,
-		TLS: tlsCfg, Logger: cfg.Logger, ReadCache: true, Registerer: sc.Registerer})
+	opts := etcdstore.Options{Endpoints: sc.EtcdEndpoints, Prefix: sc.EtcdPrefix,
+		TLS: tlsCfg, Logger: cfg.Logger, ReadCache: true, Registerer: sc.Registerer}
+	st, err := etcdstore.Open(ctx, opts)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("open etcd store: %w", err)
 	}
@@ -102,7 +103,7 @@ func openEtcd(cfg Config) (store.Store, election.Elector, string, error) {
 	// are leases of running replicas, never data (a backup of the store must
 	// not carry them).
 	key := strings.TrimSuffix(st.Prefix(), "/") + ".election/registry"
-	el := election.NewEtcd(st.Client(), election.Options{Key: key,
+	el := election.NewEtcdConfig(etcdstore.ClientConfig(opts), election.Options{Key: key,
 		ID: id, TTL: sc.ElectionTTL, Logger: cfg.Logger, Registerer: sc.Registerer})
 	return st, el, fmt.Sprintf("etcd %v prefix %s", sc.EtcdEndpoints, st.Prefix()), nil
 }

@@ -76,16 +76,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 5 * time.Second
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   opts.Endpoints,
-		TLS:         opts.TLS,
-		DialTimeout: opts.DialTimeout,
-		// Keepalive notices a frozen or cut-off member, so requests and
-		// watches move to another one.
-		DialKeepAliveTime:    2 * time.Second,
-		DialKeepAliveTimeout: 2 * time.Second,
-		Logger:               zap.NewNop(),
-	})
+	cli, err := clientv3.New(ClientConfig(opts))
 	if err != nil {
 		return nil, fmt.Errorf("store/etcd: connect %v: %w", opts.Endpoints, err)
 	}
@@ -98,6 +89,24 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store/etcd: %v not reachable: %w", opts.Endpoints, err)
 	}
 	return s, nil
+}
+
+// ClientConfig is the etcd client configuration Open uses for opts, for
+// other clients of the same cluster (the election's).
+func ClientConfig(opts Options) clientv3.Config {
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	return clientv3.Config{
+		Endpoints:   opts.Endpoints,
+		TLS:         opts.TLS,
+		DialTimeout: opts.DialTimeout,
+		// Keepalive notices a frozen or cut-off member, so requests and
+		// watches move to another one.
+		DialKeepAliveTime:    2 * time.Second,
+		DialKeepAliveTimeout: 2 * time.Second,
+		Logger:               zap.NewNop(),
+	}
 }
 
 // New returns a Store over an existing client, which the caller keeps
