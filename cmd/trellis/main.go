@@ -24,6 +24,7 @@ func main() {
 	root.AddCommand(interceptionCommand())
 	root.AddCommand(cli.Commands()...)
 	root.AddCommand(cli.AuditCommand(nil))
+	root.AddCommand(cli.CACommands()...)
 	root.AddCommand(demoCommands()...)
 	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {

@@ -64,6 +64,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.DurationVar(&cfg.APILimits.IdleTimeout, "api-idle-timeout", apiserver.DefaultIdleTimeout, "how long an idle keep-alive API connection stays open")
 	f.IntVar(&cfg.APILimits.MaxConns, "api-max-connections", apiserver.DefaultMaxConns, "most open API connections; more are answered 503")
 	addAuthFlags(cmd, &cfg)
+	addCAFlags(cmd, &cfg.CA)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	addStoreFlags(cmd, &cfg.Store)

@@ -45,6 +45,9 @@ type Classifier struct {
 
 // Classify returns the request's operation.
 func (c Classifier) Classify(r *http.Request, body []byte) Operation {
+	if o, ok := caOperation(r); ok {
+		return o
+	}
 	switch {
 	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314."):
 		name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314.")
@@ -55,6 +58,10 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 		return op(ServiceTrellis, "Debug", "*", "trellis.amazonaws.com")
 	case r.URL.Path == "/metrics":
 		return op(ServiceTrellis, "GetMetrics", "*", "trellis.amazonaws.com")
+	case strings.HasPrefix(r.URL.Path, "/v1/telemetry/"):
+		return op(ServiceTrellis, "GetTelemetry", "*", "trellis.amazonaws.com")
+	case r.URL.Path == "/v1/proxies":
+		return op(ServiceTrellis, "GetProxies", "*", "trellis.amazonaws.com")
 	case r.URL.Path == "/admin/backup":
 		return op(ServiceTrellis, "GetBackup", "*", "trellis.amazonaws.com")
 	}

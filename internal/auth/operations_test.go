@@ -40,6 +40,9 @@ func TestClassify(t *testing.T) {
 		{"POST", AdminPathPrefix + "CreateAccessKey", "{}", "", "trellis:CreateAccessKey", "*"},
 		{"GET", "/debug/xds", "", "", "trellis:Debug", "*"},
 		{"GET", "/metrics", "", "", "trellis:GetMetrics", "*"},
+		{"GET", "/v1/telemetry/signals", "", "", "trellis:GetTelemetry", "*"},
+		{"GET", "/v1/telemetry/edges", "", "", "trellis:GetTelemetry", "*"},
+		{"GET", "/v1/proxies", "", "", "trellis:GetProxies", "*"},
 		{"GET", "/admin/backup", "", "", "trellis:GetBackup", "*"},
 	}
 	for _, tc := range tests {

@@ -253,7 +253,7 @@ func Commands() []*cobra.Command {
 		def = DefaultEndpoint
 	}
 	cmds := []*cobra.Command{}
-	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand, adminCommand} {
+	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand, adminCommand, topCommand} {
 		o := &options{}
 		c := mk(o)
 		c.PersistentFlags().StringVar(&o.endpoint, "endpoint", def, "Trellis API endpoint (env TRELLIS_ENDPOINT)")

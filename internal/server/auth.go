@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
@@ -50,6 +49,9 @@ func checkBind(cfg Config) error {
 	}
 	var open []string
 	for _, addr := range []string{cfg.APIAddr, cfg.XDSAddr} {
+		if addr == cfg.XDSAddr && cfg.CA.XDSMTLS {
+			continue // xDS authenticates its clients itself (ca.go)
+		}
 		if addr != "" && !isLoopback(addr) {
 			open = append(open, addr)
 		}
@@ -86,10 +88,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 	if !a.Enabled {
 		return func(h http.Handler) http.Handler { return h }, nil
 	}
-	keyFile := a.KeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(s.cfg.DataDir, "auth.key")
-	}
+	keyFile := s.authKeyFile()
 	sealer, created, err := auth.LoadOrCreateKeyFile(keyFile)
 	if err != nil {
 		return nil, err
@@ -123,6 +122,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 		Logger:       s.log,
 		Registerer:   s.metrics,
 	})
+	s.authMW = mw
 	return mw.Wrap, nil
 }
 

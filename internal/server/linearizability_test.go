@@ -245,12 +245,12 @@ func TestLinearizableAcrossReplicas(t *testing.T) {
 	}
 	stale, ok := injectStaleRead(rec.ops)
 	if !ok {
-		t.Fatal("no describe after an acknowledged update to turn stale; the workload is too small")
+		t.Fatal("no acknowledged update without a concurrent write of its name; the workload is too small")
 	}
 	if res := porcupine.CheckOperationsTimeout(model, stale, time.Minute); res != porcupine.Illegal {
 		t.Fatalf("an injected stale read was judged %s, want %s", res, porcupine.Illegal)
 	}
-	t.Log("an injected stale read (describe returning the version before an acknowledged update) is rejected")
+	t.Log("an injected stale read (a describe just after an acknowledged update returning the version before it) is rejected")
 }
 
 func countUnknown(ops []porcupine.Operation) int {
@@ -263,25 +263,23 @@ func countUnknown(ops []porcupine.Operation) int {
 	return n
 }
 
-// injectStaleRead copies ops and makes one describe return the version
-// before the update it read: a describe that started after that update was
-// acknowledged, with no other write of the name overlapping the two (so
-// the old version cannot be legitimately current again).
+// injectStaleRead copies ops and adds one stale read: a describe that
+// starts just after an update was acknowledged and returns the version
+// before it. The update is chosen so that no other write of its name
+// overlaps it or the describe, so the old version cannot legitimately be
+// current again.
 func injectStaleRead(ops []porcupine.Operation) ([]porcupine.Operation, bool) {
-	out := append([]porcupine.Operation(nil), ops...)
-	for i, d := range out {
-		di, do := d.Input.(lInput), d.Output.(lOutput)
-		if di.op != opDescribe || do.res != resOK || do.version < 2 {
+	for j, u := range ops {
+		ui, uo := u.Input.(lInput), u.Output.(lOutput)
+		if ui.op != opUpdate || uo.res != resOK || uo.version < 2 || u.Return == math.MaxInt64 {
 			continue
 		}
-		for j, u := range out {
-			ui, uo := u.Input.(lInput), u.Output.(lOutput)
-			if ui.op == opUpdate && ui.key == di.key && uo.res == resOK && uo.version == do.version &&
-				u.Return < d.Call && !writesBetween(out, j, di.key, u.Call, d.Return) {
-				out[i].Output = lOutput{res: resOK, version: do.version - 1}
-				return out, true
-			}
+		if writesBetween(ops, j, ui.key, u.Call, u.Return+2) {
+			continue
 		}
+		stale := porcupine.Operation{ClientId: len(ops), Input: lInput{op: opDescribe, key: ui.key},
+			Call: u.Return + 1, Output: lOutput{res: resOK, version: uo.version - 1}, Return: u.Return + 2}
+		return append(append([]porcupine.Operation(nil), ops...), stale), true
 	}
 	return nil, false
 }

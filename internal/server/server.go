@@ -20,12 +20,14 @@ import (
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/backup"
+	"github.com/trellis-mesh/trellis/internal/ca"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
 	"github.com/trellis-mesh/trellis/internal/registry"
 	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
+	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -70,6 +72,10 @@ type Config struct {
 	// Store selects the backend: the bbolt file under DataDir (default)
 	// or etcd, shared by several replicas (storeconfig.go).
 	Store StoreConfig
+	// CA configures the built-in CA and authenticated xDS (ca.go).
+	CA CAConfig
+	// Metrics is the optional scrape-only listener (metricsaddr.go).
+	Metrics MetricsConfig
 }
 
 // Server is a running Trellis control plane.
@@ -77,6 +83,8 @@ type Server struct {
 	// metrics is the server's Prometheus registry, served at GET /metrics
 	// (metrics.go).
 	metrics *prometheus.Registry
+	// telemetry keeps the proxies' golden signals (telemetry.go).
+	telemetry *telemetry.Telemetry
 
 	cfg   Config
 	log   *slog.Logger
@@ -89,7 +97,11 @@ type Server struct {
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
-	xds     *xdsserver.Server
+	xds *xdsserver.Server
+	ca  *ca.CA
+	// authMW is the API auth middleware (nil when auth is off); the CA's
+	// enrolment endpoint checks SigV4 with it (ca.go).
+	authMW  *auth.Middleware
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
@@ -104,6 +116,7 @@ type Server struct {
 	adminFile string
 	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
 	mirror    *auth.Mirror
+	metricsLn *metricsListener // nil without --metrics-addr
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -141,13 +154,20 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
 		failed: make(chan error, 1), metrics: metrics, ready: &readiness{st: st, el: elector}}
+	if s.metricsLn, err = listenMetrics(cfg, s.metrics, tlsCfg); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
+	s.newTelemetry(mux)
 	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
 	handler, err := s.withAuth(mux, mgr)
 	if err != nil {
+		s.closeMetricsListener()
 		ln.Close()
 		st.Close()
 		if s.auditLog != nil {
@@ -164,9 +184,14 @@ func Start(cfg Config) (*Server, error) {
 		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
 	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
-	if err := s.startXDS(ctx, mux, reg); err != nil {
+	err = s.startCA(ctx, mux)
+	if err == nil {
+		err = s.startXDS(ctx, mux, reg)
+	}
+	if err != nil {
 		cancel()
 		s.bg.Wait()
+		s.closeMetricsListener()
 		ln.Close()
 		st.Close()
 		if s.auditLog != nil {
@@ -175,7 +200,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:   s.withReadyz(readSessions(cfg, newAPIMetrics(s.metrics, appMesh, regAPI).instrument(handler(cloudMapOr(regAPI, mux))))),
+		Handler:   s.withReadyz(readSessions(cfg, newAPIMetrics(s.metrics, appMesh, regAPI).instrument(s.enrolOr(handler(cloudMapOr(regAPI, mux)))))),
 		TLSConfig: tlsCfg,
 		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -184,6 +209,7 @@ func Start(cfg Config) (*Server, error) {
 	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
 	s.metrics.MustRegister(s.collectors...)
 	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
+	s.serveMetrics()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", storeDesc,
 		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
@@ -196,7 +222,17 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
-	creds, err := xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	if err := s.checkXDSExposure(); err != nil {
+		return err
+	}
+	var creds credentials.TransportCredentials
+	var auth xdsserver.AuthOptions
+	var err error
+	if s.cfg.CA.XDSMTLS {
+		creds, auth, err = s.xdsMTLS()
+	} else {
+		creds, err = xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	}
 	if err != nil {
 		return err
 	}
@@ -217,7 +253,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
+	s.xds = xdsserver.New(s.xdsOptions())
 	view := meshview.New(s.store, s.log)
 	s.ready.view = view
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
@@ -226,12 +262,14 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	// Serve may run once per listener: the streams of both share the one
 	// snapshot cache and status table.
 	if ln := s.xdsLn; ln != nil {
-		if creds != nil {
+		if auth.Authenticate != nil {
+			s.background(func() error { return s.xds.ServeAuthenticated(ctx, ln, creds, auth) }, "xds server")
+		} else if creds != nil {
 			s.background(func() error { return s.xds.ServeTLS(ctx, ln, creds) }, "xds server")
 		} else {
 			s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
 		}
-		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil)
+		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil, "mtls", auth.Authenticate != nil)
 	}
 	if ln := s.xdsUnix; ln != nil {
 		path := s.cfg.XDSUnixSocket
@@ -241,7 +279,10 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}, "xds unix socket server")
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
-	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
+	// Node ids, peers and NACK text: behind the auth middleware when auth
+	// is on, else loopback only.
+	mux.Handle("GET /debug/xds", s.guard()(s.xds.StatusHandler()))
+	s.mountProxies(mux)
 	return nil
 }
 
@@ -342,11 +383,13 @@ func (s *Server) Stop() error {
 	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errAPI = errors.Join(errAPI, err)
 	}
+	errAPI = errors.Join(errAPI, s.stopMetrics(ctx))
 	s.stopping.Store(true)
 	if s.cancel != nil {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
 		s.bg.Wait()
+		s.telemetry.Wait()
 	}
 	errStore := s.store.Close()
 	if errStore != nil {

@@ -30,6 +30,11 @@ type metrics struct {
 	unknown     prometheus.Gauge
 	waiting     prometheus.Gauge
 	caches      *cacheSizes
+	// authRefused counts streams refused by authentication (auth.go),
+	// by reason; conns and connsRejected follow the connection cap.
+	authRefused   *prometheus.CounterVec
+	conns         prometheus.Gauge
+	connsRejected prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -70,12 +75,20 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		waiting: gauge("trellis_reconcile_unconfigured_proxies",
 			"Connected proxies that have had no configuration published yet; one that stays up is a stranded proxy."),
 		caches: newCacheSizes(),
+		authRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trellis_xds_streams_unauthorized_total",
+			Help: "ADS streams refused by authentication (--xds-mtls), by reason (unauthenticated, permission_denied, no_request).",
+		}, []string{"reason"}),
+		conns: gauge("trellis_xds_authenticated_listener_connections", "Open connections on authenticated (mTLS) xDS listeners."),
+		connsRejected: counter("trellis_xds_connections_rejected_total",
+			"Connections closed at accept because an authenticated xDS listener was at its connection cap."),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.refused, m.acks, m.nacks, m.pushes,
-		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches} {
+		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches,
+		m.authRefused, m.conns, m.connsRejected} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.

@@ -45,6 +45,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer, when set, gets the server's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// Services, when set, registers further gRPC services (the telemetry
+	// MetricsService) on every gRPC server Serve creates; ctx is Serve's,
+	// which ends before the server stops gracefully.
+	Services func(ctx context.Context, gs grpc.ServiceRegistrar)
+	// ServerOptions are added to every gRPC server Serve creates (the
+	// telemetry codec).
+	ServerOptions []grpc.ServerOption
 	// MaxPendingNodeChanges bounds the node keys whose change waits for
 	// TakeNodeChanges (default 65536); past it the set is dropped and the
 	// next take asks for a full resynchronisation instead (nodes.go).
@@ -71,6 +78,8 @@ type NodeState struct {
 // methods are safe for concurrent use.
 type Server struct {
 	log     *slog.Logger
+	extra   func(context.Context, grpc.ServiceRegistrar)
+	grpcOpt []grpc.ServerOption
 	cache   *adsCache
 	metrics *metrics
 	serves  atomic.Int64 // numbers Serve calls, which number streams independently
@@ -97,7 +106,10 @@ func New(opts Options) *Server {
 	}
 	keys := newKeyHash()
 	s := &Server{
-		log: log,
+		log:   log,
+		extra: opts.Services,
+		// A copy: the caller keeps its slice.
+		grpcOpt: append([]grpc.ServerOption(nil), opts.ServerOptions...),
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
@@ -157,8 +169,12 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.Serve
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
 	}, extra...)
+	opts = append(opts, s.grpcOpt...)
 	gs := grpc.NewServer(opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)
+	if s.extra != nil {
+		s.extra(ctx, gs)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(ln) }()
 	select {

@@ -45,6 +45,9 @@ type proxyConfig struct {
 	AppPorts map[int]int
 	// Delta selects the incremental xDS protocol.
 	Delta bool
+	// MetricsFlush, when set, streams stats to the server's MetricsService
+	// at this period (telemetry_test.go).
+	MetricsFlush time.Duration
 	// XDSAddrs, when set, replaces c's xDS address: host:port of the
 	// server, then of its replicas.
 	XDSAddrs []string
@@ -66,6 +69,14 @@ type envoyProc struct {
 
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	t.Helper()
+	e := launchEnvoy(t, c, pc)
+	e.waitLive(t)
+	return e
+}
+
+// launchEnvoy starts Envoy without waiting for its configuration.
+func launchEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
+	t.Helper()
 	bin := envoyBinary(t)
 	addrs := pc.XDSAddrs
 	if len(addrs) == 0 {
@@ -85,6 +96,7 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
+		MetricsService: metricsSink(pc.MetricsFlush),
 	}, pc.Bootstrap)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +124,6 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 			t.Logf("envoy %s log:\n%s", pc.NodeID, e.log.String())
 		}
 	})
-	e.waitLive(t)
 	return e
 }
 

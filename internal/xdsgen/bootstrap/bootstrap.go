@@ -64,6 +64,9 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
 	SDSSocketPath string
+	// MetricsService, when set, streams stats to the control plane
+	// (metricsservice.go).
+	MetricsService *MetricsService
 	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
 	Telemetry Telemetry
 }
@@ -113,12 +116,19 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	sinks, err := metricsServiceSinks(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
 	b := &bootstrapv3.Bootstrap{
 		Node:             node,
 		Admin:            admin,
 		DynamicResources: dynamicResources(cfg.Delta),
 		StaticResources:  &bootstrapv3.Bootstrap_StaticResources{Clusters: clusters},
 		LayeredRuntime:   rt,
+
+		StatsSinks:         sinks,
+		StatsFlushInterval: metricsFlushInterval(&cfg),
 	}
 	if err := applyTelemetry(b, &cfg.Telemetry); err != nil {
 		return nil, fmt.Errorf("bootstrap: telemetry: %w", err)
