@@ -2,9 +2,13 @@
 // over HTTP: create, describe and list throughput with N virtual nodes in
 // one mesh. It starts the server as a child process on a fresh data dir
 // (fsync on, as in production) unless -endpoint points at a running one,
-// and prints figures; it asserts nothing.
+// and prints figures; it asserts nothing. With -store etcd it starts
+// -replicas servers on one etcd cluster (a 3-member loopback cluster of
+// its own unless -etcd-endpoints names one) and spreads the calls over
+// the replicas round-robin.
 //
 //	go build -o bin/trellis ./cmd/trellis && go run ./bench/apithroughput -trellis bin/trellis
+//	go run ./bench/apithroughput -trellis bin/trellis -store etcd -replicas 3
 package main
 
 import (
@@ -23,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/trellis-mesh/trellis/bench/internal/etcdbench"
 )
 
 func main() {
@@ -33,30 +39,61 @@ func main() {
 		describes   = flag.Int("describes", 50000, "DescribeVirtualNode calls")
 		listPasses  = flag.Int("list-passes", 5, "full paginated ListVirtualNodes passes (100 per page)")
 		concurrency = flag.Int("concurrency", 32, "concurrent clients")
+		storeKind   = flag.String("store", "bolt", "store of the started servers: bolt or etcd")
+		replicas    = flag.Int("replicas", 1, "servers to start on the one store (etcd only)")
+		etcdEPs     = flag.String("etcd-endpoints", "", "etcd endpoints for -store etcd (default: start a 3-member loopback cluster)")
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if *endpoint == "" {
-		ep, stop, err := startServer(*trellis)
-		if err != nil {
-			log.Error("start server", "err", err)
-			os.Exit(1)
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
 		}
-		defer stop()
-		*endpoint = ep
+		cleanups = nil
 	}
-	c := &client{base: *endpoint, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency * 2}}}
+	defer cleanup()
+	endpoints := []string{*endpoint}
+	if *endpoint == "" {
+		if *storeKind == "etcd" && *etcdEPs == "" {
+			c := etcdbench.Start()
+			cleanups = append(cleanups, c.Close)
+			*etcdEPs = strings.Join(c.Endpoints, ",")
+		}
+		if *storeKind != "etcd" {
+			*replicas = 1
+		}
+		endpoints = endpoints[:0]
+		for range *replicas {
+			ep, stop, err := startServer(*trellis, storeArgs(*storeKind, *etcdEPs)...)
+			if err != nil {
+				log.Error("start server", "err", err)
+				cleanup()
+				os.Exit(1)
+			}
+			cleanups = append(cleanups, stop)
+			endpoints = append(endpoints, ep)
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency * 2}}
+	cs := make([]*client, len(endpoints))
+	for i, ep := range endpoints {
+		cs[i] = &client{base: ep, http: hc}
+	}
+	c := cs[0]
 	if err := c.do("PUT", "/v20190125/meshes", `{"meshName":"bench"}`); err != nil {
 		log.Error("create mesh", "err", err)
+		cleanup()
 		os.Exit(1)
 	}
-	fmt.Printf("trellis API throughput: %d virtual nodes in one mesh, %d concurrent clients, server fsync on\n", *nodes, *concurrency)
+	fmt.Printf("trellis API throughput: %d virtual nodes in one mesh, %d concurrent clients, store %s, %d replica(s), server fsync on\n",
+		*nodes, *concurrency, *storeKind, len(cs))
 	report("CreateVirtualNode", run(*nodes, *concurrency, func(i int) error {
 		body := fmt.Sprintf(`{"virtualNodeName":"node-%05d","clientToken":"tok-%d","spec":{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"node-%05d.bench.local"}},"backends":[{"virtualService":{"virtualServiceName":"svc-%d.bench.local"}}]}}`, i, i, i, i%100)
-		return c.do("PUT", "/v20190125/meshes/bench/virtualNodes", body)
+		return cs[i%len(cs)].do("PUT", "/v20190125/meshes/bench/virtualNodes", body)
 	}))
-	report("DescribeVirtualNode", run(*describes, *concurrency, func(int) error {
-		return c.do("GET", fmt.Sprintf("/v20190125/meshes/bench/virtualNodes/node-%05d", rand.IntN(*nodes)), "")
+	report("DescribeVirtualNode", run(*describes, *concurrency, func(i int) error {
+		return cs[i%len(cs)].do("GET", fmt.Sprintf("/v20190125/meshes/bench/virtualNodes/node-%05d", rand.IntN(*nodes)), "")
 	}))
 	pages := (*nodes + 99) / 100
 	lists := run(*listPasses, min(*listPasses, *concurrency), func(int) error {
@@ -183,12 +220,14 @@ func extractToken(b []byte) string {
 
 // startServer runs `trellis server` on a fresh data dir and a free port,
 // and returns its endpoint once it logs that it started.
-func startServer(bin string) (string, func(), error) {
+func startServer(bin string, extra ...string) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "trellis-bench-*")
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(bin, "server", "--auth=false", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "info")
+	args := append([]string{"server", "--auth=false", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--xds-addr", "127.0.0.1:0",
+		"--log-format", "json", "--log-level", "info"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return "", nil, err

@@ -28,6 +28,7 @@
 //	go run ./bench/convergence -storm 1000,5000,10000 -updates 10
 //	                                     # storms, kill -9 restarts and updates against
 //	                                     # a go-control-plane reference (storm.go)
+//	go run ./bench/convergence -clients 1000 -store etcd   # on a 3-member loopback etcd
 package main
 
 import (
@@ -36,6 +37,7 @@ import (
 	"os"
 
 	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
+	"github.com/trellis-mesh/trellis/bench/internal/etcdbench"
 )
 
 func main() {
@@ -57,6 +59,7 @@ func main() {
 		serve       = flag.String("serve", "", "internal: run a trellis server on this data dir (storm.go)")
 		apiAddr     = flag.String("api", "", "internal: -serve's API address")
 		xdsAddr     = flag.String("xds", "", "internal: -serve's xDS address")
+		storeKind   = flag.String("store", "bolt", "store of the control plane: bolt, or etcd (a 3-member loopback cluster the benchmark starts)")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
@@ -76,7 +79,14 @@ func main() {
 		}
 		return
 	}
-	base := params{clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile, memProfile: *memProfile,
+	var etcdEPs []string
+	closeEtcd := func() {}
+	if *storeKind == "etcd" {
+		c := etcdbench.Start()
+		closeEtcd, etcdEPs = c.Close, c.Endpoints
+	}
+	defer closeEtcd()
+	base := params{etcd: etcdEPs, clients: *clients, updates: *updates, concurrency: *concurrency, translateIters: *iters, delta: *delta, cpuProfile: *cpuProfile, memProfile: *memProfile,
 		childCPUProfile: *childCPU, perUpdateLog: *perUpdate, varied: *varied}
 	runs := []params{base}
 	if *all {
@@ -94,6 +104,7 @@ func main() {
 		r, err := run(p)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "convergence (%d proxies, %s): %v\n", p.clients, p.mode(), err)
+			closeEtcd()
 			os.Exit(1)
 		}
 		r.print()

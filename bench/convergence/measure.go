@@ -32,6 +32,9 @@ type params struct {
 	delta                                         bool
 	cpuProfile, memProfile, childCPUProfile       string
 	perUpdateLog, varied                          bool
+	// etcd, when set, are the etcd endpoints the server stores into
+	// (a fresh prefix per run) instead of a bbolt file.
+	etcd []string
 }
 
 // result holds one run's figures.
@@ -70,8 +73,13 @@ func run(p params) (result, error) {
 	defer os.RemoveAll(dir)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r.gogc = server.TuneGC() // as trellis server does
-	srv, err := server.Start(server.Config{DataDir: dir, APIAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-		Region: region, AccountID: accountID, Logger: log})
+	cfg := server.Config{DataDir: dir, APIAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
+		Region: region, AccountID: accountID, Logger: log}
+	if len(p.etcd) > 0 {
+		cfg.Store = server.StoreConfig{Kind: server.StoreEtcd, EtcdEndpoints: p.etcd,
+			EtcdPrefix: fmt.Sprintf("/convergence/%d-%d-%s/", os.Getpid(), p.clients, p.mode())}
+	}
+	srv, err := server.Start(cfg)
 	if err != nil {
 		return r, fmt.Errorf("start server: %w", err)
 	}
@@ -87,6 +95,9 @@ func run(p params) (result, error) {
 	stopped = true
 	if err := srv.Stop(); err != nil {
 		return r, fmt.Errorf("stop server: %w", err)
+	}
+	if len(p.etcd) > 0 {
+		return r, nil // translation times read the bbolt file; they do not depend on the store
 	}
 	r.translate, r.translateShared, err = translateTime(dir, p.clients, p.translateIters, p.varied)
 	return r, err

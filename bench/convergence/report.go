@@ -23,6 +23,10 @@ func (r result) print() {
 	fmt.Printf("  responses per proxy per update: %s\n", r.pushesPerUpdate())
 	fmt.Printf("  control-plane heap per connected proxy: %.1f KiB live, %.1f KiB peak during the updates (GOGC=%d)\n",
 		r.heap/1024, r.peakHeap/1024, r.gogc)
+	if len(r.etcd) > 0 {
+		fmt.Printf("  store: etcd, 3 members on loopback (translation times are measured with -store bolt)\n")
+		return
+	}
 	fmt.Printf("  translation of one proxy from scratch (irgen + xdsgen, validated; %d iterations): %v\n", r.translateIters, r.translate.Round(100*time.Nanosecond))
 	fmt.Printf("  irgen per proxy in a rebuild, the backends' part shared (%d proxies): %v\n", r.clients, r.translateShared.Round(100*time.Nanosecond))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/cli"
+	"github.com/trellis-mesh/trellis/internal/server"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
 )
 
@@ -66,6 +67,7 @@ either a complete backup or absent. See docs/backup.md.`,
 
 func restoreCommand() *cobra.Command {
 	var dataDir string
+	var sc server.StoreConfig
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore a backup FILE into an empty store",
@@ -76,16 +78,25 @@ a non-empty store is refused. Resource versions, uids, timestamps, tags and
 registry instances come back exactly. See docs/backup.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := restoreFile(cmd.Context(), args[0], dataDir)
+			where := filepath.Join(dataDir, "trellis.db")
+			var h backup.Header
+			var err error
+			if sc.Kind == server.StoreEtcd {
+				h, where, err = restoreEtcd(cmd.Context(), args[0], sc)
+			} else {
+				h, err = restoreFile(cmd.Context(), args[0], dataDir)
+			}
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "restored %d keys (backup of store revision %d, taken %s) into %s\n",
-				h.Keys, h.Revision, h.Created.Format(time.RFC3339), filepath.Join(dataDir, "trellis.db"))
+				h.Keys, h.Revision, h.Created.Format(time.RFC3339), where)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "trellis-data", "directory of the store to restore into (trellis server --data-dir)")
+	addStoreFlags(cmd, &sc) // --store etcd: restore into an empty etcd prefix (docs/ha.md)
+	_ = cmd.Flags().MarkHidden("election-ttl")
 	return cmd
 }
 

@@ -67,6 +67,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	addCAFlags(cmd, &cfg.CA)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	addStoreFlags(cmd, &cfg.Store)
 	return cmd
 }
 

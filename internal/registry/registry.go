@@ -31,6 +31,10 @@ type Options struct {
 	// Now is the clock; nil means time.Now (tests pass a fake clock).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// IsLeader, when set, gates the expiry sweep: with several replicas on
+	// one store only the elected one sweeps (internal/election). nil means
+	// this registry always sweeps.
+	IsLeader func() bool
 }
 
 // Registry is the service registry over a store. Writes go to the store;
@@ -41,6 +45,7 @@ type Registry struct {
 	ttl      time.Duration
 	interval time.Duration
 	now      func() time.Time
+	isLeader func() bool
 
 	mu      sync.RWMutex
 	idx     *index
@@ -64,8 +69,12 @@ func New(st store.Store, opts Options) *Registry {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.IsLeader == nil {
+		opts.IsLeader = func() bool { return true }
+	}
 	return &Registry{st: st, log: opts.Logger, ttl: opts.TTL, interval: opts.ExpiryInterval, now: opts.Now,
-		idx: newIndex(), changed: map[ServiceName]bool{}, notify: make(chan struct{}, 1)}
+		isLeader: opts.IsLeader,
+		idx:      newIndex(), changed: map[ServiceName]bool{}, notify: make(chan struct{}, 1)}
 }
 
 // TTL is the longest lease a registered instance gets.
@@ -253,6 +262,9 @@ func (r *Registry) expireLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !r.isLeader() {
+			continue
 		}
 		if n, err := r.ExpireOnce(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("registry: expiry sweep failed", "err", err)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +28,6 @@ import (
 	"github.com/trellis-mesh/trellis/internal/registry"
 	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
-	"github.com/trellis-mesh/trellis/internal/store/bolt"
 	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
@@ -72,6 +70,9 @@ type Config struct {
 	// APILimits bound slow and idle clients and open connections on the
 	// API port; zero fields take apiserver's defaults.
 	APILimits apiserver.ConnLimits
+	// Store selects the backend: the bbolt file under DataDir (default)
+	// or etcd, shared by several replicas (storeconfig.go).
+	Store StoreConfig
 	// CA configures the built-in CA and authenticated xDS (ca.go).
 	CA CAConfig
 	// Metrics is the optional scrape-only listener (metricsaddr.go).
@@ -112,6 +113,7 @@ type Server struct {
 	// (stages.go).
 	failed   chan error
 	stopping atomic.Bool
+	ready    *readiness // GET /readyz (ready.go)
 
 	keys      *auth.Keys // nil when auth is off
 	adminFile string
@@ -129,6 +131,10 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
+	metrics := newMetricsRegistry()
+	if cfg.Store.Registerer == nil {
+		cfg.Store.Registerer = metrics
+	}
 	if err := checkBind(cfg); err != nil {
 		return nil, err
 	}
@@ -139,10 +145,9 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	dbPath := filepath.Join(cfg.DataDir, "trellis.db")
-	st, err := bolt.Open(dbPath, bolt.Options{Logger: cfg.Logger})
+	st, elector, storeDesc, err := openStore(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dbPath, err)
+		return nil, err
 	}
 	mgr := manager.New(st, manager.Options{Region: cfg.Region, AccountID: cfg.AccountID, Limits: cfg.Limits, Logger: cfg.Logger})
 	ln, err := net.Listen("tcp", cfg.APIAddr)
@@ -151,7 +156,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
-		failed: make(chan error, 1), metrics: newMetricsRegistry()}
+		failed: make(chan error, 1), metrics: metrics, ready: &readiness{st: st, el: elector}}
 	if s.metricsLn, err = listenMetrics(cfg, s.metrics, tlsCfg); err != nil {
 		ln.Close()
 		st.Close()
@@ -175,7 +180,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
+	s.background(func() error { return elector.Run(ctx) }, "election")
+	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger, IsLeader: elector.IsLeader})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
 	if s.mirror != nil {
 		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
@@ -201,7 +207,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(s.enrolOr(handler(cloudMapOr(regAPI, mux)))),
+		Handler:   s.withReadyz(readSessions(cfg, newAPIMetrics(s.metrics, appMesh, regAPI).instrument(s.enrolOr(handler(cloudMapOr(regAPI, mux)))))),
 		TLSConfig: tlsCfg,
 		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -211,7 +217,7 @@ func Start(cfg Config) (*Server, error) {
 	s.metrics.MustRegister(s.collectors...)
 	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
 	s.serveMetrics()
-	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
+	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", storeDesc,
 		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
 }
@@ -256,6 +262,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	}
 	s.xds = xdsserver.New(s.xdsOptions())
 	view := meshview.New(s.store, s.log)
+	s.ready.view = view
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg, Secrets: secrets})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
 	s.background(func() error { return rec.Run(ctx) }, "reconcile")

@@ -32,6 +32,9 @@ func (s *Server) background(run func() error, name string) {
 			err = errStageStopped
 		}
 		err = fmt.Errorf("%s: %w", name, err)
+		if s.ready != nil {
+			s.ready.stageDied(name) // /readyz fails until the server stops
+		}
 		s.log.Error("background stage failed; the server must stop", "stage", name, "err", err)
 		select {
 		case s.failed <- err:
