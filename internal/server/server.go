@@ -112,6 +112,7 @@ func Start(cfg Config) (*Server, error) {
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
+	stopStreams := s.startHistory(ctx, mux)
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
 	if err := s.startXDS(ctx, mux, reg); err != nil {
 		cancel()
@@ -125,6 +126,7 @@ func Start(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	s.api.RegisterOnShutdown(stopStreams)
 	go func() { s.done <- s.api.Serve(ln) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
 		"region", cfg.Region, "account", cfg.AccountID)
