@@ -113,6 +113,7 @@ func Start(cfg Config) (*Server, error) {
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
 	stopStreams := s.startHistory(ctx, mux)
+	mountConsole(mux)
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
 	if err := s.startXDS(ctx, mux, reg); err != nil {
 		cancel()

@@ -1,0 +1,11 @@
+// Package console is the room of the web UI: a read-only console served at
+// /ui with a topology graph of each mesh, each proxy's config status, and a
+// resource browser with version history diffs. Its assets (plain HTML, JS,
+// CSS and inline SVG, no build step, no CDN) are embedded with go:embed.
+//
+// The console is a client of the server's HTTP APIs like any other: the
+// browser calls the App Mesh REST API (list/describe), /debug/xds (proxy
+// status), /trellis/v1/history and the /trellis/v1/events stream, all
+// same-origin and relative, so whatever authenticates the API port
+// authenticates the console too. This package only serves files.
+package console
