@@ -374,7 +374,7 @@ function schedule(full) {
       redraw();
       document.getElementById("rev").textContent = "revision " + state.rev;
     } catch (e) {
-      console.warn("console refresh:", e.message);
+      console.error("console refresh:", e.message);
     } finally {
       running = null;
       if (again !== null) { const f = again; again = null; schedule(f); }
