@@ -146,6 +146,8 @@ func (r *run) main(ctx context.Context) error {
 		return err
 	}
 
+	r.say("Console: %s/ui/ (topology, proxy status, resource history; updates live)", r.apiURL)
+
 	r.say("Applying mesh \"color\": blue and green behind color.local (90/10), gateway \"ingress\" on :%d /color", gatewayPort)
 	if err := r.apply(ctx, MeshDocuments(blueIP, greenIP, 90, 10)); err != nil {
 		return err
@@ -245,6 +247,7 @@ func (r *run) main(ctx context.Context) error {
 
 	if r.o.Keep {
 		r.say("The mesh keeps running (weights now 0/100). Try:")
+		r.say("  open the console: %s/ui/?mesh=color", r.apiURL)
 		r.say("  curl %s", gwURL)
 		r.say("  aws appmesh list-meshes --endpoint-url %s", r.apiURL)
 		r.say("  %s get routes --mesh color --router color-router --endpoint %s", filepath.Base(r.bin), r.apiURL)

@@ -114,7 +114,7 @@ function fmtSignals(s) {
   if (!s) return "";
   const pct = s.successRate == null ? "–" : (100 * s.successRate).toFixed(1) + "%";
   const p99 = s.latencyP99Ms == null ? "–" : s.latencyP99Ms.toFixed(1) + "ms";
-  return s.requestRate.toFixed(1) + " req/s · " + pct + " · p99 " + p99;
+  return s.requestRate.toFixed(1) + " rps · " + pct + " · p99 " + p99;
 }
 
 function el(name, attrs, text) {
@@ -130,11 +130,13 @@ const KIND_LABEL = { gw: "virtual gateway", vs: "virtual service", vr: "virtual 
 function drawGraph(g) {
   const svg = document.getElementById("graph");
   svg.replaceChildren();
-  const W = svg.clientWidth || 900, colW = W / 4, bw = Math.min(190, colW - 30), bh = 40;
+  const W = svg.clientWidth || 900, bw = Math.min(160, W * 0.18), bh = 40;
+  // The router → node column gap is the widest: route weights and live figures go there.
+  const colX = [12, W * 0.21, W * 0.42, W - bw - 12];
   const rows = [0, 0, 0, 0], pos = {};
   for (const n of g.nodes) {
     const r = rows[n.col]++;
-    pos[n.id] = { x: n.col * colW + 12, y: 20 + r * 80 };
+    pos[n.id] = { x: colX[n.col], y: 20 + r * 80 };
   }
   const H = Math.max(200, 40 + 80 * Math.max(...rows));
   svg.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -152,14 +154,16 @@ function drawGraph(g) {
     } else {
       const x1 = a.x + bw, y1 = a.y + bh / 2, x2 = b.x, y2 = b.y + bh / 2, mx = (x1 + x2) / 2;
       d = `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
+      // Labels sit at the target end, where the edges of one router fan out.
       lx = mx; ly = (y1 + y2) / 2;
+      if (e.kind === "route") { lx = x2 - 6; ly = y2 - 2; }
     }
     eg.append(el("path", { d, class: "edge " + e.kind, "data-from": e.from, "data-to": e.to }));
     if (e.kind === "route") {
-      eg.append(el("text", { x: lx, y: ly - 4, "text-anchor": "middle", class: "label weight", "data-edge": e.from + ">" + e.to }, e.share + "% (w " + e.weight + ")"));
+      eg.append(el("text", { x: lx, y: ly - 4, "text-anchor": "end", class: "label weight", "data-edge": e.from + ">" + e.to }, e.share + "% (w " + e.weight + ")"));
     }
     const sig = e.target ? signalsFor("virtualNode", e.target) : null;
-    if (sig) eg.append(el("text", { x: lx, y: ly + 10, "text-anchor": "middle", class: "stats", "data-edge": e.from + ">" + e.to }, fmtSignals(sig)));
+    if (sig) eg.append(el("text", { x: lx, y: ly + 12, "text-anchor": e.kind === "route" ? "end" : "middle", class: "stats", "data-edge": e.from + ">" + e.to }, fmtSignals(sig)));
   }
   for (const n of g.nodes) {
     const p = pos[n.id], st = status[n.id];
