@@ -23,6 +23,7 @@ func main() {
 	root.AddCommand(interceptionCommand())
 	root.AddCommand(cli.Commands()...)
 	root.AddCommand(cli.AuditCommand(nil))
+	root.AddCommand(cli.ConsoleCommand(nil))
 	root.AddCommand(demoCommands()...)
 	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {
