@@ -244,7 +244,7 @@ func Commands() []*cobra.Command {
 		def = DefaultEndpoint
 	}
 	cmds := []*cobra.Command{}
-	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand} {
+	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand, topCommand} {
 		o := &options{}
 		c := mk(o)
 		c.PersistentFlags().StringVar(&o.endpoint, "endpoint", def, "Trellis API endpoint (env TRELLIS_ENDPOINT)")

@@ -62,13 +62,20 @@ func getCommand(o *options) *cobra.Command {
 	var output string
 	c := &cobra.Command{
 		Use:   "get KIND [NAME] --mesh M [--router R|--gateway G] [-o table|json|yaml]",
-		Short: "List resources of a kind, or show one",
+		Short: "List resources of a kind, or show one; `get proxies` shows each proxy's config status",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch output {
 			case "table", "json", "yaml":
 			default:
 				return fmt.Errorf("-o %q: want table, json or yaml", output)
+			}
+			if isProxiesKind(args[0]) {
+				cl, err := o.client()
+				if err != nil {
+					return err
+				}
+				return getProxies(commandContext(cmd), cl, cmd.OutOrStdout(), t.mesh, output)
 			}
 			name := ""
 			if len(args) == 2 {

@@ -25,6 +25,7 @@ import (
 	"github.com/trellis-mesh/trellis/internal/registryapi"
 	"github.com/trellis-mesh/trellis/internal/store"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
+	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
@@ -62,6 +63,8 @@ type Server struct {
 	// metrics is the server's Prometheus registry, served at GET /metrics
 	// (metrics.go).
 	metrics *prometheus.Registry
+	// telemetry keeps the proxies' golden signals (telemetry.go).
+	telemetry *telemetry.Telemetry
 
 	cfg   Config
 	log   *slog.Logger
@@ -108,6 +111,7 @@ func Start(cfg Config) (*Server, error) {
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
 	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
+	s.newTelemetry(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
@@ -162,7 +166,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics})
+	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics, Services: s.telemetry.RegisterService})
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")
@@ -186,6 +190,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
 	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
+	mountProxies(mux, s.xds)
 	return nil
 }
 
@@ -294,6 +299,7 @@ func (s *Server) Stop() error {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
 		s.bg.Wait()
+		s.telemetry.Wait()
 	}
 	errStore := s.store.Close()
 	if errStore != nil {

@@ -24,6 +24,8 @@ const MetadataKey = "trellis"
 // BootstrapConfig maps the sidecar's Config onto the bootstrap renderer's.
 func BootstrapConfig(c *Config) bootstrap.Config {
 	return bootstrap.Config{
+		MetricsService: metricsService(c),
+
 		NodeID:        c.Identity.NodeID,
 		Cluster:       c.Identity.Cluster,
 		Metadata:      nodeMetadata(&c.Proxy),
@@ -36,6 +38,16 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 		Delta:         c.Delta,
 		SDSSocketPath: c.SDSSocketPath,
 	}
+}
+
+// metricsService streams Envoy's stats to the server over xds_cluster at
+// Envoy's stats_flush_interval (5 s unless ENVOY_STATS_FLUSH_INTERVAL
+// sets it), unless NoMetricsSink.
+func metricsService(c *Config) *bootstrap.MetricsService {
+	if c.NoMetricsSink {
+		return nil
+	}
+	return &bootstrap.MetricsService{}
 }
 
 // nodeMetadata describes the proxy under MetadataKey. Unset addresses are

@@ -39,6 +39,9 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath adds the App Mesh SDS cluster (APPMESH_SDS_SOCKET_PATH).
 	SDSSocketPath string
+	// NoMetricsSink leaves out the metrics_service stats sink that streams
+	// Envoy's stats to the server's live golden signals.
+	NoMetricsSink bool
 
 	Envoy EnvoyOptions
 	Proxy ProxyShape
@@ -149,6 +152,7 @@ func Flags() []FlagSpec {
 		{Name: "xds-address", Usage: "control plane xDS `address`: host:port, a comma-separated list of replicas host:port,host:port (Envoy fails over between them; a DNS name with several addresses works too), or unix:///path (env TRELLIS_XDS_ADDRESS, APPMESH_XDS_ENDPOINT; default " + DefaultXDSAddress + ")"},
 		{Name: "delta", Usage: "use incremental (delta) xDS (env TRELLIS_XDS_DELTA)", Bool: true},
 		{Name: "sds-socket", Usage: "Unix socket of a local SDS server (env APPMESH_SDS_SOCKET_PATH)"},
+		{Name: "no-metrics-sink", Usage: "do not stream Envoy stats to the server's live golden signals (env TRELLIS_NO_METRICS_SINK)", Bool: true},
 		{Name: "envoy-path", Usage: "envoy binary (default: envoy on PATH)"},
 		{Name: "admin-address", Usage: "Envoy admin bind address (default " + DefaultAdminAddress + ")"},
 		{Name: "admin-port", Usage: "Envoy admin `port` (env ENVOY_ADMIN_ACCESS_PORT; default 9901)"},
@@ -184,6 +188,7 @@ func Load(src Source) (Config, error) {
 	c := Config{Identity: r.identity()}
 	c.XDS = r.xdsTarget()
 	c.Delta = r.boolean("delta", "TRELLIS_XDS_DELTA")
+	c.NoMetricsSink = r.boolean("no-metrics-sink", "TRELLIS_NO_METRICS_SINK")
 	c.SDSSocketPath, _, _ = r.lookup("sds-socket", "APPMESH_SDS_SOCKET_PATH")
 	c.Envoy = r.envoyOptions()
 	c.Proxy = r.proxyShape()

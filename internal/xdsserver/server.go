@@ -48,6 +48,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer, when set, gets the server's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// Services, when set, registers further gRPC services (the telemetry
+	// MetricsService) on every gRPC server Serve creates; ctx is Serve's,
+	// which ends before the server stops gracefully.
+	Services func(ctx context.Context, gs grpc.ServiceRegistrar)
 }
 
 // NodeEvent announces that the first stream of a node id was identified
@@ -69,6 +73,7 @@ type NodeEvent struct {
 // methods are safe for concurrent use.
 type Server struct {
 	log     *slog.Logger
+	extra   func(context.Context, grpc.ServiceRegistrar)
 	cache   *adsCache
 	metrics *metrics
 	events  chan NodeEvent
@@ -91,7 +96,8 @@ func New(opts Options) *Server {
 		log = slog.Default()
 	}
 	return &Server{
-		log: log,
+		log:   log,
+		extra: opts.Services,
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
@@ -150,6 +156,9 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.Serve
 	}, extra...)
 	gs := grpc.NewServer(opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)
+	if s.extra != nil {
+		s.extra(ctx, gs)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(ln) }()
 	select {

@@ -64,6 +64,9 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
 	SDSSocketPath string
+	// MetricsService, when set, streams stats to the control plane
+	// (metricsservice.go).
+	MetricsService *MetricsService
 }
 
 // Render returns the bootstrap as YAML (proto field names, sorted keys),
@@ -105,12 +108,19 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	sinks, err := metricsServiceSinks(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
 	b := &bootstrapv3.Bootstrap{
 		Node:             node,
 		Admin:            admin,
 		DynamicResources: dynamicResources(cfg.Delta),
 		StaticResources:  &bootstrapv3.Bootstrap_StaticResources{Clusters: clusters},
 		LayeredRuntime:   rt,
+
+		StatsSinks:         sinks,
+		StatsFlushInterval: metricsFlushInterval(&cfg),
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)

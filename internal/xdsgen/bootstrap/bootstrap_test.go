@@ -28,6 +28,14 @@ var goldenConfigs = map[string]Config{
 		XDSPort:       15010,
 		SDSSocketPath: "/run/spire/sockets/agent.sock",
 	},
+	// Stats streamed to the server's MetricsService every 2 s
+	// (2e9 ns: the live golden signals).
+	"metrics-service": {
+		NodeID:         "mesh/demo/virtualNode/front",
+		XDSHost:        "10.0.0.2",
+		XDSPort:        15010,
+		MetricsService: &MetricsService{FlushInterval: 2e9},
+	},
 	// Minimal: server by IP, defaults for admin and cluster.
 	"gateway-ip": {
 		NodeID:  "mesh/demo/virtualGateway/gw",

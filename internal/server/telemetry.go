@@ -1,0 +1,24 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/trellis-mesh/trellis/internal/telemetry"
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
+)
+
+// newTelemetry creates the golden-signal store, its collector on the
+// server's registry, and mounts its JSON on the API mux. Its
+// MetricsService is registered on the xDS gRPC servers (startXDS), and
+// Stop waits for its stream loops after those servers stopped.
+func (s *Server) newTelemetry(mux *http.ServeMux) {
+	s.telemetry = telemetry.New(telemetry.Options{Logger: s.log, Registerer: s.metrics})
+	h := s.telemetry.Handler()
+	mux.Handle("GET /v1/telemetry/signals", h)
+	mux.Handle("GET /v1/telemetry/edges", h)
+}
+
+// mountProxies serves the per-proxy config status at GET /v1/proxies.
+func mountProxies(mux *http.ServeMux, xds *xdsserver.Server) {
+	mux.Handle("GET /v1/proxies", xds.ProxiesHandler())
+}

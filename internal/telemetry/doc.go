@@ -1,0 +1,17 @@
+// Package telemetry is the room for live golden signals: it serves Envoy's
+// gRPC MetricsService (envoy.service.metrics.v3) on the xDS server, turns
+// each proxy's cumulative stats into deltas (handling Envoy restarts and
+// counter resets), and keeps, per virtual node or gateway (inbound) and per
+// caller → callee edge (the caller's cds_egress_* cluster stats), a bounded
+// sliding window of request rate, success rate, latency p50/p99 and active
+// connections.
+//
+// It serves them as Prometheus series (Collector, registered on the
+// server's /metrics registry) and as JSON (Handler: /v1/telemetry/signals
+// and /v1/telemetry/edges, documented in docs/telemetry-api.md).
+//
+// Every cost is bounded: the size of one stream message, the number of
+// series remembered per stream, the number of concurrent streams, and the
+// number of windows kept (see Options). A stream whose first message does
+// not name a virtual node or gateway is refused after that one message.
+package telemetry

@@ -1,0 +1,61 @@
+package telemetry
+
+import (
+	"time"
+
+	promv1 "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+)
+
+// envoyBounds are Envoy's default histogram bucket bounds (ms).
+var envoyBounds = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000}
+
+func counter(name string, v float64) *promv1.MetricFamily {
+	return &promv1.MetricFamily{Name: proto.String(name), Type: promv1.MetricType_COUNTER.Enum(),
+		Metric: []*promv1.Metric{{Counter: &promv1.Counter{Value: proto.Float64(v)}}}}
+}
+
+func gauge(name string, v float64) *promv1.MetricFamily {
+	return &promv1.MetricFamily{Name: proto.String(name), Type: promv1.MetricType_GAUGE.Enum(),
+		Metric: []*promv1.Metric{{Gauge: &promv1.Gauge{Value: proto.Float64(v)}}}}
+}
+
+// histogram builds an Envoy-style cumulative histogram from per-sample
+// latencies in ms.
+func histogram(name string, samples map[float64]uint64) *promv1.MetricFamily {
+	h := &promv1.Histogram{}
+	var total uint64
+	for _, n := range samples {
+		total += n
+	}
+	h.SampleCount = proto.Uint64(total)
+	for _, ub := range envoyBounds {
+		var cum uint64
+		for v, n := range samples {
+			if v <= ub {
+				cum += n
+			}
+		}
+		h.Bucket = append(h.Bucket, &promv1.Bucket{UpperBound: proto.Float64(ub), CumulativeCount: proto.Uint64(cum)})
+	}
+	return &promv1.MetricFamily{Name: proto.String(name), Type: promv1.MetricType_HISTOGRAM.Enum(),
+		Metric: []*promv1.Metric{{Histogram: h}}}
+}
+
+// clock is a settable test clock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time              { return c.t }
+func (c *clock) advance(d time.Duration)     { c.t = c.t.Add(d) }
+func newClock() *clock                       { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func newTest(c *clock, o Options) *Telemetry { o.Now = c.now; return New(o) }
+
+// feed digests and applies one message for ps.
+func feed(t *Telemetry, ps *proxyStream, fams ...*promv1.MetricFamily) {
+	d, g := t.digest(ps, fams)
+	t.apply(ps, d, g)
+}
+
+func newStream(mesh, kind, name string) *proxyStream {
+	return &proxyStream{mesh: mesh, kind: kind, name: name, prev: map[string]float64{}, prevHist: map[string]histPrev{}}
+}

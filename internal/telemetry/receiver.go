@@ -1,0 +1,135 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
+)
+
+// Errors a refused stream ends with (wrapped in gRPC statuses).
+var (
+	errNoIdentifier = errors.New("first metrics message carries no node identifier")
+	errTooMany      = errors.New("too many metrics streams")
+	errTooLarge     = errors.New("metrics message too large")
+)
+
+// RegisterService registers the MetricsService on gs. Streams end when
+// ctx ends (the xDS server's Serve context), since gRPC's graceful stop
+// would otherwise wait for every Envoy's endless stream; Wait waits for
+// their receive loops.
+func (t *Telemetry) RegisterService(ctx context.Context, gs grpc.ServiceRegistrar) {
+	metricsv3.RegisterMetricsServiceServer(gs, &service{t: t, ctx: ctx})
+}
+
+// Wait blocks until every receive loop started by a stream has returned.
+// Call it after the gRPC servers the service is registered on stopped.
+func (t *Telemetry) Wait() { t.wg.Wait() }
+
+type service struct {
+	metricsv3.UnimplementedMetricsServiceServer
+	t   *Telemetry
+	ctx context.Context
+}
+
+// StreamMetrics runs the receive loop in a goroutine the Telemetry waits
+// for (Wait), so the handler can return when the server's context ends:
+// returning ends the stream, which ends the loop's pending Recv.
+func (s *service) StreamMetrics(stream metricsv3.MetricsService_StreamMetricsServer) error {
+	done := make(chan error, 1)
+	s.t.wg.Add(1)
+	go func() {
+		defer s.t.wg.Done()
+		done <- s.t.receive(stream)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-s.ctx.Done():
+		return status.Error(codes.Unavailable, "server shutting down")
+	}
+}
+
+// receive identifies the stream by its first message, then digests every
+// message until the stream ends.
+func (t *Telemetry) receive(stream metricsv3.MetricsService_StreamMetricsServer) error {
+	msg, err := stream.Recv()
+	if err != nil {
+		return recvErr(err)
+	}
+	ps, err := t.open(msg)
+	if err != nil {
+		t.metrics.refused.WithLabelValues(refusal(err)).Inc()
+		t.log.Warn("metrics stream refused", "err", err)
+		return err
+	}
+	defer t.close(ps)
+	for {
+		if size := proto.Size(msg); size > t.opts.MaxMessageBytes {
+			t.metrics.refused.WithLabelValues("too_large").Inc()
+			return status.Errorf(codes.ResourceExhausted, "%v: %d bytes > %d", errTooLarge, size, t.opts.MaxMessageBytes)
+		}
+		t.metrics.messages.Inc()
+		deltas, gauges := t.digest(ps, msg.GetEnvoyMetrics())
+		t.apply(ps, deltas, gauges)
+		if msg, err = stream.Recv(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return stream.SendAndClose(&metricsv3.StreamMetricsResponse{})
+			}
+			return recvErr(err)
+		}
+	}
+}
+
+func recvErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// open checks the identifier and admits the stream within MaxStreams.
+func (t *Telemetry) open(msg *metricsv3.StreamMetricsMessage) (*proxyStream, error) {
+	id := msg.GetIdentifier().GetNode().GetId()
+	if id == "" {
+		return nil, status.Error(codes.InvalidArgument, errNoIdentifier.Error())
+	}
+	ref, err := xdsserver.ParseNodeID(id)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	ps := &proxyStream{mesh: ref.Mesh, kind: ref.Kind, name: ref.Name, nodeID: id,
+		prev: make(map[string]float64), prevHist: make(map[string]histPrev)}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.streams) >= t.opts.MaxStreams {
+		return nil, status.Errorf(codes.ResourceExhausted, "%v (%d)", errTooMany, t.opts.MaxStreams)
+	}
+	t.streams[ps] = struct{}{}
+	return ps, nil
+}
+
+func (t *Telemetry) close(ps *proxyStream) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.streams, ps)
+	t.forget(ps)
+}
+
+// refusal labels a refused stream for trellis_telemetry_streams_refused_total.
+func refusal(err error) string {
+	switch status.Code(err) {
+	case codes.ResourceExhausted:
+		return "too_many_streams"
+	case codes.InvalidArgument:
+		return "bad_identifier"
+	}
+	return "other"
+}
