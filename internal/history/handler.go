@@ -18,8 +18,24 @@ const (
 	EventsPath = "/trellis/v1/events"
 )
 
-// DefaultTick is the interval of "tick" events when EventsHandler gets 0.
+// DefaultTick is the interval of "tick" events when EventsOptions.Tick is 0.
 const DefaultTick = 2 * time.Second
+
+// DefaultMaxStreams bounds concurrent event streams when
+// EventsOptions.MaxStreams is 0.
+const DefaultMaxStreams = 256
+
+// EventsOptions configure EventsHandler.
+type EventsOptions struct {
+	// Tick is the interval of tick events (0: DefaultTick).
+	Tick time.Duration
+	// MaxStreams bounds concurrent streams (0: DefaultMaxStreams); one more
+	// gets 503 with Retry-After (the console reconnects after a pause).
+	MaxStreams int
+	// Done ends every stream when closed (the server closes it when it
+	// shuts down, since http.Server.Shutdown would otherwise wait for them).
+	Done <-chan struct{}
+}
 
 // historyResponse is the JSON body of HistoryPath.
 type historyResponse struct {
@@ -51,15 +67,28 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // the client is gone if this fails
 }
 
-// EventsHandler serves EventsPath. tick is the interval of tick events
-// (0: DefaultTick). A stream ends when the client goes away, the recorder
-// stops, or done is closed (the server closes it when it shuts down, since
-// http.Server.Shutdown would otherwise wait for every open stream).
-func (r *Recorder) EventsHandler(tick time.Duration, done <-chan struct{}) http.Handler {
+// EventsHandler serves EventsPath. A stream ends when the client goes
+// away, the recorder stops, or o.Done is closed.
+func (r *Recorder) EventsHandler(o EventsOptions) http.Handler {
+	tick, done := o.Tick, o.Done
 	if tick <= 0 {
 		tick = DefaultTick
 	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	slots := make(chan struct{}, o.MaxStreams)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			r.streams.Inc()
+			defer func() { <-slots; r.streams.Dec() }()
+		default:
+			r.refused.Inc()
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "too many event streams", http.StatusServiceUnavailable)
+			return
+		}
 		rc := http.NewResponseController(w)
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-store")

@@ -178,7 +178,7 @@ func TestHistoryHandler(t *testing.T) {
 // a revision event for a write.
 func TestEventsStream(t *testing.T) {
 	f := newFixture(t, 0)
-	srv := httptest.NewServer(f.rec.EventsHandler(time.Hour, nil))
+	srv := httptest.NewServer(f.rec.EventsHandler(EventsOptions{Tick: time.Hour}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -209,4 +209,46 @@ func TestEventsStream(t *testing.T) {
 		t.Fatalf("second event %q, want a later revision", got)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 0))
+}
+
+// TestEventsStreamBound: at MaxStreams open streams one more is refused
+// with 503 and counted; closing one frees its slot.
+func TestEventsStreamBound(t *testing.T) {
+	f := newFixture(t, 0)
+	srv := httptest.NewServer(f.rec.EventsHandler(EventsOptions{Tick: time.Hour, MaxStreams: 1}))
+	defer srv.Close()
+	open := func() (*http.Response, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, cancel
+	}
+	first, cancelFirst := open()
+	if first.StatusCode != http.StatusOK || testutil.ToFloat64(f.rec.streams) != 1 {
+		t.Fatalf("first stream: %d, gauge %v", first.StatusCode, testutil.ToFloat64(f.rec.streams))
+	}
+	second, cancelSecond := open()
+	second.Body.Close()
+	cancelSecond()
+	if second.StatusCode != http.StatusServiceUnavailable || testutil.ToFloat64(f.rec.refused) != 1 {
+		t.Fatalf("stream over the bound: %d, refused %v", second.StatusCode, testutil.ToFloat64(f.rec.refused))
+	}
+	cancelFirst()
+	first.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(f.rec.streams) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("slot not freed after the stream closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	third, cancelThird := open()
+	defer cancelThird()
+	defer third.Body.Close()
+	if third.StatusCode != http.StatusOK {
+		t.Fatalf("stream after a slot was freed: %d", third.StatusCode)
+	}
 }

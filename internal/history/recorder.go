@@ -52,6 +52,8 @@ type Recorder struct {
 
 	kept    prometheus.Gauge
 	evicted prometheus.Counter
+	streams prometheus.Gauge   // open event streams
+	refused prometheus.Counter // event streams refused at the bound
 
 	mu      sync.Mutex
 	byARN   map[string][]Version
@@ -82,9 +84,17 @@ func New(st store.Store, opts Options) *Recorder {
 			Name: "trellis_history_versions_evicted_total",
 			Help: "Resource versions dropped because a resource reached the per-resource history bound.",
 		}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trellis_events_streams",
+			Help: "Open /trellis/v1/events streams (the web console's live updates).",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_events_streams_refused_total",
+			Help: "/trellis/v1/events streams refused with 503 because the stream bound was reached.",
+		}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(r.kept, r.evicted)
+		opts.Registerer.MustRegister(r.kept, r.evicted, r.streams, r.refused)
 	}
 	return r
 }

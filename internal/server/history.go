@@ -18,6 +18,6 @@ func (s *Server) startHistory(ctx context.Context, mux *http.ServeMux) (stopStre
 	mux.Handle("GET "+history.HistoryPath, rec.Handler())
 	done := make(chan struct{})
 	var once sync.Once
-	mux.Handle("GET "+history.EventsPath, rec.EventsHandler(0, done))
+	mux.Handle("GET "+history.EventsPath, rec.EventsHandler(history.EventsOptions{Done: done}))
 	return func() { once.Do(func() { close(done) }) }
 }

@@ -391,7 +391,12 @@ function connect() {
   const es = new EventSource("/trellis/v1/events");
   const live = document.getElementById("live");
   es.addEventListener("open", () => { live.className = "live on"; });
-  es.addEventListener("error", () => { live.className = "live off"; });
+  es.addEventListener("error", () => {
+    live.className = "live off";
+    // EventSource retries by itself unless the server refused the stream
+    // (e.g. 503 at the stream bound); then start over a little later.
+    if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+  });
   es.addEventListener("revision", ev => { state.rev = JSON.parse(ev.data).revision; schedule(true); });
   es.addEventListener("tick", () => schedule(false));
 }
