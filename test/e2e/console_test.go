@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +20,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/trellis-mesh/trellis/internal/console"
 )
 
 // consoleMesh is the App Mesh color walkthrough: gateway ingress → color.local
@@ -123,5 +128,45 @@ func TestConsole(t *testing.T) {
 		}
 	}
 	screenshot(t, tctx, "console.png")
+	errs.check(t)
+}
+
+// TestConsoleThroughProxy opens the console through `trellis console`'s
+// local proxy (console.Proxy), the way it runs with authentication on.
+func TestConsoleThroughProxy(t *testing.T) {
+	ctx, errs := browser(t)
+	c := startTrellis(t)
+	consoleMesh(t, c, 90, 10)
+	signed := make(chan string, 100)
+	sign := func(r *http.Request) error {
+		r.Header.Set("X-Test-Signed", "yes")
+		select {
+		case signed <- r.URL.Path:
+		default:
+		}
+		return nil
+	}
+	u, _ := url.Parse("http://" + c.srv.Addr())
+	proxy := httptest.NewServer(console.Proxy(console.ProxyOptions{Endpoint: u, Sign: sign}))
+	// The page's event stream is still open at the end: cut it, or Close
+	// waits for it.
+	defer func() { proxy.CloseClientConnections(); proxy.Close() }()
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(proxy.URL+"/ui/?mesh=color"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
+		t.Fatalf("open console: %v", err)
+	}
+	evalUntil(t, tctx, "weights 90/10", jsList("#graph text.weight", "e.textContent"), func(v []string) bool {
+		return slices.Equal(v, []string{"10% (w 10)", "90% (w 90)"})
+	})
+	c.updateRoute(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("blue", 50), wt("green", 50))))
+	evalUntil(t, tctx, "live 50/50 through the proxy", jsList("#graph text.weight", "e.textContent"), func(v []string) bool {
+		return slices.Equal(v, []string{"50% (w 50)", "50% (w 50)"})
+	})
+	if len(signed) == 0 {
+		t.Error("no request went through the signing hook")
+	}
+	screenshot(t, tctx, "console-proxy.png")
 	errs.check(t)
 }
