@@ -252,3 +252,40 @@ func TestEventsStreamBound(t *testing.T) {
 		t.Fatalf("stream after a slot was freed: %d", third.StatusCode)
 	}
 }
+
+// TestRecorderCompacted: when the store no longer holds the revisions from
+// 0, the recorder starts from the current contents and then follows on.
+func TestRecorderCompacted(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{HistoryLimit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f := &fixture{mgr: manager.New(st, manager.Options{Region: "us-west-2", AccountID: "111122223333"}),
+		rec: New(st, Options{})}
+	res := f.writeMesh(t, true, "DROP_ALL")
+	for i := range 6 {
+		res = f.writeMesh(t, false, []string{"ALLOW_ALL", "DROP_ALL"}[i%2])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := f.rec.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	rev, _ := st.Revision(context.Background())
+	f.waitRevision(t, rev)
+	if vs := f.rec.Versions(res.Metadata.Arn); len(vs) != 1 || vs[0].Version != 7 {
+		t.Fatalf("after compaction: versions %+v, want only version 7", vs)
+	}
+	f.writeMesh(t, false, "ALLOW_ALL")
+	rev, _ = st.Revision(context.Background())
+	f.waitRevision(t, rev)
+	if vs := f.rec.Versions(res.Metadata.Arn); len(vs) != 2 || vs[1].Version != 8 {
+		t.Fatalf("after a later write: %d versions, want 2 ending with version 8", len(vs))
+	}
+}
