@@ -174,6 +174,10 @@ func TestConsoleCanary(t *testing.T) {
 	// Numbers move: the rate climbs as the window fills, sample to sample.
 	later := evalUntil(t, tctx, "figures move", blueStats, func(s string) bool { return s != first && rps(s) > 0 })
 	t.Logf("later figures on the blue edge: %s", later)
+	gw := evalUntil(t, tctx, "gateway edge carries traffic",
+		`(document.querySelector('#graph text.stats[data-edge="gw:ingress>vs:color.local"]') || {}).textContent || ""`,
+		func(s string) bool { return rps(s) > 0 })
+	t.Logf("figures on the gateway -> color.local edge: %s", gw)
 	waitFor := time.Now().Add(60 * time.Second)
 	for time.Now().Before(waitFor) { // let the window fill for a representative picture
 		if s, _ := chromedp.Run(tctx, chromedp.Evaluate[string](blueStats)); rps(s) > 12 {

@@ -5,7 +5,7 @@
 
 const API = "/v20190125";
 const SVG = "http://www.w3.org/2000/svg";
-const state = { mesh: "", model: null, proxies: [], signals: null, telemetry: true, selected: null, history: [] };
+const state = { mesh: "", model: null, proxies: [], signals: null, edgeSignals: null, telemetry: true, selected: null, history: [] };
 
 async function getJSON(path) {
   const r = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
@@ -110,6 +110,43 @@ function signalsFor(kind, name) {
   return state.signals.find(s => s.kind === kind && s.name === name) || null;
 }
 
+// nodesBehind resolves a virtual service to the virtual nodes that serve it.
+function nodesBehind(md, vsName) {
+  const vs = md.vs.find(s => s.virtualServiceName === vsName);
+  const p = ((vs && vs.spec) || {}).provider || {};
+  if (p.virtualNode) return new Set([p.virtualNode.virtualNodeName]);
+  const out = new Set();
+  if (p.virtualRouter) md.routes.filter(r => r.virtualRouterName === p.virtualRouter.virtualRouterName).forEach(r =>
+    (((routeSpec(r.spec || {}).action) || {}).weightedTargets || []).forEach(t => out.add(t.virtualNode)));
+  return out;
+}
+
+// callerSignals sums what one caller's proxies measured toward a virtual
+// service's nodes: rates add up, success rate is rate-weighted, p99 is the
+// highest of the parts.
+function callerSignals(md, sourceKind, source, vsName) {
+  if (!state.edgeSignals) return null;
+  const dests = nodesBehind(md, vsName);
+  const parts = state.edgeSignals.filter(e => e.sourceKind === sourceKind && e.source === source && dests.has(e.destination));
+  if (!parts.length) return null;
+  const sum = { requestRate: 0, successRate: null, latencyP99Ms: null };
+  let ok = 0, rated = 0;
+  for (const p of parts) {
+    sum.requestRate += p.requestRate;
+    if (p.successRate != null) { ok += p.successRate * p.requestRate; rated += p.requestRate; }
+    if (p.latencyP99Ms != null) sum.latencyP99Ms = Math.max(sum.latencyP99Ms || 0, p.latencyP99Ms);
+  }
+  if (rated > 0) sum.successRate = ok / rated;
+  return sum;
+}
+
+function edgeSignalsFor(md, e) {
+  const [fk, fname] = [e.from.slice(0, 2), e.from.slice(3)], vs = e.to.slice(3);
+  if (e.kind === "gw") return callerSignals(md, "virtualGateway", fname, vs);
+  if (e.kind === "backend" && fk === "vn") return callerSignals(md, "virtualNode", fname, vs);
+  return e.target ? signalsFor("virtualNode", e.target) : null;
+}
+
 function fmtSignals(s) {
   if (!s) return "";
   const pct = s.successRate == null ? "–" : (100 * s.successRate).toFixed(1) + "%";
@@ -162,7 +199,8 @@ function drawGraph(g) {
     if (e.kind === "route") {
       eg.append(el("text", { x: lx, y: ly - 4, "text-anchor": "end", class: "label weight", "data-edge": e.from + ">" + e.to }, e.share + "% (w " + e.weight + ")"));
     }
-    const sig = e.target ? signalsFor("virtualNode", e.target) : null;
+    const sig = edgeSignalsFor(state.model, e);
+    if (e.kind === "gw") { lx = (a.x + bw + b.x) / 2; ly = a.y + bh + 4; }
     if (sig) eg.append(el("text", { x: lx, y: ly + 12, "text-anchor": e.kind === "route" ? "end" : "middle", class: "stats", "data-edge": e.from + ">" + e.to }, fmtSignals(sig)));
   }
   for (const n of g.nodes) {
@@ -172,10 +210,6 @@ function drawGraph(g) {
     box.append(el("text", { x: 8, y: 12, class: "kind" }, KIND_LABEL[n.kind]));
     box.append(el("text", { x: 8, y: 28 }, n.name));
     if (st && st.state === "nacked") box.append(el("text", { x: bw - 8, y: 12, "text-anchor": "end", class: "flag" }, "NACK"));
-    if (n.kind === "gw") {
-      const sig = signalsFor("virtualGateway", n.name);
-      if (sig) box.append(el("text", { x: 8, y: bh + 12, class: "stats" }, fmtSignals(sig)));
-    }
     const title = el("title", {}, n.name + (st ? " — " + st.state + (st.reason ? ": " + st.reason : "") : ""));
     box.append(title);
     box.addEventListener("click", () => selectResource(resourceForNode(n)));
@@ -356,8 +390,11 @@ async function refreshModel() {
 async function refreshLive() {
   state.proxies = await getJSON("/debug/xds").catch(e => { if (e.status === 404) return []; throw e; });
   if (state.telemetry && state.mesh) {
-    try { state.signals = (await getJSON("/v1/telemetry/signals?mesh=" + enc(state.mesh))).nodes || []; }
-    catch (e) { if (e.status === 404) { state.telemetry = false; state.signals = null; } else throw e; }
+    try {
+      const q = "?mesh=" + enc(state.mesh);
+      const [sig, edg] = await Promise.all([getJSON("/v1/telemetry/signals" + q), getJSON("/v1/telemetry/edges" + q)]);
+      state.signals = sig.nodes || []; state.edgeSignals = edg.edges || [];
+    } catch (e) { if (e.status === 404) { state.telemetry = false; state.signals = state.edgeSignals = null; } else throw e; }
   }
   renderProxies();
 }
