@@ -166,7 +166,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}
 		s.xdsUnix = ln
 	}
-	s.xds = xdsserver.New(xdsserver.Options{Logger: s.log, Registerer: s.metrics, Services: s.telemetry.RegisterService})
+	s.xds = xdsserver.New(s.xdsOptions())
 	view := meshview.New(s.store, s.log)
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg})
 	s.background(func() error { return view.Run(ctx) }, "meshview")

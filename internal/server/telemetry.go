@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"google.golang.org/grpc"
+
 	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
@@ -16,6 +18,14 @@ func (s *Server) newTelemetry(mux *http.ServeMux) {
 	h := s.telemetry.Handler()
 	mux.Handle("GET /v1/telemetry/signals", h)
 	mux.Handle("GET /v1/telemetry/edges", h)
+}
+
+// xdsOptions configures the xDS server: its metrics on the server's
+// registry, and the telemetry MetricsService (with its codec) on each of
+// its gRPC servers.
+func (s *Server) xdsOptions() xdsserver.Options {
+	return xdsserver.Options{Logger: s.log, Registerer: s.metrics,
+		Services: s.telemetry.RegisterService, ServerOptions: []grpc.ServerOption{s.telemetry.ServerOption()}}
 }
 
 // mountProxies serves the per-proxy config status at GET /v1/proxies.

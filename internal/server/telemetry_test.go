@@ -8,8 +8,11 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	dto "github.com/prometheus/client_model/go"
+	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
@@ -96,4 +99,55 @@ func counterFam(name string, v float64) *dto.MetricFamily {
 func gaugeFam(name string, v float64) *dto.MetricFamily {
 	return &dto.MetricFamily{Name: proto.String(name), Type: dto.MetricType_GAUGE.Enum(),
 		Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(v)}}}}
+}
+
+// TestProxiesShowNACK: a proxy that rejects its clusters is NACKED on
+// /v1/proxies with Envoy's reason.
+func TestProxiesShowNACK(t *testing.T) {
+	cfg := config(t.TempDir())
+	cfg.XDSAddr = "127.0.0.1:0"
+	s, err := server.Start(cfg)
+	if err != nil {
+		t.Fatalf("server.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mustMesh(t, newClient(s.Addr()))
+	conn, err := grpc.NewClient(s.XDSAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := &corev3.Node{Id: "mesh/" + testMesh + "/virtualNode/front"}
+	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resourcev3.ClusterType}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nack := &discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.ClusterType, ResponseNonce: resp.GetNonce(),
+		ErrorDetail: &statuspb.Status{Message: "cluster rejected: test"}}
+	if err := stream.Send(nack); err != nil {
+		t.Fatal(err)
+	}
+	var proxies struct{ Proxies []xdsserver.ProxyStatus }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		getJSON(t, "http://"+s.Addr()+"/v1/proxies?mesh="+testMesh, &proxies)
+		if len(proxies.Proxies) == 1 && proxies.Proxies[0].State == xdsserver.StateNACKed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proxies = %+v, want one NACKED", proxies.Proxies)
+		}
+	}
+	p := proxies.Proxies[0]
+	if p.NACK == nil || p.NACK.Message != "cluster rejected: test" || p.NACK.TypeURL != resourcev3.ClusterType || p.NACK.Version != resp.GetVersionInfo() {
+		t.Errorf("nack = %+v, want the cluster rejection of version %q", p.NACK, resp.GetVersionInfo())
+	}
 }

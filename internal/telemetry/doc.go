@@ -6,9 +6,14 @@
 // sliding window of request rate, success rate, latency p50/p99 and active
 // connections.
 //
-// It serves them as Prometheus series (Collector, registered on the
-// server's /metrics registry) and as JSON (Handler: /v1/telemetry/signals
+// It serves them as Prometheus series (a collector registered on
+// Options.Registerer, the server's /metrics registry) and as JSON (Handler: /v1/telemetry/signals
 // and /v1/telemetry/edges, documented in docs/telemetry-api.md).
+//
+// Envoy sends every stat it has; the codec (ServerOption) decodes messages
+// straight from the wire into frames holding only the stats read here, so
+// the rest are never allocated (codec.go, wire.go). RegisterService needs
+// that codec on the gRPC server.
 //
 // Every cost is bounded: the size of one stream message, the number of
 // series remembered per stream, the number of concurrent streams, and the

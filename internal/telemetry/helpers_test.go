@@ -3,6 +3,7 @@ package telemetry
 import (
 	"time"
 
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
 	promv1 "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
 )
@@ -50,9 +51,18 @@ func (c *clock) advance(d time.Duration)     { c.t = c.t.Add(d) }
 func newClock() *clock                       { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
 func newTest(c *clock, o Options) *Telemetry { o.Now = c.now; return New(o) }
 
-// feed digests and applies one message for ps.
+// feed encodes fams as one MetricsService message, decodes it as the
+// codec does, and digests and applies it for ps.
 func feed(t *Telemetry, ps *proxyStream, fams ...*promv1.MetricFamily) {
-	d, g := t.digest(ps, fams)
+	b, err := proto.Marshal(&metricsv3.StreamMetricsMessage{EnvoyMetrics: fams})
+	if err != nil {
+		panic(err)
+	}
+	var f frame
+	if err := decodeFrame(b, &f); err != nil {
+		panic(err)
+	}
+	d, g := t.digest(ps, f.samples)
 	t.apply(ps, d, g)
 }
 

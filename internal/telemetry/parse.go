@@ -2,8 +2,6 @@ package telemetry
 
 import (
 	"strings"
-
-	promv1 "github.com/prometheus/client_model/go"
 )
 
 // Stat names Trellis reads (emit_tags_as_labels off: the full Envoy stat
@@ -108,24 +106,6 @@ func calleeOf(cluster, mesh string) string {
 		return ""
 	}
 	return rest[:j]
-}
-
-// histogramOf converts an Envoy histogram (cumulative bucket counts, no
-// +Inf bucket; sample_count holds all) to bounds and cumulative counts
-// including the overflow: len(cum) == len(bounds)+1.
-func histogramOf(h *promv1.Histogram) (bounds, cum []float64) {
-	bs := h.GetBucket()
-	bounds = make([]float64, 0, len(bs))
-	cum = make([]float64, 0, len(bs)+1)
-	for _, b := range bs {
-		ub := b.GetUpperBound()
-		if len(bounds) > 0 && ub <= bounds[len(bounds)-1] {
-			continue // not ascending: ignore rather than trust
-		}
-		bounds = append(bounds, ub)
-		cum = append(cum, float64(b.GetCumulativeCount()))
-	}
-	return bounds, append(cum, float64(h.GetSampleCount()))
 }
 
 // protoPort reports whether s is ".<proto>.<port>".

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
@@ -21,50 +20,54 @@ var (
 	errTooLarge     = errors.New("metrics message too large")
 )
 
-// RegisterService registers the MetricsService on gs. Streams end when
-// ctx ends (the xDS server's Serve context), since gRPC's graceful stop
-// would otherwise wait for every Envoy's endless stream; Wait waits for
-// their receive loops.
+// RegisterService registers the MetricsService on gs, whose server must
+// have been created with ServerOption (the codec that decodes frames).
+// Streams end when ctx ends (the xDS server's Serve context), since gRPC's
+// graceful stop would otherwise wait for every Envoy's endless stream;
+// Wait waits for their receive loops.
 func (t *Telemetry) RegisterService(ctx context.Context, gs grpc.ServiceRegistrar) {
-	metricsv3.RegisterMetricsServiceServer(gs, &service{t: t, ctx: ctx})
+	desc := metricsv3.MetricsService_ServiceDesc
+	desc.HandlerType = (*any)(nil)
+	desc.Streams = []grpc.StreamDesc{{
+		StreamName:    "StreamMetrics",
+		ClientStreams: true,
+		Handler: func(_ any, stream grpc.ServerStream) error {
+			return t.streamMetrics(ctx, stream)
+		},
+	}}
+	gs.RegisterService(&desc, nil)
 }
 
 // Wait blocks until every receive loop started by a stream has returned.
 // Call it after the gRPC servers the service is registered on stopped.
 func (t *Telemetry) Wait() { t.wg.Wait() }
 
-type service struct {
-	metricsv3.UnimplementedMetricsServiceServer
-	t   *Telemetry
-	ctx context.Context
-}
-
-// StreamMetrics runs the receive loop in a goroutine the Telemetry waits
+// streamMetrics runs the receive loop in a goroutine the Telemetry waits
 // for (Wait), so the handler can return when the server's context ends:
-// returning ends the stream, which ends the loop's pending Recv.
-func (s *service) StreamMetrics(stream metricsv3.MetricsService_StreamMetricsServer) error {
+// returning ends the stream, which ends the loop's pending receive.
+func (t *Telemetry) streamMetrics(ctx context.Context, stream grpc.ServerStream) error {
 	done := make(chan error, 1)
-	s.t.wg.Add(1)
+	t.wg.Add(1)
 	go func() {
-		defer s.t.wg.Done()
-		done <- s.t.receive(stream)
+		defer t.wg.Done()
+		done <- t.receive(stream)
 	}()
 	select {
 	case err := <-done:
 		return err
-	case <-s.ctx.Done():
+	case <-ctx.Done():
 		return status.Error(codes.Unavailable, "server shutting down")
 	}
 }
 
 // receive identifies the stream by its first message, then digests every
 // message until the stream ends.
-func (t *Telemetry) receive(stream metricsv3.MetricsService_StreamMetricsServer) error {
-	msg, err := stream.Recv()
-	if err != nil {
+func (t *Telemetry) receive(stream grpc.ServerStream) error {
+	var f frame
+	if err := stream.RecvMsg(&f); err != nil {
 		return recvErr(err)
 	}
-	ps, err := t.open(msg)
+	ps, err := t.open(f.nodeID)
 	if err != nil {
 		t.metrics.refused.WithLabelValues(refusal(err)).Inc()
 		t.log.Warn("metrics stream refused", "err", err)
@@ -72,16 +75,17 @@ func (t *Telemetry) receive(stream metricsv3.MetricsService_StreamMetricsServer)
 	}
 	defer t.close(ps)
 	for {
-		if size := proto.Size(msg); size > t.opts.MaxMessageBytes {
+		if f.size > t.opts.MaxMessageBytes {
 			t.metrics.refused.WithLabelValues("too_large").Inc()
-			return status.Errorf(codes.ResourceExhausted, "%v: %d bytes > %d", errTooLarge, size, t.opts.MaxMessageBytes)
+			return status.Errorf(codes.ResourceExhausted, "%v: %d bytes > %d", errTooLarge, f.size, t.opts.MaxMessageBytes)
 		}
 		t.metrics.messages.Inc()
-		deltas, gauges := t.digest(ps, msg.GetEnvoyMetrics())
+		deltas, gauges := t.digest(ps, f.samples)
 		t.apply(ps, deltas, gauges)
-		if msg, err = stream.Recv(); err != nil {
+		f = frame{samples: f.samples[:0]}
+		if err := stream.RecvMsg(&f); err != nil {
 			if errors.Is(err, io.EOF) {
-				return stream.SendAndClose(&metricsv3.StreamMetricsResponse{})
+				return stream.SendMsg(&metricsv3.StreamMetricsResponse{})
 			}
 			return recvErr(err)
 		}
@@ -96,8 +100,7 @@ func recvErr(err error) error {
 }
 
 // open checks the identifier and admits the stream within MaxStreams.
-func (t *Telemetry) open(msg *metricsv3.StreamMetricsMessage) (*proxyStream, error) {
-	id := msg.GetIdentifier().GetNode().GetId()
+func (t *Telemetry) open(id string) (*proxyStream, error) {
 	if id == "" {
 		return nil, status.Error(codes.InvalidArgument, errNoIdentifier.Error())
 	}

@@ -25,7 +25,7 @@ func serveTest(t *testing.T, tel *Telemetry) (metricsv3.MetricsServiceClient, co
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(tel.ServerOption())
 	tel.RegisterService(ctx, gs)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = gs.Serve(ln) }()

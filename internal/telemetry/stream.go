@@ -1,7 +1,8 @@
 package telemetry
 
 import (
-	promv1 "github.com/prometheus/client_model/go"
+	"math"
+	"slices"
 )
 
 // proxyStream is the state of one Envoy's metrics stream: the last
@@ -13,7 +14,12 @@ type proxyStream struct {
 	nodeID           string
 	prev             map[string]float64
 	prevHist         map[string]histPrev
-	messages         int
+	bounds           []float64 // the last histogram bounds seen (boundsOf)
+	// deltas and gauges are digest's result, reused for every message
+	// (apply copies what it keeps).
+	deltas   map[Key]*delta
+	gauges   map[Key]float64
+	messages int
 	// young: the Envoy's uptime at its first message was within one
 	// window span, so its first cumulative values are all new traffic.
 	young bool
@@ -41,24 +47,31 @@ const uptimeStat = "server.uptime"
 // stream is a reconnection. A value below the previous one is a reset
 // (an Envoy restart behind the same stream is impossible, but a stat may
 // be recreated): the new value is the delta.
-func (t *Telemetry) digest(ps *proxyStream, fams []*promv1.MetricFamily) (map[Key]*delta, map[Key]float64) {
+func (t *Telemetry) digest(ps *proxyStream, samples []sample) (map[Key]*delta, map[Key]float64) {
 	first := ps.messages == 0
 	ps.messages++
 	if first {
-		ps.young = youngEnvoy(fams, t.Span().Seconds())
+		ps.young = youngEnvoy(samples, t.Span().Seconds())
 	}
 	countFirst := !first || ps.young
-	deltas := make(map[Key]*delta)
-	gauges := make(map[Key]float64)
-	for _, f := range fams {
-		dest, m := classify(f.GetName(), ps.mesh)
-		if m == mNone || len(f.GetMetric()) == 0 {
+	if ps.deltas == nil {
+		ps.deltas, ps.gauges = make(map[Key]*delta), make(map[Key]float64)
+	}
+	clear(ps.deltas)
+	clear(ps.gauges)
+	deltas, gauges := ps.deltas, ps.gauges
+	for i := range samples {
+		sm := &samples[i]
+		dest, m := classify(sm.name, ps.mesh)
+		if m == mNone || !finite(sm.value) {
 			continue
 		}
 		k := Key{Mesh: ps.mesh, Kind: ps.kind, Name: ps.name, Dest: dest}
-		mt := f.GetMetric()[0]
-		if m == mActive {
-			gauges[k] += mt.GetGauge().GetValue()
+		switch {
+		case m == mActive && sm.kind == kindGauge:
+			gauges[k] += sm.value
+			continue
+		case m == mActive:
 			continue
 		}
 		d := deltas[k]
@@ -66,32 +79,33 @@ func (t *Telemetry) digest(ps *proxyStream, fams []*promv1.MetricFamily) (map[Ke
 			d = &delta{}
 			deltas[k] = d
 		}
-		switch m {
-		case mRequests, mErrors:
-			v, ok := t.counterDelta(ps, f.GetName(), mt.GetCounter().GetValue(), countFirst)
+		switch {
+		case (m == mRequests || m == mErrors) && sm.kind == kindCounter:
+			v, ok := t.counterDelta(ps, sm.name, sm.value, countFirst)
 			if ok && m == mRequests {
 				d.requests += v
 			} else if ok {
 				d.errors += v
 			}
-		case mLatency:
-			if f.GetType() == promv1.MetricType_HISTOGRAM && mt.GetHistogram() != nil {
-				t.histDelta(ps, f.GetName(), mt.GetHistogram(), countFirst, d)
-			}
+		case m == mLatency && sm.kind == kindHistogram:
+			t.histDelta(ps, sm.name, sm.bounds, sm.cum, countFirst, d)
 		}
 	}
 	return deltas, gauges
 }
 
 // youngEnvoy reports whether the server.uptime gauge is at most span.
-func youngEnvoy(fams []*promv1.MetricFamily, span float64) bool {
-	for _, f := range fams {
-		if f.GetName() == uptimeStat && len(f.GetMetric()) > 0 {
-			return f.GetMetric()[0].GetGauge().GetValue() <= span
+func youngEnvoy(samples []sample, span float64) bool {
+	for _, s := range samples {
+		if s.name == uptimeStat && s.kind == kindGauge {
+			return s.value <= span
 		}
 	}
 	return false
 }
+
+// finite rejects NaN and infinities, which no Envoy stat holds.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // room reports whether ps may remember one more series.
 func (t *Telemetry) room(ps *proxyStream) bool {
@@ -120,29 +134,45 @@ func (t *Telemetry) counterDelta(ps *proxyStream, name string, v float64, countF
 }
 
 // histDelta adds the per-bucket increase of h since the last message to d.
-func (t *Telemetry) histDelta(ps *proxyStream, name string, h *promv1.Histogram, countFirst bool, d *delta) {
-	bounds, cum := histogramOf(h)
+func (t *Telemetry) histDelta(ps *proxyStream, name string, bounds, cum []float64, countFirst bool, d *delta) {
+	if len(cum) != len(bounds)+1 || len(bounds) == 0 {
+		return
+	}
+	bounds = ps.boundsOf(bounds) // the frame's slices are reused: keep the stream's copy
 	p, seen := ps.prevHist[name]
 	if !seen && !t.room(ps) {
 		return
 	}
-	ps.prevHist[name] = histPrev{count: cum[len(cum)-1], cum: cum}
-	switch {
-	case !seen && !countFirst:
-		return
-	case !seen || len(p.cum) != len(cum) || cum[len(cum)-1] < p.count:
-		if seen {
-			t.metrics.resets.Inc()
-		}
-		p = histPrev{cum: make([]float64, len(cum))}
+	reset := seen && (len(p.cum) != len(cum) || cum[len(cum)-1] < p.count)
+	if reset {
+		t.metrics.resets.Inc()
 	}
-	counts := make([]float64, len(cum))
-	for i := range cum {
-		c := cum[i] - p.cum[i]
-		if i > 0 {
-			c -= cum[i-1] - p.cum[i-1]
+	var counts []float64
+	if seen || countFirst {
+		counts = make([]float64, len(cum))
+		for i := range cum {
+			c := cum[i]
+			if i > 0 {
+				c -= cum[i-1]
+			}
+			if seen && !reset {
+				c -= p.cum[i]
+				if i > 0 {
+					c += p.cum[i-1]
+				}
+			}
+			counts[i] = max(c, 0)
 		}
-		counts[i] = max(c, 0)
+	}
+	if len(p.cum) == len(cum) {
+		copy(p.cum, cum)
+	} else {
+		p.cum = slices.Clone(cum)
+	}
+	p.count = cum[len(cum)-1]
+	ps.prevHist[name] = p
+	if counts == nil {
+		return
 	}
 	if d.latencyBounds == nil {
 		d.latencyBounds, d.latencyCounts = bounds, counts
@@ -180,4 +210,13 @@ func (t *Telemetry) forget(ps *proxyStream) {
 	for _, e := range t.entries {
 		delete(e.active, ps)
 	}
+}
+
+// boundsOf returns the stream's copy of bounds, shared by its histograms
+// while Envoy keeps the same bounds (it always does).
+func (ps *proxyStream) boundsOf(b []float64) []float64 {
+	if !slices.Equal(ps.bounds, b) {
+		ps.bounds = slices.Clone(b)
+	}
+	return ps.bounds
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// MetricsService) on every gRPC server Serve creates; ctx is Serve's,
 	// which ends before the server stops gracefully.
 	Services func(ctx context.Context, gs grpc.ServiceRegistrar)
+	// ServerOptions are added to every gRPC server Serve creates (the
+	// telemetry codec).
+	ServerOptions []grpc.ServerOption
 }
 
 // NodeEvent announces that the first stream of a node id was identified
@@ -74,6 +77,7 @@ type NodeEvent struct {
 type Server struct {
 	log     *slog.Logger
 	extra   func(context.Context, grpc.ServiceRegistrar)
+	grpcOpt []grpc.ServerOption
 	cache   *adsCache
 	metrics *metrics
 	events  chan NodeEvent
@@ -98,6 +102,8 @@ func New(opts Options) *Server {
 	return &Server{
 		log:   log,
 		extra: opts.Services,
+		// A copy: the caller keeps its slice.
+		grpcOpt: append([]grpc.ServerOption(nil), opts.ServerOptions...),
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
@@ -154,6 +160,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.Serve
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
 	}, extra...)
+	opts = append(opts, s.grpcOpt...)
 	gs := grpc.NewServer(opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)
 	if s.extra != nil {

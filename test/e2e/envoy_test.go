@@ -52,6 +52,9 @@ type proxyConfig struct {
 	// starts (for what no sidecar setting expresses, such as a test DNS
 	// resolver).
 	Bootstrap func(*bootstrapv3.Bootstrap)
+	// MetricsFlush, when set, streams stats to the server's MetricsService
+	// at this period (telemetry_test.go).
+	MetricsFlush time.Duration
 }
 
 // envoyProc is a running Envoy.
@@ -82,6 +85,7 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
+		MetricsService: metricsSink(pc.MetricsFlush),
 	}, pc.Bootstrap)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,76 @@
+package telemetry
+
+import (
+	"bytes"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+)
+
+// ServerOption returns the gRPC server option the MetricsService needs
+// (RegisterService): a codec that decodes MetricsService messages straight
+// from the wire into frames. An Envoy sends every stat it has (about a
+// thousand families for a sidecar with ten backends) and Trellis reads a
+// few per cluster: the others are skipped on the wire, never allocated.
+// Every other message (ADS) goes through gRPC's proto codec unchanged.
+// Pass it to every gRPC server the MetricsService is registered on.
+func (t *Telemetry) ServerOption() grpc.ServerOption {
+	return grpc.ForceServerCodecV2(&codec{base: encoding.GetCodecV2(grpcproto.Name)})
+}
+
+// codec is gRPC's proto codec plus frames. bufs holds the buffers a
+// multi-frame message is copied into; it is owned by the codec, bounded
+// by the number of messages being decoded at once, and each buffer is
+// overwritten by the next use (never read past the copied length).
+type codec struct {
+	base encoding.CodecV2
+	bufs sync.Pool
+}
+
+func (c *codec) Name() string                           { return c.base.Name() }
+func (c *codec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+
+func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
+	f, ok := v.(*frame)
+	if !ok {
+		return c.base.Unmarshal(data, v)
+	}
+	if len(data) == 1 {
+		return decodeFrame(data[0].ReadOnlyData(), f)
+	}
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer c.bufs.Put(bp)
+	n := data.Len()
+	if cap(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	b := (*bp)[:n]
+	data.CopyTo(b)
+	return decodeFrame(b, f)
+}
+
+// wanted is a mesh-independent superset of what classify accepts, plus
+// Envoy's uptime: the families worth decoding.
+func wanted(name []byte) bool {
+	if string(name) == uptimeStat {
+		return true
+	}
+	dot := bytes.LastIndexByte(name, '.')
+	if dot < 0 {
+		return false
+	}
+	stat := string(name[dot+1:])
+	switch {
+	case bytes.HasPrefix(name, []byte(inboundPrefix)):
+		return inboundMetric(stat) != mNone
+	case bytes.HasPrefix(name, []byte(clusterPrefix)):
+		return edgeMetric(stat) != mNone
+	}
+	return false
+}

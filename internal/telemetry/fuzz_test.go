@@ -1,0 +1,95 @@
+package telemetry
+
+import (
+	"testing"
+	"time"
+
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
+	promv1 "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+)
+
+// FuzzDigest feeds arbitrary MetricsService messages (the gRPC payload an
+// Envoy, or anything that reaches the xDS port, sends) through the
+// decoder: stat names, types and histogram shapes of any kind must never
+// panic, and the bounds must hold.
+func FuzzDigest(f *testing.F) {
+	seed := &metricsv3.StreamMetricsMessage{EnvoyMetrics: []*promv1.MetricFamily{
+		gauge(uptimeStat, 1),
+		counter("http.ingress.downstream_rq_completed", 10),
+		counter("cluster.cds_egress_m_b_http_80.upstream_rq_5xx", 1),
+		histogram("cluster.cds_egress_m_b_http_80.upstream_rq_time", map[float64]uint64{3: 4, 70: 1}),
+		gauge("http.ingress.http.80.downstream_cx_active", 2),
+	}}
+	b, err := proto.Marshal(seed)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b, b)
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		c := newClock()
+		tel := newTest(c, Options{MaxSeries: 8, MaxWindows: 4})
+		ps := newStream("m", "virtualNode", "a")
+		for _, data := range [][]byte{first, second} {
+			var f frame
+			if decodeFrame(data, &f) != nil {
+				return
+			}
+			checkSelected(t, data, &f)
+			d, g := tel.digest(ps, f.samples)
+			tel.apply(ps, d, g)
+			c.advance(5 * time.Second)
+		}
+		if n := len(ps.prev) + len(ps.prevHist); n > 8 {
+			t.Fatalf("series kept %d > 8", n)
+		}
+		for _, e := range tel.Snapshot("") {
+			if e.Requests < 0 || e.Errors < 0 {
+				t.Fatalf("negative counts: %+v", e)
+			}
+			_ = e.LatencyP99Ms
+		}
+		if n := tel.count(func(t *Telemetry) int { return len(t.entries) }); n > 4 {
+			t.Fatalf("windows %d > 4", n)
+		}
+	})
+}
+
+// checkSelected compares decodeFrame with proto.Unmarshal: when the full
+// decoder accepts data, the frame must hold exactly the wanted families
+// that have a metric, in order, with the node id and the values.
+func checkSelected(t *testing.T, data []byte, got *frame) {
+	t.Helper()
+	var full metricsv3.StreamMetricsMessage
+	if proto.Unmarshal(data, &full) != nil {
+		return // the frame decoder skips what it does not read
+	}
+	var want []*promv1.MetricFamily
+	for _, f := range full.GetEnvoyMetrics() {
+		if wanted([]byte(f.GetName())) && len(f.GetMetric()) > 0 {
+			want = append(want, f)
+		}
+	}
+	if len(want) != len(got.samples) {
+		t.Fatalf("kept %d families, want %d", len(got.samples), len(want))
+	}
+	for i, f := range want {
+		s, m := got.samples[i], f.GetMetric()[0]
+		if s.name != f.GetName() {
+			t.Fatalf("family %d: %q, want %q", i, s.name, f.GetName())
+		}
+		switch s.kind {
+		case kindCounter:
+			if v := m.GetCounter().GetValue(); s.value != v && !(s.value != s.value && v != v) {
+				t.Fatalf("%s: counter %v, want %v", s.name, s.value, v)
+			}
+		case kindHistogram:
+			if c := float64(m.GetHistogram().GetSampleCount()); s.cum[len(s.cum)-1] != c {
+				t.Fatalf("%s: sample count %v, want %v", s.name, s.cum[len(s.cum)-1], c)
+			}
+		}
+	}
+	if got.nodeID != full.GetIdentifier().GetNode().GetId() {
+		t.Fatalf("node id %q, want %q", got.nodeID, full.GetIdentifier().GetNode().GetId())
+	}
+}

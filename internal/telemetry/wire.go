@@ -1,0 +1,237 @@
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// errBadWire is wrapped by every decodeFrame error.
+var errBadWire = errors.New("malformed metrics message")
+
+// frame is one StreamMetricsMessage as the receiver keeps it: the node id
+// of the identifier (first message only) and the samples of the metric
+// families Trellis reads. The codec decodes it straight from the wire;
+// nothing else of the message is allocated.
+type frame struct {
+	nodeID  string
+	samples []sample
+	size    int // bytes on the wire
+}
+
+// sampleKind is what a sample holds.
+type sampleKind int
+
+const (
+	kindOther sampleKind = iota
+	kindCounter
+	kindGauge
+	kindHistogram
+)
+
+// sample is the first metric of one family (Envoy sends one per family
+// with emit_tags_as_labels off).
+type sample struct {
+	name  string
+	kind  sampleKind
+	value float64 // counter or gauge
+	// Histogram: upper bounds, and cumulative counts with the overflow
+	// (sample_count) last, len(cum) == len(bounds)+1 (histogramOf).
+	bounds, cum []float64
+}
+
+// Field numbers (envoy.service.metrics.v3 and io.prometheus.client).
+const (
+	fieldIdentifier   = 1 // StreamMetricsMessage.identifier
+	fieldEnvoyMetrics = 2 // StreamMetricsMessage.envoy_metrics
+	fieldFamilyName   = 1 // MetricFamily.name
+	fieldFamilyMetric = 4 // MetricFamily.metric
+	fieldGauge        = 2 // Metric.gauge
+	fieldCounter      = 3 // Metric.counter
+	fieldHistogram    = 7 // Metric.histogram
+	fieldValue        = 1 // Gauge.value, Counter.value (double)
+	fieldSampleCount  = 1 // Histogram.sample_count (uint64)
+	fieldBucket       = 3 // Histogram.bucket
+	fieldCumulative   = 1 // Bucket.cumulative_count (uint64)
+	fieldUpperBound   = 2 // Bucket.upper_bound (double)
+)
+
+// field is one decoded field: bytes for length-delimited ones, the raw
+// number for varint and fixed ones.
+type field struct {
+	num   protowire.Number
+	typ   protowire.Type
+	bytes []byte
+	num64 uint64
+}
+
+// fields calls f for every field of the encoded message b.
+func fields(b []byte, f func(field) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		fl := field{num: num, typ: typ}
+		switch typ {
+		case protowire.BytesType:
+			fl.bytes, n = protowire.ConsumeBytes(b)
+		case protowire.VarintType:
+			fl.num64, n = protowire.ConsumeVarint(b)
+		case protowire.Fixed64Type:
+			fl.num64, n = protowire.ConsumeFixed64(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if err := f(fl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeFrame decodes a StreamMetricsMessage into f, keeping only the
+// identifier's node id and the wanted families.
+func decodeFrame(b []byte, f *frame) error {
+	f.size = len(b)
+	return fields(b, func(fl field) error {
+		if fl.typ != protowire.BytesType {
+			return nil
+		}
+		switch fl.num {
+		case fieldIdentifier:
+			id := &metricsv3.StreamMetricsMessage_Identifier{}
+			if err := proto.Unmarshal(fl.bytes, id); err != nil {
+				return fmt.Errorf("%w: identifier: %w", errBadWire, err)
+			}
+			f.nodeID = id.GetNode().GetId()
+		case fieldEnvoyMetrics:
+			// Reuse the slot (and its histogram slices) of the frame's
+			// previous use: Envoy sends the same families every flush.
+			n := len(f.samples)
+			if n < cap(f.samples) {
+				f.samples = f.samples[:n+1]
+			} else {
+				f.samples = append(f.samples, sample{})
+			}
+			ok, err := decodeFamily(fl.bytes, &f.samples[n])
+			if !ok {
+				f.samples = f.samples[:n]
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// decodeFamily decodes an encoded MetricFamily when its name is wanted.
+// It runs for every family an Envoy sends, so its first pass is a plain
+// loop (no closure) that only finds the name and the first metric.
+func decodeFamily(b []byte, s *sample) (bool, error) {
+	name, metric, seenMetric, err := familyFields(b)
+	if err != nil || !seenMetric || !wanted(name) {
+		return false, err
+	}
+	if s.name != string(name) {
+		s.name = string(name)
+	}
+	s.kind, s.value = kindOther, 0
+	err = fields(metric, func(fl field) error {
+		if fl.typ != protowire.BytesType {
+			return nil
+		}
+		switch fl.num {
+		case fieldGauge:
+			s.kind, s.value = kindGauge, 0
+			return fields(fl.bytes, s.scalar)
+		case fieldCounter:
+			s.kind, s.value = kindCounter, 0
+			return fields(fl.bytes, s.scalar)
+		case fieldHistogram:
+			s.kind = kindHistogram
+			return s.histogram(fl.bytes)
+		}
+		return nil
+	})
+	return err == nil, err
+}
+
+// familyFields returns a MetricFamily's name (the last, as proto decoding
+// keeps) and its first metric.
+func familyFields(b []byte) (name, metric []byte, seenMetric bool, err error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		switch {
+		case num == fieldFamilyName:
+			name = v
+		case num == fieldFamilyMetric && !seenMetric:
+			metric, seenMetric = v, true
+		}
+	}
+	return name, metric, seenMetric, nil
+}
+
+// scalar reads Gauge.value or Counter.value.
+func (s *sample) scalar(fl field) error {
+	if fl.num == fieldValue && fl.typ == protowire.Fixed64Type {
+		s.value = math.Float64frombits(fl.num64)
+	}
+	return nil
+}
+
+// histogram reads a Histogram's sample count and buckets (ascending upper
+// bounds; a bucket out of order is ignored, as histogramOf does).
+func (s *sample) histogram(b []byte) error {
+	s.bounds, s.cum = s.bounds[:0], s.cum[:0]
+	var count float64
+	err := fields(b, func(fl field) error {
+		switch {
+		case fl.num == fieldSampleCount && fl.typ == protowire.VarintType:
+			count = float64(fl.num64)
+		case fl.num == fieldBucket && fl.typ == protowire.BytesType:
+			var ub, cum float64
+			err := fields(fl.bytes, func(bf field) error {
+				switch {
+				case bf.num == fieldCumulative && bf.typ == protowire.VarintType:
+					cum = float64(bf.num64)
+				case bf.num == fieldUpperBound && bf.typ == protowire.Fixed64Type:
+					ub = math.Float64frombits(bf.num64)
+				}
+				return nil
+			})
+			finite := !math.IsNaN(ub) && !math.IsInf(ub, 0)
+			if err == nil && finite && (len(s.bounds) == 0 || ub > s.bounds[len(s.bounds)-1]) {
+				s.bounds, s.cum = append(s.bounds, ub), append(s.cum, cum)
+			}
+			return err
+		}
+		return nil
+	})
+	s.cum = append(s.cum, count)
+	return err
+}
