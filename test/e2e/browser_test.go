@@ -94,7 +94,7 @@ func (p *pageErrors) check(t *testing.T) {
 // evalUntil evaluates expr in the page until ok accepts its value.
 func evalUntil[T any](t *testing.T, ctx context.Context, what, expr string, ok func(T) bool) T {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 		if err == nil && ok(v) {
