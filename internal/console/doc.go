@@ -4,7 +4,7 @@
 // CSS and inline SVG, no build step, no CDN) are embedded with go:embed.
 //
 // The console is a client of the server's HTTP APIs like any other: the
-// browser calls the App Mesh REST API (list/describe), /debug/xds (proxy
+// browser calls the App Mesh REST API (list/describe), /v1/proxies (proxy
 // status), /trellis/v1/history and the /trellis/v1/events stream, all
 // same-origin and relative, so whatever authenticates the API port
 // authenticates the console too. This package only serves files.

@@ -80,7 +80,7 @@ func Proxy(o ProxyOptions) http.Handler {
 // proxied reports whether path is one of the read APIs the console calls;
 // nothing else is forwarded.
 func proxied(path string) bool {
-	for _, p := range [...]string{"/v20190125/", "/debug/xds", "/trellis/v1/", "/v1/telemetry/", "/v1/proxies"} {
+	for _, p := range [...]string{"/v20190125/", "/trellis/v1/", "/v1/telemetry/", "/v1/proxies"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

@@ -36,7 +36,8 @@ func TestProxy(t *testing.T) {
 		body                     string
 	}{
 		{"list meshes", "GET", "/v20190125/meshes?limit=5", "", 200, "GET /v20190125/meshes?limit=5 auth=AWS4-HMAC-SHA256 test cookie="},
-		{"proxy status", "GET", "/debug/xds", "", 200, "GET /debug/xds auth=AWS4-HMAC-SHA256 test"},
+		{"proxy status", "GET", "/v1/proxies?mesh=m", "", 200, "GET /v1/proxies?mesh=m auth=AWS4-HMAC-SHA256 test"},
+		{"debug not proxied", "GET", "/debug/xds", "", 404, ""},
 		{"write refused", "PUT", "/v20190125/meshes", "", 405, "read-only"},
 		{"delete refused", "DELETE", "/v20190125/meshes/m", "", 405, "read-only"},
 		{"other path", "GET", "/admin/backup", "", 404, ""},

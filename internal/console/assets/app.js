@@ -82,23 +82,18 @@ function buildGraph(md) {
   return { nodes, edges: edges.filter(e => known.has(e.from) && known.has(e.to)) };
 }
 
-// proxyState summarises /debug/xds streams per node id: "acked", "nacked" (with reason) or "pending".
+// proxyState is a /v1/proxies entry's state: "synced", "pending" or
+// "nacked" (with Envoy's error detail).
 function proxyState(p) {
-  let nack = null, pending = false;
-  for (const t of Object.values(p.types || {})) {
-    if (t.lastNack && (!t.ackedAt || t.lastNack.at > t.ackedAt || t.ackedVersion !== t.sentVersion)) nack = t.lastNack;
-    else if (t.ackedVersion !== t.sentVersion) pending = true;
-  }
-  if (nack) return { state: "nacked", reason: nack.message, version: nack.version };
-  return { state: pending ? "pending" : "acked" };
+  const st = { state: String(p.state || "pending").toLowerCase() };
+  if (p.nack) { st.reason = p.nack.message; st.version = p.nack.version; }
+  return st;
 }
 
 function proxyByResource() {
   const out = {};
   for (const p of state.proxies) {
-    const m = /^mesh\/([^/]+)\/(virtualNode|virtualGateway)\/(.+)$/.exec(p.nodeId);
-    if (!m || decodeURIComponent(m[1]) !== state.mesh) continue;
-    const key = (m[2] === "virtualNode" ? "vn:" : "gw:") + m[3];
+    const key = (p.kind === "virtualGateway" ? "gw:" : "vn:") + p.name;
     const s = proxyState(p);
     if (!out[key] || s.state === "nacked") out[key] = s;
   }
@@ -222,14 +217,14 @@ function renderProxies() {
   tb.replaceChildren();
   if (!state.proxies.length) {
     const tr = document.createElement("tr");
-    tr.innerHTML = '<td colspan="4" class="muted">no proxy connected</td>';
+    tr.innerHTML = '<td colspan="4" class="muted">no proxy of this mesh is connected</td>';
     tb.append(tr);
   }
   for (const p of state.proxies) {
     const s = proxyState(p), tr = document.createElement("tr");
     tr.dataset.node = p.nodeId;
     tr.className = "proxy " + s.state;
-    const cells = [p.nodeId, p.stream, p.desiredVersion || "–"];
+    const cells = [p.nodeId, p.stream, p.configVersion || "–"];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
     const td = document.createElement("td");
     const b = document.createElement("span");
@@ -388,7 +383,10 @@ async function refreshModel() {
 }
 
 async function refreshLive() {
-  state.proxies = await getJSON("/debug/xds").catch(e => { if (e.status === 404) return []; throw e; });
+  state.proxies = state.mesh ? ((await getJSON("/v1/proxies?mesh=" + enc(state.mesh)).catch(e => {
+    if (e.status === 404) return {}; // a server without xDS has no proxies
+    throw e;
+  })).proxies || []) : [];
   if (state.telemetry && state.mesh) {
     try {
       const q = "?mesh=" + enc(state.mesh);
