@@ -5,7 +5,10 @@
 //
 // The console is a client of the server's HTTP APIs like any other: the
 // browser calls the App Mesh REST API (list/describe), /v1/proxies (proxy
-// status), /trellis/v1/history and the /trellis/v1/events stream, all
-// same-origin and relative, so whatever authenticates the API port
-// authenticates the console too. This package only serves files.
+// status), /v1/telemetry/signals and /edges (live figures),
+// /trellis/v1/history and the /trellis/v1/events stream, all same-origin
+// and relative. Handler serves the assets on the server's API port, where
+// whatever authenticates that port covers the console; Proxy is `trellis
+// console`, which serves them locally and forwards the read calls signed
+// with the operator's credentials.
 package console
