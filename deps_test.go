@@ -31,6 +31,7 @@ var rules = []rule{
 	{"internal/console", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/history", "internal/xdsserver", "internal/reconcile"}, "the console is a client of the server's HTTP APIs"},
 	{"internal/auth/policy", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/registry", "internal/auth/audit"}, "policy evaluation is pure"},
 	{"internal/auth/audit", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/registry", "internal/auth/policy"}, "the audit log is a leaf: files only"},
+	{"internal/ca/enrol", []string{"internal/"}, "the CA wire contract is stdlib-only: the sidecar and CLI use it without the store"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -188,7 +188,7 @@ func startServer(bin string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(bin, "server", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "info")
+	cmd := exec.Command(bin, "server", "--auth=false", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "info")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return "", nil, err

@@ -43,7 +43,7 @@ var countedTypes = [4]string{resourcev3.ClusterType, resourcev3.ListenerType, re
 
 // runChild is the child process: n simulated client proxies, each
 // recording when its route 0 weights change.
-func runChild(addr string, n int, delta bool, cpuProfile string) error {
+func runChild(addr string, n int, delta, reconnect bool, cpuProfile string) error {
 	md, err := structpb.NewStruct(map[string]any{"trellis": map[string]any{"interception": "none", "egressAddress": "127.0.0.1"}})
 	if err != nil {
 		return fmt.Errorf("node metadata: %w", err)
@@ -62,6 +62,8 @@ func runChild(addr string, n int, delta bool, cpuProfile string) error {
 	err = adsclient.Run(ctx, adsclient.Config{
 		Addr: addr, N: n, NodeID: nodeID, Delta: delta, Metadata: md,
 		RouteNames: []string{rdsName}, OnResponse: rec.seen,
+		// A proxy that reconnects records the weights it is sent again.
+		Reconnect: reconnect, OnReconnect: func(i int) { rec.last[i] = "" },
 	})
 	close(done) // Run has returned: no proxy records any more
 	<-written

@@ -25,6 +25,9 @@
 //
 //	go run ./bench/convergence -clients 1000 [-delta]
 //	go run ./bench/convergence -all      # 100 and 1000 proxies, SotW and delta
+//	go run ./bench/convergence -storm 1000,5000,10000 -updates 10
+//	                                     # storms, kill -9 restarts and updates against
+//	                                     # a go-control-plane reference (storm.go)
 package main
 
 import (
@@ -43,18 +46,32 @@ func main() {
 		updates     = flag.Int("updates", 20, "UpdateRoute calls measured")
 		concurrency = flag.Int("concurrency", 16, "concurrent API calls while creating the client nodes")
 		iters       = flag.Int("translate-iterations", 200, "translations timed per run")
-		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file")
+		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the control plane during the updates of the (last) run to this file (-storm: of the restarted server process, start to stop)")
 		memProfile  = flag.String("memprofile", "", "write the control plane's allocation profile after the updates of the (last) run to this file, and the one before them to this file.before")
 		childCPU    = flag.String("child-cpuprofile", "", "write a CPU profile of the simulated proxies' process (whole run) to this file")
 		perUpdate   = flag.Bool("v", false, "print the distribution of every update")
 		varied      = flag.Bool("varied", false, "give every client a listener and its own subset of the services as backends: configurations differ and an update reaches half the proxies")
 		child       = flag.String("child", "", "internal: run the simulated proxies against this xDS address")
+		reconnect   = flag.Bool("reconnect", false, "internal: the simulated proxies reconnect when their stream fails")
+		storm       = flag.String("storm", "", "run the fleet storm benchmark (storm.go) at these fleet sizes, e.g. 1000,5000,10000")
+		serve       = flag.String("serve", "", "internal: run a trellis server on this data dir (storm.go)")
+		apiAddr     = flag.String("api", "", "internal: -serve's API address")
+		xdsAddr     = flag.String("xds", "", "internal: -serve's xDS address")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
-	if *child != "" {
-		if err := runChild(*child, *clients, *delta, *childCPU); err != nil {
-			fmt.Fprintln(os.Stderr, "convergence client process:", err)
+	var mode func() error
+	switch {
+	case *child != "":
+		mode = func() error { return runChild(*child, *clients, *delta, *reconnect, *childCPU) }
+	case *serve != "":
+		mode = func() error { return runServe(*serve, *apiAddr, *xdsAddr, *cpuProfile) }
+	case *storm != "":
+		mode = func() error { return runStorms(*storm, *updates, *cpuProfile) }
+	}
+	if mode != nil {
+		if err := mode(); err != nil {
+			fmt.Fprintln(os.Stderr, "convergence:", err)
 			os.Exit(1)
 		}
 		return

@@ -35,8 +35,8 @@ type fleet struct {
 
 // startFleet starts n simulated proxies in a child process against the
 // xDS address.
-func startFleet(xdsAddr string, n int, delta bool, cpuProfile string) (*fleet, error) {
-	args := []string{"-child", xdsAddr, "-clients", strconv.Itoa(n)}
+func startFleet(xdsAddr string, n int, delta bool, cpuProfile string, extra ...string) (*fleet, error) {
+	args := append([]string{"-child", xdsAddr, "-clients", strconv.Itoa(n)}, extra...)
 	if delta {
 		args = append(args, "-delta")
 	}

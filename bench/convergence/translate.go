@@ -41,12 +41,13 @@ func translateTime(dataDir string, clients, iters int, varied bool) (scratch, sh
 	snap := view.Current()
 	node := irgen.NodeRef{Mesh: meshName, Kind: irgen.KindVirtualNode, Name: clientName(0)}
 	opts := irgen.Options{IngressPort: 15000, EgressPort: 15001, EgressAddress: "127.0.0.1"}
+	gen := xdsgen.NewMemo() // carried across translations, as reconcile does
 	once := func() error {
 		p, err := irgen.Proxy(snap, node, opts, nil)
 		if err != nil {
 			return err
 		}
-		res, err := xdsgen.Translate(p)
+		res, err := gen.Translate(p)
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func startTrellisPath(ctx context.Context, procs *processes, o options, work str
 	}
 	api := fmt.Sprintf("127.0.0.1:%d", apiPort)
 	xds := fmt.Sprintf("127.0.0.1:%d", xdsPort)
-	err = procs.start(filepath.Join(work, "server.log"), o.trellis, "server",
+	err = procs.start(filepath.Join(work, "server.log"), o.trellis, "server", "--auth=false", // loopback only; the bench measures the data plane
 		"--data-dir", filepath.Join(work, "data"), "--api-addr", api, "--xds-addr", xds, "--log-level", "warn")
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 	"github.com/trellis-mesh/trellis/internal/backup"
 	"github.com/trellis-mesh/trellis/internal/cli"
 	"github.com/trellis-mesh/trellis/internal/store/bolt"
@@ -93,6 +94,12 @@ func fetchBackup(ctx context.Context, endpoint string, w io.Writer) error {
 	url := strings.TrimSuffix(endpoint, "/") + backup.Path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// Signed like the aws CLI signs (AWS_* variables, profile, shared
+	// credentials file) for the admin service; the server requires it
+	// unless it runs with --auth=false.
+	if err := awscreds.Sign(req, nil, "trellis", os.Getenv, "us-east-1"); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -18,11 +18,13 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	withVersion(root)
 	root.AddCommand(serverCommand())
 	root.AddCommand(sidecarCommand())
 	root.AddCommand(interceptionCommand())
 	root.AddCommand(cli.Commands()...)
 	root.AddCommand(cli.AuditCommand(nil))
+	root.AddCommand(cli.CACommands()...)
 	root.AddCommand(cli.ConsoleCommand(nil))
 	root.AddCommand(demoCommands()...)
 	root.AddCommand(backupCommands()...)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver"
 	"github.com/trellis-mesh/trellis/internal/server"
 )
 
@@ -23,7 +24,12 @@ func serverCommand() *cobra.Command {
 		Long: `Run the Trellis control plane. It serves the AWS App Mesh API (2019-01-25)
 on --api-addr, so existing tools work against it:
 
+  export AWS_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=trellis-data/admin-credentials
   aws appmesh list-meshes --endpoint-url http://127.0.0.1:9080
+
+Requests must be SigV4-signed (--auth, on by default). At first start the
+server writes an admin access key, once, to <data-dir>/admin-credentials;
+manage more keys and policies with ` + "`trellis admin`" + `.
 
 State lives in a bbolt file under --data-dir; every acknowledged write is
 durable. SIGINT/SIGTERM stop the server gracefully.`,
@@ -37,6 +43,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 				return fmt.Errorf("--account-id must be 12 digits, got %q", cfg.AccountID)
 			}
 			cfg.Logger = log
+			applyInsecure(&cfg)
 			log.Debug("garbage collector target", "gogc", server.TuneGC())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -53,6 +60,11 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.StringVar(&cfg.Region, "region", "us-east-1", "region used in ARNs")
 	f.StringVar(&cfg.AccountID, "account-id", "111122223333", "12-digit account id used in ARNs, meshOwner and resourceOwner")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may run after SIGTERM")
+	f.DurationVar(&cfg.APILimits.ReadTimeout, "api-read-timeout", apiserver.DefaultReadTimeout, "how long a client may take to send a whole API request (headers and body)")
+	f.DurationVar(&cfg.APILimits.IdleTimeout, "api-idle-timeout", apiserver.DefaultIdleTimeout, "how long an idle keep-alive API connection stays open")
+	f.IntVar(&cfg.APILimits.MaxConns, "api-max-connections", apiserver.DefaultMaxConns, "most open API connections; more are answered 503")
+	addAuthFlags(cmd, &cfg)
+	addCAFlags(cmd, &cfg.CA)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd

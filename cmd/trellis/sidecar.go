@@ -58,7 +58,7 @@ of the aws-appmesh-envoy image, so existing task definitions keep working:
 		}
 		f.String(spec.Name, "", spec.Usage)
 	}
-	f.StringVar(&logLevel, "log-level", "info", "sidecar log level: debug, info, warn, error")
+	f.StringVar(&logLevel, "log-level", "info", "sidecar (agent) log level: debug, info, warn, error; Envoy's own output is passed through unchanged")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }

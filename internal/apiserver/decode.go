@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxBody bounds request bodies; the largest App Mesh spec is far smaller.
@@ -43,6 +44,11 @@ func parseBody(raw []byte, allowed ...string) (body, error) {
 	for k, v := range b {
 		if !slices.Contains(allowed, k) {
 			return nil, badRequest("%s: unknown member (allowed: %s)", k, strings.Join(allowed, ", "))
+		}
+		// encoding/json would turn invalid UTF-8 into U+FFFD and store
+		// a name the caller never sent; the raw member still has it.
+		if !utf8.Valid(v) {
+			return nil, badRequest("%s: must be valid UTF-8", k)
 		}
 		if string(v) == "null" {
 			delete(b, k)

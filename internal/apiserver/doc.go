@@ -3,4 +3,8 @@
 // bodies, App Mesh error envelopes (X-Amzn-ErrorType plus {"message"}),
 // pagination parameters and response shapes the AWS SDKs parse. All
 // meaning lives in internal/manager; this package only translates.
+//
+// ConnLimiter bounds what clients hold on the API port: header, whole
+// request and idle timeouts, and a cap on open connections, each counted
+// in a Prometheus metric.
 package apiserver

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
 	"github.com/trellis-mesh/trellis/internal/manager"
@@ -10,8 +11,9 @@ import (
 
 // FuzzDecodeRequest feeds arbitrary bytes through the request decoding path
 // of a Create: body parsing, strict decoding of every member and of the
-// spec of each kind. It must never panic, and every failure must be a
-// BadRequest naming what was wrong.
+// spec of each kind. It must never panic, every failure must be a
+// BadRequest naming what was wrong, and a body that is not valid UTF-8 is
+// never accepted.
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"meshName":"m","spec":{"egressFilter":{"type":"DROP_ALL"}},"tags":[{"key":"a","value":"b"}],"clientToken":"t"}`))
 	f.Add([]byte(`{"virtualNodeName":"n","spec":{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"n.local"}}}}`))
@@ -19,12 +21,17 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"spec":null,"tags":null}`))
 	f.Add([]byte(``))
 	f.Add([]byte(`{"spec":{"listeners":[{"portMapping":{"port":1e99}}]}}`))
+	f.Add([]byte("{\"meshName\":\"bad\xffname\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, kind := range appmesh.Kinds {
 			b, err := parseBody(data, kind.NameKey(), "spec", "tags", "clientToken")
 			if err != nil {
 				mustBeBadRequest(t, err)
 				continue
+			}
+			// Invalid UTF-8 is refused, never decoded into U+FFFD.
+			if !utf8.Valid(data) {
+				t.Fatalf("parseBody accepted invalid UTF-8 %q", data)
 			}
 			var name, token string
 			var tags []appmesh.TagRef

@@ -83,12 +83,13 @@ func TestWireShapes(t *testing.T) {
 	}
 }
 
-// TestEscapedNames: the SDK escapes '/' in labels as %2F; such a name must
-// stay one label.
+// TestEscapedNames: the SDK percent-escapes labels; a name with characters
+// that are special in URLs must stay one label. ("/" itself is refused in
+// names: see TestNameRules.)
 func TestEscapedNames(t *testing.T) {
 	e := newEnv(t)
 	e.mustMesh("m")
-	name := aws.String("weird/name with space")
+	name := aws.String("weird%2Fname with space?#&+")
 	if _, err := e.client.CreateVirtualService(e.ctx, &appmesh.CreateVirtualServiceInput{MeshName: aws.String("m"), VirtualServiceName: name, Spec: &types.VirtualServiceSpec{}}); err != nil {
 		t.Fatal(err)
 	}

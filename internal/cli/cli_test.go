@@ -109,8 +109,11 @@ func TestApplyExportApply(t *testing.T) {
 		t.Errorf("get -o yaml:\n%s", y)
 	}
 	j := mustRun(t, ep, "get", "mesh", "shop", "-o", "json")
-	if !strings.Contains(j, `"type": "ALLOW_ALL"`) {
-		t.Errorf("get -o json:\n%s", j)
+	if !strings.Contains(j, `"type": "ALLOW_ALL"`) || !regexp.MustCompile(`"createdAt": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"`).MatchString(j) {
+		t.Errorf("get -o json (want RFC 3339 timestamps):\n%s", j)
+	}
+	if l := mustRun(t, ep, "get", "vn", "--mesh", "shop", "-o", "json"); !regexp.MustCompile(`"lastUpdatedAt": "\d{4}-\d\d-\d\dT`).MatchString(l) {
+		t.Errorf("get vn -o json (want RFC 3339 timestamps):\n%s", l)
 	}
 
 	// Delete one resource, then the rest from the file in reverse order.

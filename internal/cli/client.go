@@ -43,6 +43,7 @@ func isNotFound(err error) bool {
 type client struct {
 	base string
 	http *http.Client
+	signing
 }
 
 func newClient(endpoint string) (*client, error) {
@@ -50,7 +51,11 @@ func newClient(endpoint string) (*client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("invalid endpoint %q: want http(s)://host:port", endpoint)
 	}
-	return &client{base: strings.TrimRight(endpoint, "/"), http: &http.Client{Timeout: 30 * time.Second}}, nil
+	sg, err := newSigning("appmesh")
+	if err != nil {
+		return nil, err
+	}
+	return &client{base: strings.TrimRight(endpoint, "/"), http: &http.Client{Timeout: 30 * time.Second}, signing: sg}, nil
 }
 
 // collection is the URI of the kind's collection in mesh (under parent for
@@ -77,12 +82,13 @@ func resourcePath(id appmesh.Identity) string {
 // do sends one request and decodes a 2xx JSON body into out (if not nil).
 func (c *client) do(ctx context.Context, method, path string, query url.Values, body any, out any) error {
 	var rd io.Reader
+	var raw []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		rd, raw = bytes.NewReader(b), b
 	}
 	u := c.base + path
 	if len(query) > 0 {
@@ -95,9 +101,12 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if err := c.sign(req, raw); err != nil {
+		return err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return unreachable(c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -244,7 +253,7 @@ func Commands() []*cobra.Command {
 		def = DefaultEndpoint
 	}
 	cmds := []*cobra.Command{}
-	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand, topCommand} {
+	for _, mk := range []func(*options) *cobra.Command{applyCommand, diffCommand, getCommand, describeCommand, deleteCommand, exportCommand, adminCommand, topCommand} {
 		o := &options{}
 		c := mk(o)
 		c.PersistentFlags().StringVar(&o.endpoint, "endpoint", def, "Trellis API endpoint (env TRELLIS_ENDPOINT)")

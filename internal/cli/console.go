@@ -19,9 +19,10 @@ import (
 )
 
 // ConsoleCommand is `trellis console`: the web console on a local port,
-// its API calls forwarded to the server (see console.Proxy). sign, when
-// not nil, signs every forwarded request with the operator's credentials;
-// it is how the console works against a server with authentication on.
+// its API calls forwarded to the server (see console.Proxy), each signed
+// with the operator's credentials found as the aws CLI finds them (none:
+// unsigned, for a server with authentication off). sign, when not nil,
+// replaces that signing (tests).
 func ConsoleCommand(sign func(*http.Request) error) *cobra.Command {
 	def := os.Getenv("TRELLIS_ENDPOINT")
 	if def == "" {
@@ -36,6 +37,13 @@ func ConsoleCommand(sign func(*http.Request) error) *cobra.Command {
 			u, err := url.Parse(endpoint)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return fmt.Errorf("invalid endpoint %q: want http(s)://host:port", endpoint)
+			}
+			if sign == nil {
+				sg, err := newSigning("appmesh")
+				if err != nil {
+					return err
+				}
+				sign = func(r *http.Request) error { return sg.sign(r, nil) }
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

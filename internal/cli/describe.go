@@ -13,6 +13,7 @@ func describeCommand(o *options) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "describe KIND NAME --mesh M [--router R|--gateway G]",
 		Short: "Show one resource (metadata, spec, status) as human-readable YAML",
+		Long:  "Show one resource (metadata, spec, status) as human-readable YAML.\n\n" + kindsHelp,
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := t.identity(args[0], args[1])

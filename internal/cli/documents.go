@@ -101,6 +101,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // kindByName accepts the type name and lower-case aliases (virtualnode,
 // virtualnodes, vn, ...).
+// kindsHelp lists the names kindByName accepts, for the verbs' --help.
+const kindsHelp = `Kinds (singular, plural or short name, any case):
+  mesh             meshes
+  virtualnode      virtualnodes      vn
+  virtualservice   virtualservices   vs
+  virtualrouter    virtualrouters    vr
+  route            routes                  (with --router)
+  virtualgateway   virtualgateways   vg
+  gatewayroute     gatewayroutes     gr    (with --gateway)`
+
 func kindByName(s string) (appmesh.Kind, bool) {
 	aliases := map[string]appmesh.Kind{
 		"mesh": appmesh.KindMesh, "meshes": appmesh.KindMesh,

@@ -63,7 +63,14 @@ func getCommand(o *options) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "get KIND [NAME] --mesh M [--router R|--gateway G] [-o table|json|yaml]",
 		Short: "List resources of a kind, or show one; `get proxies` shows each proxy's config status",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: "List resources of a kind, or show one. Tables and -o json|yaml print times as RFC 3339 (UTC).\n\n" + kindsHelp + `
+
+Examples:
+  trellis get meshes
+  trellis get vn --mesh shop
+  trellis get route web --mesh shop --router web-router -o yaml
+  trellis get proxies --mesh shop`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch output {
 			case "table", "json", "yaml":
@@ -110,7 +117,7 @@ func getCommand(o *options) *cobra.Command {
 					}
 					return printTable(out, id, []map[string]any{ref})
 				}
-				return printDoc(out, raw, output)
+				return printTimes(out, raw, output)
 			}
 			refs, err := cl.list(ctx, id.Kind, id.Mesh, id.Parent)
 			if err != nil {
@@ -128,7 +135,7 @@ func getCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printDoc(out, raw, output)
+			return printTimes(out, raw, output)
 		},
 	}
 	t.flags(c)
@@ -183,6 +190,15 @@ func when(v any) string {
 		return ""
 	}
 	return time.UnixMilli(int64(f * 1000)).UTC().Format(time.RFC3339)
+}
+
+// printTimes is printDoc with RFC 3339 timestamps (readableTimes).
+func printTimes(w io.Writer, raw []byte, output string) error {
+	raw, err := readableTimes(raw)
+	if err != nil {
+		return err
+	}
+	return printDoc(w, raw, output)
 }
 
 // printDoc writes JSON as indented JSON or YAML.

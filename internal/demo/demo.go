@@ -67,6 +67,9 @@ type run struct {
 	xds    string
 	procs  []*child
 	mu     sync.Mutex
+	// env is the children's environment once the server is up (nil:
+	// inherit); see credentialsEnv.
+	env []string
 }
 
 type child struct {
@@ -107,7 +110,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer func() {
-		r.stopAll()
+		started := len(r.procs)
+		if left := r.stopAll(); len(left) > 0 {
+			r.say("Stopped, but these did not exit: %s", strings.Join(left, ", "))
+		} else if started > 0 {
+			r.say("Stopped: all %d processes the demo started have exited.", started)
+		}
 		_ = r.log.Close()
 		if err != nil {
 			// Keep the logs for a look; move them out of the data dir.
@@ -145,8 +153,13 @@ func (r *run) main(ctx context.Context) error {
 	if err := r.waitOK(ctx, "server", r.apiURL+"/healthz", 15*time.Second); err != nil {
 		return err
 	}
+	r.env = credentialsEnv(filepath.Join(r.dir, "data"))
 
-	r.say("Console: %s/ui/ (topology, proxy status, resource history; updates live)", r.apiURL)
+	consoleURL, err := r.startConsole(ctx)
+	if err != nil {
+		return err
+	}
+	r.say("Console: %s?mesh=color (topology, proxy status, resource history; updates live)", consoleURL)
 
 	r.say("Applying mesh \"color\": blue and green behind color.local (90/10), gateway \"ingress\" on :%d /color", gatewayPort)
 	if err := r.apply(ctx, MeshDocuments(blueIP, greenIP, 90, 10)); err != nil {
@@ -233,24 +246,18 @@ func (r *run) main(ctx context.Context) error {
 				return fmt.Errorf("request %d: unexpected answer %q", n+1, body)
 			}
 		}
-		r.say("  %d/%d target: blue %d green %d", p.Blue, p.Green, p.GotBlue, p.GotGreen)
-		phases = append(phases, p)
-	}
-	r.say("")
-	r.say("%-8s %8s %8s %8s %8s", "target", "blue", "green", "blue %", "green %")
-	for _, p := range phases {
 		n := float64(p.GotBlue + p.GotGreen)
-		r.say("%-8s %8d %8d %7.1f%% %7.1f%%", fmt.Sprintf("%d/%d", p.Blue, p.Green),
-			p.GotBlue, p.GotGreen, 100*float64(p.GotBlue)/n, 100*float64(p.GotGreen)/n)
+		r.say("  %d/%d target: blue %d green %d (measured %.1f%% / %.1f%%)", p.Blue, p.Green, p.GotBlue, p.GotGreen,
+			100*float64(p.GotBlue)/n, 100*float64(p.GotGreen)/n)
+		phases = append(phases, p)
 	}
 	r.say("")
 
 	if r.o.Keep {
-		r.say("The mesh keeps running (weights now 0/100). Try:")
-		r.say("  open the console: %s/ui/?mesh=color", r.apiURL)
-		r.say("  curl %s", gwURL)
-		r.say("  aws appmesh list-meshes --endpoint-url %s", r.apiURL)
-		r.say("  %s get routes --mesh color --router color-router --endpoint %s", filepath.Base(r.bin), r.apiURL)
+		r.say("The mesh keeps running (weights now 0/100). Try, from any directory:")
+		for _, h := range keepHints(r.bin, gwURL, r.apiURL, credentialsFile(filepath.Join(r.dir, "data"))) {
+			r.say("  %s", h)
+		}
 		r.say("Press Ctrl-C to stop.")
 		select {
 		case <-ctx.Done():
@@ -287,6 +294,7 @@ func (r *run) sidecarAdmin(name string, admin int, args ...string) (string, erro
 // start runs the binary with args as a child whose output goes to the log.
 func (r *run) start(name string, args ...string) error {
 	cmd := exec.Command(r.bin, args...)
+	cmd.Env = r.env
 	w := &prefixWriter{prefix: name + ": ", w: r.log, mu: &r.mu}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = sysProcAttr()
@@ -317,7 +325,9 @@ func (r *run) anyExit() <-chan struct{} {
 
 // stopAll stops the sidecars and apps together, then the server: SIGTERM,
 // and SIGKILL to the whole process group after 7 s.
-func (r *run) stopAll() {
+// stopAll stops the children, the server last, and returns the names of
+// those that did not exit even after SIGKILL.
+func (r *run) stopAll() []string {
 	var first, server []*child
 	for _, c := range r.procs {
 		if c.name == "server" {
@@ -326,12 +336,12 @@ func (r *run) stopAll() {
 			first = append(first, c)
 		}
 	}
-	stop(first)
-	stop(server)
+	left := append(stop(first), stop(server)...)
 	r.procs = nil
+	return left
 }
 
-func stop(cs []*child) {
+func stop(cs []*child) []string {
 	for _, c := range cs {
 		_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -342,19 +352,23 @@ func stop(cs []*child) {
 		case <-deadline:
 		}
 	}
+	var left []string
 	for _, c := range cs {
 		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 		select {
 		case <-c.done:
 		case <-time.After(2 * time.Second):
+			left = append(left, c.name)
 		}
 	}
+	return left
 }
 
 // apply runs `trellis apply -f -` with the documents on stdin.
 func (r *run) apply(ctx context.Context, docs string) error {
 	cmd := exec.CommandContext(ctx, r.bin, "apply", "-f", "-", "--endpoint", r.apiURL)
 	cmd.Stdin = strings.NewReader(docs)
+	cmd.Env = r.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = sysProcAttr()

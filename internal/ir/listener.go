@@ -21,8 +21,12 @@ type Listener struct {
 	// interception), so chains can match on the app's port.
 	OriginalDst bool `json:"originalDst,omitempty"`
 	// TLSInspector lets chains match on TLS vs plaintext or SNI.
-	TLSInspector bool          `json:"tlsInspector,omitempty"`
-	FilterChains []FilterChain `json:"filterChains"`
+	TLSInspector bool `json:"tlsInspector,omitempty"`
+	// TLSInspectorPorts, when set, limits the inspector to connections
+	// whose (original) destination port is one of these; others skip it,
+	// so a server-speaks-first protocol elsewhere is not held up.
+	TLSInspectorPorts []uint32      `json:"tlsInspectorPorts,omitempty"`
+	FilterChains      []FilterChain `json:"filterChains"`
 	// DefaultChain, when set, takes connections no chain matches.
 	DefaultChain *FilterChain `json:"defaultChain,omitempty"`
 }
@@ -58,6 +62,9 @@ type HTTPManager struct {
 	// StreamIdleTimeout: nil leaves Envoy's default (300 s); 0 disables.
 	StreamIdleTimeout *Duration   `json:"streamIdleTimeout,omitempty"`
 	AccessLogs        []AccessLog `json:"accessLogs,omitempty"`
+	// Tracing gives the manager an empty tracing block, so the tracer of
+	// the proxy's bootstrap (if any) traces its requests.
+	Tracing bool `json:"tracing,omitempty"`
 }
 
 // TCPProxy forwards a connection to one of weighted clusters.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
 	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/meshview"
@@ -78,13 +80,18 @@ func NewCache(snap *meshview.Snapshot, eps Endpoints, memo *Memo) *Cache {
 //     changed, and proxies whose parts are handed over are found unchanged
 //     (their fingerprints are those of the same objects) without work.
 //
-// Entries live in two generations: when the current one is full it becomes
-// the old one, and entries not used since are dropped with it.
+// Owner: whoever translates successive snapshots of one view (reconcile
+// keeps one per Reconciler) creates it with NewMemo and passes it to every
+// Cache. Bound: each table is an LRU of memoSize entries
+// (hashicorp/golang-lru, the one bounded-cache type of the xDS side).
+// Invalidation: spec digests are keyed by immutable decoded specs, and a
+// kept part is used only while every mesh object it read is unchanged
+// (deps.hold); what is evicted is only translated again. Safe for
+// concurrent use.
 type Memo struct {
-	mu       sync.Mutex
-	specs    generations[*appmesh.VirtualNodeSpec, [sha256.Size]byte]
-	outbound generations[outboundKey, keptPart]
-	own      generations[ownKey, keptPart]
+	specs    *lru.Cache[*appmesh.VirtualNodeSpec, [sha256.Size]byte]
+	outbound *lru.Cache[outboundKey, keptPart]
+	own      *lru.Cache[ownKey, keptPart]
 }
 
 // keptPart is a part and what its translation read.
@@ -96,57 +103,49 @@ type keptPart struct {
 // ownKey names a virtual node's own part.
 type ownKey struct{ mesh, node, opts string }
 
-const memoGeneration = 1 << 14
+// memoSize bounds each table of a Memo: more than the virtual nodes of
+// the largest fleets measured (10,000 proxies, each its own node).
+const memoSize = 1 << 15
 
 // NewMemo returns an empty Memo.
-func NewMemo() *Memo { return &Memo{} }
+func NewMemo() *Memo { return newMemoSized(memoSize) }
 
-// generations is a map in two generations; its user holds the lock.
-type generations[K comparable, V any] struct{ cur, old map[K]V }
-
-func (g *generations[K, V]) get(k K) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.old[k]
-	if ok {
-		g.put(k, v)
-	}
-	return v, ok
+// newMemoSized is NewMemo with each table bounded at size (tests).
+func newMemoSized(size int) *Memo {
+	return &Memo{specs: newLRU[*appmesh.VirtualNodeSpec, [sha256.Size]byte](size),
+		outbound: newLRU[outboundKey, keptPart](size), own: newLRU[ownKey, keptPart](size)}
 }
 
-func (g *generations[K, V]) put(k K, v V) {
-	if g.cur == nil || len(g.cur) >= memoGeneration {
-		g.old, g.cur = g.cur, make(map[K]V)
+// Len is the number of entries the Memo holds, for metrics.
+func (m *Memo) Len() int { return m.specs.Len() + m.outbound.Len() + m.own.Len() }
+
+// newLRU is lru.New for a size known to be positive.
+func newLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
+	if err != nil {
+		panic(err) // only for size <= 0
 	}
-	g.cur[k] = v
+	return c
 }
 
 // outboundInputs returns the SHA-256 of the JSON of the spec fields
 // outbound translation reads.
 func (m *Memo) outboundInputs(spec *appmesh.VirtualNodeSpec) ([sha256.Size]byte, error) {
-	m.mu.Lock()
-	s, ok := m.specs.get(spec)
-	m.mu.Unlock()
-	if ok {
+	if s, ok := m.specs.Get(spec); ok {
 		return s, nil
 	}
 	s, err := ir.Digest(outboundSpec{Backends: spec.Backends, BackendDefaults: spec.BackendDefaults, Logging: spec.Logging})
 	if err != nil {
 		return s, err
 	}
-	m.mu.Lock()
-	m.specs.put(spec, s)
-	m.mu.Unlock()
+	m.specs.Add(spec, s)
 	return s, nil
 }
 
 // kept returns a part translated for an earlier snapshot if everything it
 // read is unchanged in mesh.
-func kept[K comparable](m *Memo, g *generations[K, keptPart], k K, mesh *meshview.Mesh) *ir.Proxy {
-	m.mu.Lock()
-	e, ok := g.get(k)
-	m.mu.Unlock()
+func kept[K comparable](g *lru.Cache[K, keptPart], k K, mesh *meshview.Mesh) *ir.Proxy {
+	e, ok := g.Get(k)
 	if ok && e.deps.hold(mesh) {
 		return e.part
 	}
@@ -154,23 +153,8 @@ func kept[K comparable](m *Memo, g *generations[K, keptPart], k K, mesh *meshvie
 }
 
 // keep remembers a part and what it read.
-func keep[K comparable](m *Memo, g *generations[K, keptPart], k K, part *ir.Proxy, d *deps) {
-	m.mu.Lock()
-	g.put(k, keptPart{part, d})
-	m.mu.Unlock()
-}
-
-// Proxy translates one proxy. It is pure and deterministic. A node that is
-// not in the snapshot (or a nil snapshot) yields a proxy with no listeners
-// or clusters, not an error: the proxy waits for its resource; the same
-// holds for a virtual gateway (gateway.go). The only error is a NodeRef of
-// an unknown kind.
-func Proxy(snap *meshview.Snapshot, node NodeRef, opts Options, eps Endpoints) (*ir.Proxy, error) {
-	parts, err := NewCache(snap, eps, nil).Parts(node, opts)
-	if err != nil {
-		return nil, err
-	}
-	return Merge(parts...), nil
+func keep[K comparable](g *lru.Cache[K, keptPart], k K, part *ir.Proxy, d *deps) {
+	g.Add(k, keptPart{part, d})
 }
 
 // Parts translates one proxy into closed parts whose union (Merge) is what
@@ -207,7 +191,7 @@ func (c *Cache) Parts(node NodeRef, opts Options) ([]*ir.Proxy, error) {
 // and optsKey is their key.
 func (c *Cache) ownPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, node NodeRef, opts Options, optsKey string) *ir.Proxy {
 	key := ownKey{mesh: mesh.Name, node: node.Name, opts: optsKey}
-	if part := kept(c.memo, &c.memo.own, key, mesh); part != nil {
+	if part := kept(c.memo.own, key, mesh); part != nil {
 		return part
 	}
 	own := &ir.Proxy{ID: NodeID(node)}
@@ -219,7 +203,7 @@ func (c *Cache) ownPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, node Node
 		t.inbound()
 		t.finish()
 	}
-	keep(c.memo, &c.memo.own, key, own, d)
+	keep(c.memo.own, key, own, d)
 	return own
 }
 
@@ -252,12 +236,12 @@ func (c *Cache) outboundPart(mesh *meshview.Mesh, vn *meshview.VirtualNode, opts
 	}
 	c.mu.Unlock()
 	sp.once.Do(func() {
-		if sp.part = kept(c.memo, &c.memo.outbound, key, mesh); sp.part != nil {
+		if sp.part = kept(c.memo.outbound, key, mesh); sp.part != nil {
 			return
 		}
 		d := newDeps(mesh)
 		sp.part = translateOutbound(mesh, spec, opts, c.eps, d)
-		keep(c.memo, &c.memo.outbound, key, sp.part, d)
+		keep(c.memo.outbound, key, sp.part, d)
 	})
 	return sp.part
 }

@@ -7,10 +7,18 @@ import (
 	"github.com/trellis-mesh/trellis/internal/ir"
 )
 
-// The mesh egress filter (§3.6). DROP_ALL, the default, adds nothing: a
-// Host no backend claims gets 404 from the port's route config, a port no
-// backend uses has no chain. App Mesh also let DROP_ALL meshes reach
-// *.amazonaws.com:443; Trellis does not emulate that AWS pass-through.
+// The mesh egress filter (§3.6). DROP_ALL, the default, adds nothing of
+// its own: a Host no backend claims gets 404 from the port's route config,
+// a port no backend uses has no chain.
+//
+// AWS APIs pass under either filter, as App Mesh documents for DROP_ALL
+// ("and any traffic to *.amazonaws.com for AWS API calls"), with App
+// Mesh's mechanism: under interception the egress listener has a chain
+// {destination_port 443, server_names *.amazonaws.com} whose tcp_proxy
+// goes to the ORIGINAL_DST cluster cds_egress_<mesh>_amazonaws. The SNI
+// comes from the TLS inspector, which only looks at connections to 443, so
+// server-speaks-first protocols on other ports are not held up. The direct
+// shape has no original destination, hence no such chain.
 //
 // ALLOW_ALL adds the pass-through cluster cds_egress_<mesh>_mesh-allow-all
 // (ORIGINAL_DST): the default chain of the interception egress listener
@@ -71,4 +79,22 @@ const ipPortAuthority = `^((\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$`
 func (t *translator) allowAllChain() *ir.FilterChain {
 	return &ir.FilterChain{Name: allowAllVirtualHost, TCP: &ir.TCPProxy{StatPrefix: statPrefixEgress,
 		Clusters: []ir.WeightedCluster{{Name: t.allowAllCluster(), Weight: wholeWeight}}, AccessLogs: t.logs}}
+}
+
+// awsAPIPort and awsAPIServerName select App Mesh's AWS API pass-through.
+const (
+	awsAPIPort       = 443
+	awsAPIServerName = "*.amazonaws.com"
+)
+
+// awsAPIChain passes TLS to *.amazonaws.com:443 to its original
+// destination, whatever the egress filter.
+func (t *translator) awsAPIChain() ir.FilterChain {
+	name := AWSAPIClusterName(t.mesh.Name)
+	t.addCluster(&ir.Cluster{Name: name, Discovery: ir.OriginalDst,
+		ConnectTimeout: ir.Duration(backendConnectTimeout), CircuitBreakers: clientCircuitBreakers()})
+	return ir.FilterChain{Name: "amazonaws",
+		Match: ir.ChainMatch{DestinationPort: awsAPIPort, ServerNames: []string{awsAPIServerName}},
+		TCP: &ir.TCPProxy{StatPrefix: statPrefixEgress,
+			Clusters: []ir.WeightedCluster{{Name: name, Weight: wholeWeight}}, AccessLogs: t.logs}}
 }

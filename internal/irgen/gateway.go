@@ -153,7 +153,8 @@ func (g *gatewayTranslator) ingress() {
 			Name: selfRedirectVirtualHost, Domains: []string{"*"}, Routes: g.ingressRoutes(proto, port, redirect.Name)}}}
 		g.out.RouteConfigs = append(g.out.RouteConfigs, rc)
 		hcm := &ir.HTTPManager{StatPrefix: ingressStatPrefix(proto, port, g.multi), RouteConfig: rc.Name,
-			Protocol: ir.Protocol(proto), StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: g.logs}
+			Protocol: ir.Protocol(proto), StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: g.logs,
+			Tracing: g.opts.Tracing}
 		chains, inspect := g.gatewayChains(l, hcm)
 		addr := g.opts.IngressAddress
 		g.out.Listeners = append(g.out.Listeners, ir.Listener{Name: IngressListenerName(addr, port), Address: addr,
@@ -268,7 +269,7 @@ func (g *gatewayTranslator) egress() {
 	g.out.RouteConfigs = append(g.out.RouteConfigs, rc)
 	chain := ir.FilterChain{Name: chainName("egress", appmesh.ProtocolHTTP, port, ""),
 		HTTP: &ir.HTTPManager{StatPrefix: statPrefixEgress, RouteConfig: rc.Name, Protocol: ir.HTTP,
-			StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: g.logs}}
+			StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: g.logs, Tracing: g.opts.Tracing}}
 	g.out.Listeners = append(g.out.Listeners, ir.Listener{Name: EgressListenerName(addr, port), Address: addr,
 		Port: port, Direction: ir.Outbound, FilterChains: []ir.FilterChain{chain}})
 }

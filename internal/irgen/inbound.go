@@ -110,7 +110,7 @@ func (t *translator) ingressHTTP(l *appmesh.Listener, multi bool) *ir.HTTPManage
 	t.out.RouteConfigs = append(t.out.RouteConfigs, ir.RouteConfig{Name: rc, VirtualHosts: []ir.VirtualHost{
 		{Name: ingressVirtualHost, Domains: []string{"*"}, Routes: []ir.Route{route}}}})
 	return &ir.HTTPManager{StatPrefix: ingressStatPrefix(proto, port, multi), RouteConfig: rc,
-		Protocol: ir.Protocol(proto), StreamIdleTimeout: to.idle, AccessLogs: t.logs}
+		Protocol: ir.Protocol(proto), StreamIdleTimeout: to.idle, AccessLogs: t.logs, Tracing: t.opts.Tracing}
 }
 
 // ingressStatPrefix is "ingress", or ingress.<proto>.<port> when the node

@@ -149,3 +149,33 @@ func TestMemoMatchesFresh(t *testing.T) {
 		t.Error("no part was ever handed over from the Memo")
 	}
 }
+
+// TestMemoAtBound: a Memo bounded at one entry per table holds no more,
+// and every proxy translated through it is exactly a fresh translation,
+// whatever was evicted.
+func TestMemoAtBound(t *testing.T) {
+	tc := loadCase(t, "testdata/backend-router-weighted.in.yaml")
+	rs := append(tc.Resources, testResource{Kind: "VirtualNode", Mesh: "demo", Name: "twin", Spec: tc.Resources[0].Spec})
+	snap := newLiveMesh(t, rs).snapshot()
+	memo := newMemoSized(1)
+	for range 2 {
+		c := NewCache(snap, nil, memo)
+		for _, name := range []string{"front", "twin", "blue", "green"} {
+			ref := NodeRef{Mesh: "demo", Kind: KindVirtualNode, Name: name}
+			parts, err := c.Parts(ref, tc.Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := Proxy(snap, ref, tc.Options, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(Merge(parts...), fresh) {
+				t.Errorf("%s differs from a fresh translation", name)
+			}
+			if n := memo.Len(); n > 3 {
+				t.Fatalf("memo of bound 1 per table holds %d entries", n)
+			}
+		}
+	}
+}

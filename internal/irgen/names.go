@@ -38,6 +38,12 @@ func AllowAllClusterName(mesh string) string {
 	return fmt.Sprintf("cds_egress_%s_mesh-allow-all", mesh)
 }
 
+// AWSAPIClusterName is App Mesh's pass-through cluster for AWS APIs,
+// cds_egress_<mesh>_amazonaws.
+func AWSAPIClusterName(mesh string) string {
+	return fmt.Sprintf("cds_egress_%s_amazonaws", mesh)
+}
+
 // IngressRouteConfigName is rds_ingress_<proto>_<port>.
 func IngressRouteConfigName(proto string, port uint32) string {
 	return fmt.Sprintf("rds_ingress_%s_%d", proto, port)

@@ -48,6 +48,9 @@ type Options struct {
 	// AppPorts maps a virtual-node listener port to the app's real port
 	// (default: the same port).
 	AppPorts map[uint32]uint32
+	// Tracing: the proxy's bootstrap has a tracer, so every HTTP manager
+	// gets a tracing block (App Mesh set one on every manager).
+	Tracing bool
 }
 
 // Endpoints resolves registry-backed discovery (serviceDiscovery.awsCloudMap):
@@ -65,6 +68,7 @@ type Endpoints interface {
 func (o Options) key() string {
 	b := make([]byte, 0, 64+8*len(o.AppPorts))
 	b = strconv.AppendBool(b, o.Interception)
+	b = strconv.AppendBool(append(b, ' '), o.Tracing)
 	for _, p := range []uint32{o.IngressPort, o.EgressPort} {
 		b = strconv.AppendUint(append(b, ' '), uint64(p), 10)
 	}

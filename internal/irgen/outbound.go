@@ -202,16 +202,15 @@ func (t *translator) egressChains(plan *outboundPlan) []portChain {
 		t.out.RouteConfigs = append(t.out.RouteConfigs, rc)
 		out = append(out, portChain{port, ir.FilterChain{Name: chainName("egress", proto, port, ""),
 			HTTP: &ir.HTTPManager{StatPrefix: statPrefixEgress, RouteConfig: rc.Name, Protocol: ir.Protocol(proto),
-				StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: t.logs}}})
+				StreamIdleTimeout: ir.D(defaultIdleTimeout), AccessLogs: t.logs, Tracing: t.opts.Tracing}}})
 	}
 	return out
 }
 
 // egressListeners places the chains. Interception: one listener on the
-// egress capture port, chains keyed by original destination port, and the
-// ALLOW_ALL pass-through as the default chain; the listener is left out
-// when it would have no chain at all (Envoy rejects chainless listeners;
-// the connection is refused instead of closed, the same DROP_ALL outcome).
+// egress capture port, chains keyed by original destination port, the AWS
+// API pass-through chain (so the listener always exists, as App Mesh's
+// lds_egress did), and the ALLOW_ALL pass-through as the default chain.
 // Direct: one listener per port, bound at EgressAddress:<port>.
 func (t *translator) egressListeners(chains []portChain) {
 	addr := t.opts.EgressAddress
@@ -223,15 +222,15 @@ func (t *translator) egressListeners(chains []portChain) {
 		return
 	}
 	l := ir.Listener{Name: EgressListenerName(addr, t.opts.EgressPort), Address: addr, Port: t.opts.EgressPort,
-		Direction: ir.Outbound, OriginalDst: true, FilterChains: []ir.FilterChain{}}
+		Direction: ir.Outbound, OriginalDst: true, FilterChains: []ir.FilterChain{},
+		TLSInspector: true, TLSInspectorPorts: []uint32{awsAPIPort}}
 	for _, pc := range chains {
 		pc.chain.Match.DestinationPort = pc.port
 		l.FilterChains = append(l.FilterChains, pc.chain)
 	}
+	l.FilterChains = append(l.FilterChains, t.awsAPIChain())
 	if t.allowAll() {
 		l.DefaultChain = t.allowAllChain()
 	}
-	if len(l.FilterChains) > 0 || l.DefaultChain != nil {
-		t.out.Listeners = append(t.out.Listeners, l)
-	}
+	t.out.Listeners = append(t.out.Listeners, l)
 }

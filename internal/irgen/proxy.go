@@ -10,6 +10,19 @@ import (
 	"github.com/trellis-mesh/trellis/internal/meshview"
 )
 
+// Proxy translates one proxy. It is pure and deterministic. A node that is
+// not in the snapshot (or a nil snapshot) yields a proxy with no listeners
+// or clusters, not an error: the proxy waits for its resource; the same
+// holds for a virtual gateway (gateway.go). The only error is a NodeRef of
+// an unknown kind.
+func Proxy(snap *meshview.Snapshot, node NodeRef, opts Options, eps Endpoints) (*ir.Proxy, error) {
+	parts, err := NewCache(snap, eps, nil).Parts(node, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Merge(parts...), nil
+}
+
 // translator holds one translation: its inputs, and the clusters and
 // warnings gathered so far.
 type translator struct {

@@ -39,14 +39,15 @@ func BenchmarkTranslateProxy(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := &proxy{id: "mesh/bench/virtualNode/client-0", ref: irgen.NodeRef{Mesh: "bench", Kind: irgen.KindVirtualNode, Name: "client-0"}, opts: opts}
-	res, err := translate(snap, p, nil)
+	gen := xdsgen.NewMemo() // as the Reconciler's table carries it
+	res, err := translate(gen, snap, p, nil)
 	if err != nil || len(res.Routes) != 1 || len(res.Clusters) != benchBackends {
 		b.Fatalf("translate: %v (%d route configs, %d clusters; want 1 and %d)", err, len(res.Routes), len(res.Clusters), benchBackends)
 	}
 	b.Run("irgen+xdsgen", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := translate(snap, p, nil); err != nil {
+			if _, err := translate(gen, snap, p, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -70,19 +71,34 @@ func BenchmarkTranslateProxy(b *testing.B) {
 	})
 }
 
-// translate is the reconciler's translation of one proxy without the memo.
-func translate(snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
+// translate is the reconciler's translation of one proxy without the
+// irgen memo and the translation table (xdsgen's memo is gen).
+func translate(gen *xdsgen.Memo, snap *meshview.Snapshot, p *proxy, eps irgen.Endpoints) (*xdsgen.Resources, error) {
 	irp, err := irgen.Proxy(snap, p.ref, p.opts, eps)
 	if err != nil {
 		return nil, err
 	}
 	irp.ID = p.id
-	return xdsgen.Translate(irp)
+	return gen.Translate(irp)
 }
 
 // benchMesh writes the mesh through the manager into a bolt store (no
 // fsync) and returns the snapshot meshview builds from it.
 func benchMesh(b testing.TB, backends, clients int) *meshview.Snapshot {
+	return newTestMesh(b, backends, clients).view.Current()
+}
+
+// testMesh is a mesh in a bolt store (no fsync) with its manager and a
+// running mesh view, all stopped with the test.
+type testMesh struct {
+	view *meshview.View
+	mgr  *manager.Manager
+	st   *bolt.Store
+}
+
+// newTestMesh writes benchInputs through the manager and waits for the
+// view to have them.
+func newTestMesh(b testing.TB, backends, clients int) *testMesh {
 	b.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	st, err := bolt.Open(filepath.Join(b.TempDir(), "store.db"), bolt.Options{NoSync: true, Logger: quiet})
@@ -98,19 +114,26 @@ func benchMesh(b testing.TB, backends, clients int) *meshview.Snapshot {
 			b.Fatalf("create %s %s: %v", in.ID.Kind, in.ID.Name, err)
 		}
 	}
-	rev, err := st.Revision(ctx)
+	v := meshview.New(st, quiet)
+	vctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = v.Run(vctx) }()
+	b.Cleanup(func() { stop(); <-done })
+	m := &testMesh{view: v, mgr: mgr, st: st}
+	m.sync(ctx, b)
+	return m
+}
+
+// sync waits until the view has every write made so far.
+func (m *testMesh) sync(ctx context.Context, b testing.TB) {
+	b.Helper()
+	rev, err := m.st.Revision(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	vctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	v := meshview.New(st, quiet)
-	go func() { defer close(done); _ = v.Run(vctx) }()
-	b.Cleanup(func() { stop(); <-done })
-	if err := v.WaitRevision(ctx, rev); err != nil {
+	if err := m.view.WaitRevision(ctx, rev); err != nil {
 		b.Fatalf("meshview did not reach revision %d: %v", rev, err)
 	}
-	return v.Current()
 }
 
 // benchInputs lists the mesh's resources in creation order.

@@ -21,11 +21,24 @@ const MetadataKey = "trellis"
 //	  ingressAddress: 0.0.0.0    egressAddress: 0.0.0.0
 //	  appAddress: 127.0.0.1
 //	  appPorts: "9080:19080,9090:19090"
+//	  tracing: true              (the bootstrap has a tracer)
+//
+// A stock App Mesh sidecar (no trellis key) gets App Mesh's HTTP managers,
+// which always carried a tracing block: its agent put the tracer, if any,
+// in the bootstrap.
 func optionsFromMetadata(md map[string]any) (irgen.Options, error) {
 	o := irgen.Options{Interception: true, IngressPort: 15000, EgressPort: 15001}
 	t, _ := md[MetadataKey].(map[string]any)
 	if t == nil {
+		o.Tracing = true
 		return o, nil
+	}
+	if v, ok := t["tracing"]; ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return o, fmt.Errorf("metadata %s.tracing: want a boolean, got %T", MetadataKey, v)
+		}
+		o.Tracing = b
 	}
 	var err error
 	if s, ok := t["interception"].(string); ok {

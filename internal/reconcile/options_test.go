@@ -8,7 +8,7 @@ import (
 )
 
 func TestOptionsFromMetadata(t *testing.T) {
-	appMesh := irgen.Options{Interception: true, IngressPort: 15000, EgressPort: 15001}
+	appMesh := irgen.Options{Interception: true, IngressPort: 15000, EgressPort: 15001, Tracing: true}
 	cases := []struct {
 		name    string
 		md      map[string]any
@@ -22,6 +22,11 @@ func TestOptionsFromMetadata(t *testing.T) {
 			"ingressAddress": "127.0.0.2", "egressAddress": "127.0.0.3", "appAddress": "127.0.0.4", "appPorts": "9080:19080, 9090:19090",
 		}}, irgen.Options{IngressPort: 25000, EgressPort: 25001, IngressAddress: "127.0.0.2", EgressAddress: "127.0.0.3",
 			AppAddress: "127.0.0.4", AppPorts: map[uint32]uint32{9080: 19080, 9090: 19090}}, false},
+		{"trellis sidecar tracing", map[string]any{"trellis": map[string]any{"tracing": true}},
+			irgen.Options{Interception: true, IngressPort: 15000, EgressPort: 15001, Tracing: true}, false},
+		{"trellis sidecar not tracing", map[string]any{"trellis": map[string]any{"interception": "iptables"}},
+			irgen.Options{Interception: true, IngressPort: 15000, EgressPort: 15001}, false},
+		{"bad tracing", map[string]any{"trellis": map[string]any{"tracing": "yes"}}, irgen.Options{}, true},
 		{"bad interception", map[string]any{"trellis": map[string]any{"interception": "ebpf"}}, irgen.Options{}, true},
 		{"port out of range", map[string]any{"trellis": map[string]any{"ingressPort": 70000.0}}, irgen.Options{}, true},
 		{"fractional port", map[string]any{"trellis": map[string]any{"egressPort": 1.5}}, irgen.Options{}, true},

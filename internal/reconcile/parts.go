@@ -37,12 +37,19 @@ type translation struct {
 }
 
 // translations is the table of translations in use, by fingerprint.
+// Owner: the Reconciler. Bound: the distinct parts of connected proxies
+// (an entry leaves with its last user, sweep). Invalidation: none, entries
+// are keyed by the fingerprint of their IR. It owns the xdsgen memo its
+// translations share (gen; bounded by xdsgen).
 type translations struct {
-	mu sync.Mutex
-	m  map[fingerprint]*translation
+	gen *xdsgen.Memo
+	mu  sync.Mutex
+	m   map[fingerprint]*translation
 }
 
-func newTranslations() *translations { return &translations{m: map[fingerprint]*translation{}} }
+func newTranslations() *translations {
+	return &translations{gen: xdsgen.NewMemo(), m: map[fingerprint]*translation{}}
+}
 
 // get returns the translation of a part, translating it if no proxy uses
 // one of that fingerprint. A new translation starts from prev (the
@@ -62,9 +69,9 @@ func (ts *translations) get(fp fingerprint, part *ir.Proxy, prev *translation) (
 	t.once.Do(func() {
 		t.part = part
 		if prev != nil && prev.err == nil {
-			t.res, t.err = xdsgen.TranslateFrom(part, prev.part, prev.res)
+			t.res, t.err = ts.gen.TranslateFrom(part, prev.part, prev.res)
 		} else {
-			t.res, t.err = xdsgen.Translate(part)
+			t.res, t.err = ts.gen.Translate(part)
 		}
 	})
 	return t, t.err

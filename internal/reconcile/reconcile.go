@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
-	"slices"
-	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/trellis-mesh/trellis/internal/ir"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/trellis-mesh/trellis/internal/irgen"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/registry"
@@ -42,23 +41,45 @@ type EndpointChanges interface {
 	Next(ctx context.Context) ([]registry.ServiceName, error)
 }
 
+// XDS is what reconcile needs of the xDS server (*xdsserver.Server), so
+// that reconcile can be tested alone. Node connection changes are not
+// events to apply in order but keys to look at: NodeChanges wakes,
+// TakeNodeChanges says which keys changed (or, resync, that the caller
+// must compare against ConnectedNodes), and Node is the truth for each.
+type XDS interface {
+	NodeChanges() <-chan struct{}
+	TakeNodeChanges() (keys []string, resync bool)
+	Node(key string) xdsserver.NodeState
+	ConnectedNodes() []string
+	SetResources(key, version string, resources map[string][]types.Resource) error
+	ClearNode(key string)
+	ObserveRebuild(cause string, proxies int, took time.Duration)
+	SetProxyCounts(c xdsserver.ProxyCounts)
+	ObserveCache(name string, size func() int)
+}
+
 // Reconciler keeps every connected proxy's configuration in step with the
 // mesh.
 type Reconciler struct {
 	view     *meshview.View
-	xds      *xdsserver.Server
+	xds      XDS
 	eps      irgen.Endpoints
 	epsFeed  EndpointChanges
 	log      *slog.Logger
 	debounce time.Duration
-
 	// irMemo carries irgen's work from one rebuild to the next; table
-	// holds the translations of the parts proxies use.
+	// holds the translations of the parts proxies use, and the xdsgen memo
+	// they share. The Reconciler owns them; irMemo and the xdsgen memo are
+	// LRUs, table is bounded by the proxies' parts. Their sizes are
+	// reported as trellis_cache_entries.
 	irMemo *irgen.Memo
 	table  *translations
 
-	mu      sync.Mutex
-	proxies map[string]*proxy
+	// proxies is touched by Run's loop only, between batches; the workers
+	// of a batch write the fields of the proxies they build.
+	proxies      map[string]*proxy
+	unknown      atomic.Int64 // proxies whose node is not in the snapshot
+	unconfigured atomic.Int64 // proxies never published
 }
 
 // proxy is what the reconciler remembers about one connected Envoy.
@@ -76,73 +97,115 @@ type proxy struct {
 	warnings []string
 	version  uint64
 	lastErr  error
+	unknown  bool // its node was not in the snapshot last built
 }
 
+// configured reports whether the proxy has had a configuration published.
+func (p *proxy) configured() bool { return p.version > 0 }
+
 // New returns a Reconciler between a mesh view and an xDS server.
-func New(view *meshview.View, xds *xdsserver.Server, opts Options) *Reconciler {
+func New(view *meshview.View, xds XDS, opts Options) *Reconciler {
 	r := &Reconciler{view: view, xds: xds, eps: opts.Endpoints, epsFeed: opts.EndpointChanges, log: opts.Logger, debounce: opts.Debounce, irMemo: irgen.NewMemo(), table: newTranslations(), proxies: map[string]*proxy{}}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
+	xds.ObserveCache("irgen_memo", r.irMemo.Len)
+	xds.ObserveCache("xdsgen_memo", r.table.gen.Len)
+	xds.ObserveCache("translations", r.table.size)
 	return r
 }
 
-// Run reacts to proxies connecting and to mesh changes until ctx ends.
+// Run reacts to proxies connecting and to mesh changes until ctx ends,
+// and returns only once every goroutine it started has. It returns nil
+// when ctx ends and the error of a stage (the registry's change feed)
+// that died before, so the server can stop instead of serving stale
+// configuration.
 func (r *Reconciler) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
 	changes := make(chan []string, 1)
-	go r.watchView(ctx, changes)
+	g.Go(func() error { return r.watchView(gctx, changes) })
 	if r.epsFeed != nil {
-		go r.watchRegistry(ctx, changes)
+		g.Go(func() error { return r.watchRegistry(gctx, changes) })
 	}
+	g.Go(func() error { return r.loop(gctx, changes) })
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// loop handles node changes and mesh changes one batch at a time.
+func (r *Reconciler) loop(ctx context.Context, changes <-chan []string) error {
 	pending := map[string]bool{}
 	var timer <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev := <-r.xds.Events():
-			r.nodeEvent(ev)
+		case <-r.xds.NodeChanges():
+			r.nodesChanged()
 		case meshes := <-changes:
 			for _, m := range meshes {
 				pending[m] = true
 			}
 			if r.debounce <= 0 {
-				r.rebuild(func(p *proxy) bool { return pending[p.ref.Mesh] })
+				r.meshesChanged(pending)
 				pending = map[string]bool{}
 			} else if timer == nil {
 				timer = time.After(r.debounce)
 			}
 		case <-timer:
 			timer = nil
-			r.rebuild(func(p *proxy) bool { return pending[p.ref.Mesh] })
+			r.meshesChanged(pending)
 			pending = map[string]bool{}
 		}
 	}
 }
 
+// meshesChanged rebuilds the proxies of the changed meshes, and any proxy
+// not configured yet (connected before the first snapshot, or whose first
+// publication failed).
+func (r *Reconciler) meshesChanged(meshes map[string]bool) {
+	var todo []*proxy
+	for _, p := range r.proxies {
+		if meshes[p.ref.Mesh] || !p.configured() {
+			todo = append(todo, p)
+		}
+	}
+	r.build("mesh", todo)
+	r.reportCounts()
+}
+
 // watchView forwards the names of changed meshes, coalescing while the
 // main loop is busy.
-func (r *Reconciler) watchView(ctx context.Context, out chan<- []string) {
+func (r *Reconciler) watchView(ctx context.Context, out chan<- []string) error {
 	for {
 		_, changed, err := r.view.Next(ctx)
 		if err != nil {
-			return
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reconcile: mesh view: %w", err)
 		}
 		select {
 		case out <- changed:
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }
 
 // watchRegistry forwards the meshes that have a virtual node discovered
 // through a Cloud Map service whose instances changed.
-func (r *Reconciler) watchRegistry(ctx context.Context, out chan<- []string) {
+func (r *Reconciler) watchRegistry(ctx context.Context, out chan<- []string) error {
 	for {
 		names, err := r.epsFeed.Next(ctx)
 		if err != nil {
-			return
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reconcile: registry changes: %w", err)
 		}
 		meshes := meshesUsing(r.view.Current(), names)
 		if len(meshes) == 0 {
@@ -151,7 +214,7 @@ func (r *Reconciler) watchRegistry(ctx context.Context, out chan<- []string) {
 		select {
 		case out <- meshes:
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }
@@ -180,156 +243,4 @@ func meshesUsing(snap *meshview.Snapshot, names []registry.ServiceName) []string
 		}
 	}
 	return out
-}
-
-// nodeEvent registers a proxy that connected (and builds its config at
-// once) or forgets one that left.
-func (r *Reconciler) nodeEvent(ev xdsserver.NodeEvent) {
-	if !ev.Connected {
-		r.mu.Lock()
-		if p := r.proxies[ev.Key]; p != nil {
-			r.forget(p)
-		}
-		delete(r.proxies, ev.Key)
-		r.mu.Unlock()
-		r.xds.ClearNode(ev.Key)
-		r.log.Info("proxy disconnected", "node", ev.NodeID)
-		return
-	}
-	ref, err := xdsserver.ParseNodeID(ev.NodeID)
-	if err != nil {
-		r.log.Warn("proxy with an unusable node id; it gets no configuration", "node", ev.NodeID, "err", err)
-		return
-	}
-	opts, err := optionsFromMetadata(ev.Metadata)
-	if err != nil {
-		r.log.Warn("proxy metadata rejected; using App Mesh defaults", "node", ev.NodeID, "err", err)
-		opts, _ = optionsFromMetadata(nil)
-	}
-	p := &proxy{key: ev.Key, id: ev.NodeID, ref: irgen.NodeRef{Mesh: ref.Mesh, Kind: ref.Kind, Name: ref.Name}, opts: opts}
-	r.mu.Lock()
-	if old := r.proxies[ev.Key]; old != nil { // a disconnect event was dropped
-		r.forget(old)
-	}
-	r.proxies[ev.Key] = p
-	r.mu.Unlock()
-	r.log.Info("proxy connected", "node", ev.NodeID, "mesh", ref.Mesh, "kind", ref.Kind, "name", ref.Name)
-	r.rebuild(func(q *proxy) bool { return q == p })
-}
-
-// rebuild translates every selected proxy against the current snapshot,
-// spreading the work over the available CPUs.
-func (r *Reconciler) rebuild(selected func(*proxy) bool) {
-	snap := r.view.Current()
-	if snap == nil {
-		return
-	}
-	r.mu.Lock()
-	var todo []*proxy
-	for _, p := range r.proxies {
-		if selected(p) {
-			todo = append(todo, p)
-		}
-	}
-	r.mu.Unlock()
-	t0 := time.Now()
-	work := make(chan *proxy)
-	m := newMemo(irgen.NewCache(snap, r.eps, r.irMemo), r.table)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range work {
-				r.build(snap, p, m)
-			}
-		}()
-	}
-	for _, p := range todo {
-		work <- p
-	}
-	close(work)
-	wg.Wait()
-	m.done()
-	r.log.Debug("proxies rebuilt", "revision", snap.Revision, "proxies", len(todo),
-		"translations", m.table.size(), "took", time.Since(t0))
-}
-
-// build translates one proxy and publishes the result if it changed. On
-// failure the proxy keeps its last good configuration.
-//
-// Translation is pure, so equal IR means equal Envoy resources: the
-// proxy's parts are fingerprinted, a proxy whose parts all kept their
-// fingerprints is not published again, and each part's Envoy resources
-// come from the translations table (parts.go).
-func (r *Reconciler) build(snap *meshview.Snapshot, p *proxy, memo *memo) {
-	parts, err := memo.cache.Parts(p.ref, p.opts)
-	if err != nil {
-		r.failed(p, snap, fmt.Errorf("irgen: %w", err))
-		return
-	}
-	fp, fps, err := memo.fingerprints(parts, p.parts)
-	if err != nil {
-		r.failed(p, snap, err)
-		return
-	}
-	if fp == p.hash && p.version > 0 && p.lastErr == nil {
-		return
-	}
-	ts, err := memo.translate(parts, fps, p.parts)
-	if err != nil {
-		r.failed(p, snap, err)
-		return
-	}
-	res, err := memo.resources(ts)
-	if err != nil {
-		r.failed(p, snap, err)
-		return
-	}
-	version := strconv.FormatUint(p.version+1, 10) + "-r" + strconv.FormatInt(snap.Revision, 10)
-	if err := r.xds.SetResources(p.key, version, res); err != nil {
-		r.failed(p, snap, fmt.Errorf("publish version %s: %w", version, err))
-		return
-	}
-	r.table.publish(p.parts, ts)
-	p.hash, p.parts, p.version, p.lastErr = fp, ts, p.version+1, nil
-	r.warnings(p, parts)
-	r.log.Debug("configuration published", "node", p.id, "version", version)
-}
-
-// warnings logs the App Mesh settings a proxy's configuration could not
-// honour, when they differ from what was last logged for it.
-func (r *Reconciler) warnings(p *proxy, parts []*ir.Proxy) {
-	var ws []string
-	for _, part := range parts {
-		for _, w := range part.Warnings {
-			if !slices.Contains(ws, w) {
-				ws = append(ws, w)
-			}
-		}
-	}
-	if slices.Equal(ws, p.warnings) {
-		return
-	}
-	p.warnings = ws
-	if len(ws) > 0 {
-		r.log.Warn("configuration published without settings Trellis cannot honour", "node", p.id, "warnings", ws)
-	}
-}
-
-// failed records a translation or publishing failure; the proxy keeps its
-// last good configuration. A repeated identical error is logged once.
-func (r *Reconciler) failed(p *proxy, snap *meshview.Snapshot, err error) {
-	if p.lastErr == nil || p.lastErr.Error() != err.Error() {
-		r.log.Error("configuration not updated; proxy keeps its last good configuration",
-			"node", p.id, "revision", snap.Revision, "err", err)
-	}
-	p.lastErr = err
-}
-
-// forget releases the translations a proxy that left was using.
-func (r *Reconciler) forget(p *proxy) {
-	r.table.publish(p.parts, nil)
-	r.table.sweep(fingerprintsOf(p.parts))
-	p.parts = nil
 }

@@ -15,6 +15,10 @@ type index struct {
 	svc      map[string]Service           // by id
 	svcByKey map[[2]string]string         // (namespace id, name) → id
 	inst     map[string]map[string]*entry // service id → instance id → entry
+	// svcRev is each service's InstancesRevision: the store revision of
+	// the last registration, deregistration or attribute change of one
+	// of its instances (or of the service's creation).
+	svcRev map[string]int64
 }
 
 // entry is an instance with the revision that last wrote it.
@@ -25,14 +29,14 @@ type entry struct {
 
 func newIndex() *index {
 	return &index{ns: map[string]Namespace{}, nsByName: map[string]string{}, svc: map[string]Service{},
-		svcByKey: map[[2]string]string{}, inst: map[string]map[string]*entry{}}
+		svcByKey: map[[2]string]string{}, inst: map[string]map[string]*entry{}, svcRev: map[string]int64{}}
 }
 
 // clone copies the top-level maps; per-service instance maps are copied on
 // write by apply.
 func (x *index) clone() *index {
 	return &index{ns: maps.Clone(x.ns), nsByName: maps.Clone(x.nsByName), svc: maps.Clone(x.svc),
-		svcByKey: maps.Clone(x.svcByKey), inst: maps.Clone(x.inst)}
+		svcByKey: maps.Clone(x.svcByKey), inst: maps.Clone(x.inst), svcRev: maps.Clone(x.svcRev)}
 }
 
 // apply records one store event. Instance maps are replaced, never
@@ -64,8 +68,12 @@ func (x *index) apply(ev store.Event) error {
 		if del {
 			delete(x.svc, s.ID)
 			delete(x.svcByKey, [2]string{s.NamespaceID, s.Name})
+			delete(x.svcRev, s.ID)
 		} else {
 			x.svc[s.ID], x.svcByKey[[2]string{s.NamespaceID, s.Name}] = s, s.ID
+			if _, ok := x.svcRev[s.ID]; !ok {
+				x.svcRev[s.ID] = ev.KV.ModRevision
+			}
 		}
 	case strings.HasPrefix(key, instPrefix):
 		var in Instance
@@ -75,6 +83,9 @@ func (x *index) apply(ev store.Event) error {
 		m := maps.Clone(x.inst[in.ServiceID])
 		if m == nil {
 			m = map[string]*entry{}
+		}
+		if old, ok := m[in.ID]; del || !ok || !maps.Equal(old.Attributes, in.Attributes) {
+			x.svcRev[in.ServiceID] = max(x.svcRev[in.ServiceID], ev.KV.ModRevision)
 		}
 		if del {
 			delete(m, in.ID)

@@ -36,7 +36,14 @@ func instKey(svcID, id string) string     { return instsPrefix(svcID) + esc(id) 
 const (
 	NamespaceHTTP       = "HTTP"
 	NamespaceDNSPrivate = "DNS_PRIVATE"
+	NamespaceDNSPublic  = "DNS_PUBLIC"
 )
+
+// Tag is one resource tag; order is kept as given.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
 
 // Health statuses of an instance.
 const (
@@ -60,6 +67,12 @@ type Namespace struct {
 	Description      string    `json:"description,omitempty"`
 	CreatorRequestID string    `json:"creatorRequestId,omitempty"`
 	CreateDate       time.Time `json:"createDate"`
+	// SOATTL is the DNS namespaces' SOA record TTL (seconds; 0 unset).
+	SOATTL int64 `json:"soaTTL,omitempty"`
+	Tags   []Tag `json:"tags,omitempty"`
+	// UpdaterRequestIDs are the UpdaterRequestIds of the updates applied
+	// (the last few), so a retried update is not applied twice.
+	UpdaterRequestIDs []string `json:"updaterRequestIds,omitempty"`
 }
 
 // Service is a Cloud Map service inside a namespace.
@@ -74,6 +87,10 @@ type Service struct {
 	// configuration as the client sent it, echoed back on reads.
 	DNSConfig               []byte `json:"dnsConfig,omitempty"`
 	HealthCheckCustomConfig []byte `json:"healthCheckCustomConfig,omitempty"`
+	HealthCheckConfig       []byte `json:"healthCheckConfig,omitempty"`
+	// Attributes are the service attributes (UpdateServiceAttributes).
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Tags       []Tag             `json:"tags,omitempty"`
 }
 
 // Instance is one registered instance of a service.

@@ -221,8 +221,9 @@ func (r *Registry) DeleteService(ctx context.Context, id string) error {
 	return fmt.Errorf("delete service %s: too much contention", id)
 }
 
-// RegisterInstance creates or replaces an instance and counts as its
-// heartbeat. A new instance starts with the health in
+// RegisterInstance creates or replaces an instance. With AttrTTL it is a
+// leased instance and the call is its heartbeat; without, it stays until
+// DeregisterInstance (Cloud Map's semantics). A new instance starts with the health in
 // AWS_INIT_HEALTH_STATUS (HEALTHY by default); a re-registration keeps the
 // current health.
 func (r *Registry) RegisterInstance(ctx context.Context, svcID, instID string, attrs map[string]string, creatorRequestID string) (Instance, error) {
@@ -236,6 +237,10 @@ func (r *Registry) RegisterInstance(ctx context.Context, svcID, instID string, a
 		}
 		init = v
 	}
+	ttl, err := leaseTTL(attrs, r.ttl)
+	if err != nil {
+		return Instance{}, err
+	}
 	for range maxRetries {
 		var s Service
 		srev, err := r.get(ctx, svcKey(svcID), &s)
@@ -245,7 +250,7 @@ func (r *Registry) RegisterInstance(ctx context.Context, svcID, instID string, a
 			return Instance{}, err
 		}
 		in := Instance{ServiceID: svcID, ID: instID, Attributes: maps.Clone(attrs), CreatorRequestID: creatorRequestID,
-			Health: init, LastHeartbeat: r.now().UTC(), TTL: r.ttl}
+			Health: init, LastHeartbeat: r.now().UTC(), TTL: ttl}
 		var old Instance
 		irev, err := r.get(ctx, instKey(svcID, instID), &old)
 		if err == nil {

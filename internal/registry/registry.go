@@ -17,13 +17,14 @@ import (
 	"github.com/trellis-mesh/trellis/internal/store"
 )
 
-// DefaultTTL is how long an instance lives without a heartbeat.
+// DefaultTTL caps the lease of an instance registered with AttrTTL.
 const DefaultTTL = 30 * time.Second
 
 // Options configure a Registry.
 type Options struct {
-	// TTL is the heartbeat lifetime of newly registered instances; 0 means
-	// DefaultTTL.
+	// TTL caps the lease an instance asks for with AttrTTL (how long a
+	// leased instance lives without a heartbeat); 0 means DefaultTTL.
+	// Instances registered without AttrTTL never expire.
 	TTL time.Duration
 	// ExpiryInterval is how often expired instances are swept; 0 means TTL/3.
 	ExpiryInterval time.Duration
@@ -67,7 +68,7 @@ func New(st store.Store, opts Options) *Registry {
 		idx: newIndex(), changed: map[ServiceName]bool{}, notify: make(chan struct{}, 1)}
 }
 
-// TTL is the heartbeat lifetime given to instances.
+// TTL is the longest lease a registered instance gets.
 func (r *Registry) TTL() time.Duration { return r.ttl }
 
 // Run loads the registry, then follows the store and sweeps expired
@@ -100,6 +101,13 @@ func (r *Registry) load(ctx context.Context) (int64, error) {
 		if err := idx.apply(store.Event{Type: store.EventPut, KV: kv}); err != nil {
 			r.log.Error("registry: skipping undecodable record", "key", kv.Key, "err", err)
 		}
+	}
+	// After a (re)load the history of deletions is unknown: every
+	// service's InstancesRevision starts at the load's revision, at or
+	// above every value reported before, so it never goes back to a value
+	// that stood for another set of instances.
+	for id := range idx.svc {
+		idx.svcRev[id] = rev
 	}
 	r.mu.Lock()
 	old := r.idx
@@ -254,8 +262,8 @@ func (r *Registry) expireLoop(ctx context.Context) {
 	}
 }
 
-// ExpireOnce deletes every instance of the index whose last heartbeat is
-// older than its TTL. Each deletion is guarded by the instance's
+// ExpireOnce deletes every leased instance (AttrTTL) of the index whose
+// last heartbeat is older than its TTL. Each deletion is guarded by the instance's
 // modification revision, so a heartbeat that lands concurrently wins and
 // the instance stays. It returns how many instances it deleted.
 func (r *Registry) ExpireOnce(ctx context.Context) (int, error) {
@@ -266,7 +274,7 @@ func (r *Registry) ExpireOnce(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
 	for _, in := range idx.allInstances() {
-		if now.Before(in.LastHeartbeat.Add(in.TTL)) {
+		if !expired(in.Instance, now) {
 			continue
 		}
 		key := instKey(in.ServiceID, in.ID)

@@ -120,9 +120,9 @@ func TestRegisterLookupDeregister(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	r, clk, ctx := setup(t)
 	s := service(t, r, ctx)
-	r.RegisterInstance(ctx, s.ID, "a", attrs("10.0.0.1", "80", "blue"), "")
+	r.RegisterInstance(ctx, s.ID, "a", leased(attrs("10.0.0.1", "80", "blue"), "60"), "")
 	clk.advance(20 * time.Second)
-	r.RegisterInstance(ctx, s.ID, "b", attrs("10.0.0.2", "80", "blue"), "")
+	r.RegisterInstance(ctx, s.ID, "b", leased(attrs("10.0.0.2", "80", "blue"), "60"), "")
 	synced(t, r, ctx)
 	clk.advance(15 * time.Second) // a: 35 s old, b: 15 s old
 	if err := r.SetHealth(ctx, s.ID, "b", Unhealthy); err != nil {
@@ -152,14 +152,14 @@ func TestExpiry(t *testing.T) {
 func TestHeartbeatBeatsExpiry(t *testing.T) {
 	r, clk, ctx := setup(t)
 	s := service(t, r, ctx)
-	r.RegisterInstance(ctx, s.ID, "a", attrs("10.0.0.1", "80", "blue"), "")
+	r.RegisterInstance(ctx, s.ID, "a", leased(attrs("10.0.0.1", "80", "blue"), "30"), "")
 	synced(t, r, ctx)
 	clk.advance(time.Minute)
 	// Freeze the index the sweeper will see, then heartbeat.
 	r.mu.Lock()
 	stale := r.idx
 	r.mu.Unlock()
-	if _, err := r.RegisterInstance(ctx, s.ID, "a", attrs("10.0.0.1", "80", "blue"), ""); err != nil {
+	if _, err := r.RegisterInstance(ctx, s.ID, "a", leased(attrs("10.0.0.1", "80", "blue"), "30"), ""); err != nil {
 		t.Fatal(err)
 	}
 	synced(t, r, ctx)
@@ -195,7 +195,7 @@ func TestHeartbeatBeatsExpiry(t *testing.T) {
 		}
 	}()
 	for range 50 {
-		if _, err := r.RegisterInstance(ctx, s.ID, "a", attrs("10.0.0.1", "80", "blue"), ""); err != nil {
+		if _, err := r.RegisterInstance(ctx, s.ID, "a", leased(attrs("10.0.0.1", "80", "blue"), "30"), ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.GetInstance(ctx, s.ID, "a"); err != nil {

@@ -2,7 +2,6 @@ package registryapi
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trellis-mesh/trellis/internal/registry"
 )
@@ -26,6 +27,8 @@ type API struct {
 	log     *slog.Logger
 	region  string
 	account string
+	now     func() time.Time
+	opLog   *opLog
 	ops     map[string]func(context.Context, []byte) (any, error)
 }
 
@@ -33,6 +36,11 @@ type API struct {
 type Options struct {
 	Region, AccountID string
 	Logger            *slog.Logger
+	// OperationLog is how many operations ListOperations remembers; 0
+	// means DefaultOperationLog.
+	OperationLog int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // New returns the Cloud Map API over reg.
@@ -40,7 +48,11 @@ func New(reg *registry.Registry, opts Options) *API {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &API{reg: reg, log: opts.Logger, region: opts.Region, account: opts.AccountID}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &API{reg: reg, log: opts.Logger, region: opts.Region, account: opts.AccountID, now: opts.Now,
+		opLog: newOpLog(opts.OperationLog)}
 	a.ops = map[string]func(context.Context, []byte) (any, error){
 		"CreateHttpNamespace":              a.createHTTPNamespace,
 		"CreatePrivateDnsNamespace":        a.createPrivateDNSNamespace,
@@ -58,8 +70,27 @@ func New(reg *registry.Registry, opts Options) *API {
 		"DiscoverInstances":                a.discoverInstances,
 		"UpdateInstanceCustomHealthStatus": a.updateHealth,
 		"GetOperation":                     a.getOperation,
+		"ListOperations":                   a.listOperations,
+		"GetInstancesHealthStatus":         a.getInstancesHealthStatus,
+		"DiscoverInstancesRevision":        a.discoverInstancesRevision,
+		"TagResource":                      a.tagResource,
+		"UntagResource":                    a.untagResource,
+		"ListTagsForResource":              a.listTagsForResource,
+		"UpdateService":                    a.updateService,
+		"UpdateHttpNamespace":              a.updateHTTPNamespace,
+		"UpdatePrivateDnsNamespace":        a.updatePrivateDNSNamespace,
+		"CreatePublicDnsNamespace":         a.createPublicDNSNamespace,
+		"UpdatePublicDnsNamespace":         a.updatePublicDNSNamespace,
+		"GetServiceAttributes":             a.getServiceAttributes,
+		"UpdateServiceAttributes":          a.updateServiceAttributes,
+		"DeleteServiceAttributes":          a.deleteServiceAttributes,
 	}
 	return a
+}
+
+// Collectors are the API's Prometheus metrics, for the owner's registry.
+func (a *API) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{a.opLog.size, a.opLog.evicted}
 }
 
 // IsCloudMapRequest reports whether r is a Cloud Map call (what the server
@@ -73,12 +104,14 @@ type apiError struct {
 	code   string
 	status int
 	msg    string
+	// extra are further members of the error body (e.g. ResourceName).
+	extra map[string]string
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
 
 func invalid(format string, args ...any) error {
-	return &apiError{"InvalidInput", http.StatusBadRequest, fmt.Sprintf(format, args...)}
+	return &apiError{code: "InvalidInput", status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
 // ServeHTTP dispatches one call.
@@ -86,7 +119,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
 	h, ok := a.ops[op]
 	if !ok || r.Method != http.MethodPost {
-		a.writeError(w, &apiError{"UnknownOperationException", http.StatusBadRequest, "unsupported operation " + op})
+		a.writeError(w, &apiError{code: "UnknownOperationException", status: http.StatusBadRequest, msg: "unsupported operation " + op})
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -118,7 +151,11 @@ func (a *API) writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-ErrorType", ae.code)
 	w.WriteHeader(ae.status)
-	b, _ := json.Marshal(map[string]string{"__type": ae.code, "message": ae.msg})
+	body := map[string]string{"__type": ae.code, "message": ae.msg}
+	for k, v := range ae.extra {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
 	w.Write(b)
 }
 
@@ -139,10 +176,10 @@ func mapError(err error) *apiError {
 	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
-			return &apiError{c.code, http.StatusBadRequest, err.Error()}
+			return &apiError{code: c.code, status: http.StatusBadRequest, msg: err.Error()}
 		}
 	}
-	return &apiError{"InternalFailure", http.StatusInternalServerError, "internal error"}
+	return &apiError{code: "InternalFailure", status: http.StatusInternalServerError, msg: "internal error"}
 }
 
 func decodeInput(body []byte, v any) error {
@@ -156,35 +193,3 @@ func decodeInput(body []byte, v any) error {
 type epoch float64
 
 func toEpoch(t time.Time) epoch { return epoch(float64(t.UnixMilli()) / 1000) }
-
-// operation is what an operation id stands for. Creating and registering
-// take effect at once, so ids are self-describing (base64 JSON) instead of
-// stored: GetOperation decodes them and reports SUCCESS.
-type operation struct {
-	Type    string            `json:"t"`
-	Targets map[string]string `json:"g"`
-	At      int64             `json:"a"`
-}
-
-func newOperation(typ string, targets map[string]string) *string {
-	b, _ := json.Marshal(operation{Type: typ, Targets: targets, At: time.Now().UnixMilli()})
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return &s
-}
-
-func (a *API) getOperation(_ context.Context, body []byte) (any, error) {
-	var in struct{ OperationId string }
-	if err := decodeInput(body, &in); err != nil {
-		return nil, err
-	}
-	var op operation
-	raw, err := base64.RawURLEncoding.DecodeString(in.OperationId)
-	if err != nil || json.Unmarshal(raw, &op) != nil || op.Type == "" {
-		return nil, &apiError{"OperationNotFound", http.StatusBadRequest, "no operation " + in.OperationId}
-	}
-	at := toEpoch(time.UnixMilli(op.At))
-	return map[string]any{"Operation": map[string]any{
-		"Id": in.OperationId, "Type": op.Type, "Status": "SUCCESS", "Targets": op.Targets,
-		"CreateDate": at, "UpdateDate": at, "OwnerAccount": a.account,
-	}}, nil
-}

@@ -22,11 +22,29 @@ import (
 
 func setup(t *testing.T) (*sd.Client, context.Context) {
 	t.Helper()
+	return setupWith(t, registry.Options{})
+}
+
+// setupWith serves a registry with opts on loopback and returns an SDK
+// client for it.
+func setupWith(t *testing.T, opts registry.Options) (*sd.Client, context.Context) {
+	t.Helper()
+	url, ctx := serve(t, opts)
+	c := sd.New(sd.Options{Region: "us-west-2", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		APIOptions:  []func(*middleware.Stack) error{NoHostPrefix}})
+	return c, ctx
+}
+
+// serve runs a registry with opts and its API on loopback until the test
+// ends and returns the API's URL.
+func serve(t *testing.T, opts registry.Options) (string, context.Context) {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(st, registry.Options{})
+	reg := registry.New(st, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { reg.Run(ctx); close(done) }()
@@ -39,10 +57,7 @@ func setup(t *testing.T) (*sd.Client, context.Context) {
 		api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done; st.Close() })
-	c := sd.New(sd.Options{Region: "us-west-2", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-		APIOptions:  []func(*middleware.Stack) error{NoHostPrefix}})
-	return c, ctx
+	return srv.URL, ctx
 }
 
 func must[T any](t *testing.T) func(T, error) T {
@@ -140,7 +155,8 @@ func TestNamespacesAndServices(t *testing.T) {
 func TestInstances(t *testing.T) {
 	c, ctx := setup(t)
 	nsID := namespace(t, c, ctx, "apps.local")
-	svc := must[*sd.CreateServiceOutput](t)(c.CreateService(ctx, &sd.CreateServiceInput{Name: aws.String("color"), NamespaceId: aws.String(nsID)}))
+	svc := must[*sd.CreateServiceOutput](t)(c.CreateService(ctx, &sd.CreateServiceInput{Name: aws.String("color"), NamespaceId: aws.String(nsID),
+		HealthCheckCustomConfig: &types.HealthCheckCustomConfig{}}))
 	sid := svc.Service.Id
 	reg := func(id, ip, version string, extra ...string) {
 		a := map[string]string{"AWS_INSTANCE_IPV4": ip, "AWS_INSTANCE_PORT": "8080", "version": version}

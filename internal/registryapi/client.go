@@ -17,6 +17,8 @@ import (
 //		APIOptions: []func(*middleware.Stack) error{registryapi.NoHostPrefix}})
 //
 // (Without it, a DNS name data-<host> pointing at the server works too.)
+// It is the function docs/cloud-map.md prints for users' programs, which
+// cannot import this package.
 func NoHostPrefix(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("TrellisNoHostPrefix",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {

@@ -20,7 +20,7 @@ func (a *API) registerInstance(ctx context.Context, body []byte) (any, error) {
 	if _, err := a.reg.RegisterInstance(ctx, in.ServiceId, in.InstanceId, in.Attributes, in.CreatorRequestId); err != nil {
 		return nil, err
 	}
-	return map[string]any{"OperationId": newOperation("REGISTER_INSTANCE", map[string]string{"SERVICE": in.ServiceId, "INSTANCE": in.InstanceId})}, nil
+	return map[string]any{"OperationId": a.newOperation("REGISTER_INSTANCE", map[string]string{"SERVICE": in.ServiceId, "INSTANCE": in.InstanceId})}, nil
 }
 
 func (a *API) deregisterInstance(ctx context.Context, body []byte) (any, error) {
@@ -31,7 +31,7 @@ func (a *API) deregisterInstance(ctx context.Context, body []byte) (any, error) 
 	if err := a.reg.DeregisterInstance(ctx, in.ServiceId, in.InstanceId); err != nil {
 		return nil, err
 	}
-	return map[string]any{"OperationId": newOperation("DEREGISTER_INSTANCE", map[string]string{"SERVICE": in.ServiceId, "INSTANCE": in.InstanceId})}, nil
+	return map[string]any{"OperationId": a.newOperation("DEREGISTER_INSTANCE", map[string]string{"SERVICE": in.ServiceId, "INSTANCE": in.InstanceId})}, nil
 }
 
 func (a *API) getInstance(ctx context.Context, body []byte) (any, error) {
@@ -71,7 +71,14 @@ func (a *API) updateHealth(ctx context.Context, body []byte) (any, error) {
 	if err := decodeInput(body, &in); err != nil {
 		return nil, err
 	}
-	return struct{}{}, a.reg.SetHealth(ctx, in.ServiceId, in.InstanceId, in.Status)
+	svcID := serviceID(in.ServiceId)
+	if _, err := a.reg.GetInstance(ctx, svcID, in.InstanceId); err != nil {
+		return nil, err
+	}
+	if err := a.requireCustomHealth(ctx, svcID); err != nil {
+		return nil, err
+	}
+	return struct{}{}, a.reg.SetHealth(ctx, svcID, in.InstanceId, in.Status)
 }
 
 func (a *API) discoverInstances(ctx context.Context, body []byte) (any, error) {
@@ -104,11 +111,13 @@ func (a *API) discoverInstances(ctx context.Context, body []byte) (any, error) {
 		ins = ins[:in.MaxResults]
 	}
 	out := []map[string]any{}
-	var rev int64
 	for _, i := range ins {
 		out = append(out, map[string]any{"InstanceId": i.ID, "NamespaceName": in.NamespaceName, "ServiceName": in.ServiceName,
 			"HealthStatus": i.Health, "Attributes": i.Attributes})
-		rev = max(rev, i.LastHeartbeat.UnixMilli())
+	}
+	rev, err := a.reg.InstancesRevision(ctx, in.NamespaceName, in.ServiceName)
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"Instances": out, "InstancesRevision": rev}, nil
 }

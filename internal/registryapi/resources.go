@@ -18,6 +18,8 @@ func (a *API) svcARN(id string) string {
 
 type createNamespaceInput struct {
 	Name, CreatorRequestId, Description, Vpc string
+	Properties                               *soaJSON
+	Tags                                     []tagJSON
 }
 
 func (a *API) createHTTPNamespace(ctx context.Context, body []byte) (any, error) {
@@ -33,11 +35,22 @@ func (a *API) createNamespace(ctx context.Context, body []byte, typ string) (any
 	if err := decodeInput(body, &in); err != nil {
 		return nil, err
 	}
-	n, err := a.reg.CreateNamespace(ctx, registry.Namespace{Name: in.Name, Type: typ, Description: in.Description, CreatorRequestID: in.CreatorRequestId})
+	if typ == registry.NamespaceDNSPrivate && in.Vpc == "" {
+		return nil, invalid("Vpc is required for a private DNS namespace")
+	}
+	if err := checkTags(in.Tags, len(toTags(in.Tags)), in.Name); err != nil {
+		return nil, err
+	}
+	ttl, err := checkSOA(in.Properties)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"OperationId": newOperation("CREATE_NAMESPACE", map[string]string{"NAMESPACE": n.ID})}, nil
+	n, err := a.reg.CreateNamespace(ctx, registry.Namespace{Name: in.Name, Type: typ, Description: in.Description,
+		CreatorRequestID: in.CreatorRequestId, SOATTL: ttl, Tags: toTags(in.Tags)})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"OperationId": a.newOperation("CREATE_NAMESPACE", map[string]string{"NAMESPACE": n.ID})}, nil
 }
 
 func (a *API) namespaceJSON(ctx context.Context, n registry.Namespace) (map[string]any, error) {
@@ -46,8 +59,12 @@ func (a *API) namespaceJSON(ctx context.Context, n registry.Namespace) (map[stri
 		return nil, err
 	}
 	props := map[string]any{"HttpProperties": map[string]any{"HttpName": n.Name}}
-	if n.Type == registry.NamespaceDNSPrivate {
-		props["DnsProperties"] = map[string]any{}
+	if n.Type != registry.NamespaceHTTP {
+		dns := map[string]any{}
+		if n.SOATTL > 0 {
+			dns["SOA"] = map[string]any{"TTL": n.SOATTL}
+		}
+		props["DnsProperties"] = dns
 	}
 	m := map[string]any{"Id": n.ID, "Arn": a.nsARN(n.ID), "Name": n.Name, "Type": n.Type, "ServiceCount": count,
 		"CreateDate": toEpoch(n.CreateDate), "Properties": props, "ResourceOwner": a.account}
@@ -135,7 +152,7 @@ func (a *API) deleteNamespace(ctx context.Context, body []byte) (any, error) {
 	if _, err := a.reg.DeleteNamespace(ctx, in.Id); err != nil {
 		return nil, err
 	}
-	return map[string]any{"OperationId": newOperation("DELETE_NAMESPACE", map[string]string{"NAMESPACE": in.Id})}, nil
+	return map[string]any{"OperationId": a.newOperation("DELETE_NAMESPACE", map[string]string{"NAMESPACE": in.Id})}, nil
 }
 
 type createServiceInput struct {
@@ -144,6 +161,7 @@ type createServiceInput struct {
 	HealthCheckCustomConfig                          json.RawMessage
 	HealthCheckConfig                                json.RawMessage
 	Type                                             string
+	Tags                                             []tagJSON
 }
 
 func (a *API) createService(ctx context.Context, body []byte) (any, error) {
@@ -157,8 +175,19 @@ func (a *API) createService(ctx context.Context, body []byte) (any, error) {
 		json.Unmarshal(in.DnsConfig, &dc)
 		nsID = dc.NamespaceId
 	}
+	ns, err := a.reg.GetNamespace(ctx, nsID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServiceConfig(ns.Type, in.Type, in.DnsConfig, in.HealthCheckConfig, in.HealthCheckCustomConfig); err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags, len(toTags(in.Tags)), in.Name); err != nil {
+		return nil, err
+	}
 	s, err := a.reg.CreateService(ctx, registry.Service{Name: in.Name, NamespaceID: nsID, Description: in.Description,
-		CreatorRequestID: in.CreatorRequestId, DNSConfig: in.DnsConfig, HealthCheckCustomConfig: in.HealthCheckCustomConfig})
+		CreatorRequestID: in.CreatorRequestId, DNSConfig: in.DnsConfig, HealthCheckCustomConfig: in.HealthCheckCustomConfig,
+		HealthCheckConfig: in.HealthCheckConfig, Tags: toTags(in.Tags)})
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +216,9 @@ func (a *API) serviceJSON(ctx context.Context, s registry.Service) (map[string]a
 	}
 	if len(s.HealthCheckCustomConfig) > 0 {
 		m["HealthCheckCustomConfig"] = json.RawMessage(s.HealthCheckCustomConfig)
+	}
+	if len(s.HealthCheckConfig) > 0 {
+		m["HealthCheckConfig"] = json.RawMessage(s.HealthCheckConfig)
 	}
 	return m, nil
 }

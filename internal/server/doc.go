@@ -3,6 +3,8 @@
 // cancellation (stop accepting, finish in-flight requests, close the store).
 // It also mounts the administrative GET /admin/backup (package backup) on
 // the API port.
+// A background stage (mesh view, reconcile, registry, xDS) that dies stops
+// the server with its error (stages.go; Failed, Run).
 // Nothing imports it but cmd/trellis and tests.
 //
 // It owns the server's Prometheus registry, served at GET /metrics on the API

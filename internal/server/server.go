@@ -11,13 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/trellis-mesh/trellis/internal/apiserver"
+	"github.com/trellis-mesh/trellis/internal/auth"
+	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/backup"
+	"github.com/trellis-mesh/trellis/internal/ca"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/meshview"
 	"github.com/trellis-mesh/trellis/internal/reconcile"
@@ -53,9 +57,22 @@ type Config struct {
 	Logger        *slog.Logger
 	// ShutdownTimeout bounds how long in-flight requests may run on stop.
 	ShutdownTimeout time.Duration
-	// RegistryTTL is how long a registered service instance lives without
-	// a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// RegistryTTL caps the lease of a service instance registered with
+	// the trellis.io/ttl attribute (the sidecar's registrations): how long
+	// it lives without a heartbeat; 0 means registry.DefaultTTL (30 s).
+	// Instances registered without the attribute never expire.
 	RegistryTTL time.Duration
+	// Auth is API authentication (see AuthConfig; zero value: off).
+	Auth AuthConfig
+	// APITLSCert and APITLSKey are PEM files; when both are set the API
+	// port serves HTTPS (HTTP/2 and HTTP/1.1).
+	APITLSCert string
+	APITLSKey  string
+	// APILimits bound slow and idle clients and open connections on the
+	// API port; zero fields take apiserver's defaults.
+	APILimits apiserver.ConnLimits
+	// CA configures the built-in CA and authenticated xDS (ca.go).
+	CA CAConfig
 }
 
 // Server is a running Trellis control plane.
@@ -71,15 +88,30 @@ type Server struct {
 	store store.Store
 	api   *http.Server
 	ln    net.Listener
-	done  chan error
+	// collectors are the API side's Prometheus metrics (see Collectors).
+	collectors []prometheus.Collector
+	done       chan error
 
 	// The xDS side: the view follows the store, the reconciler translates,
 	// the xDS server serves. They stop with cancel; bg counts them.
-	xds     *xdsserver.Server
+	xds *xdsserver.Server
+	ca  *ca.CA
+	// authMW is the API auth middleware (nil when auth is off); the CA's
+	// enrolment endpoint checks SigV4 with it (ca.go).
+	authMW  *auth.Middleware
 	xdsLn   net.Listener
 	xdsUnix net.Listener
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
+	// failed gets the first stage that died; stopping is set by Stop
+	// (stages.go).
+	failed   chan error
+	stopping atomic.Bool
+
+	keys      *auth.Keys // nil when auth is off
+	adminFile string
+	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
+	mirror    *auth.Mirror
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -90,6 +122,13 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := apiTLS(cfg.APITLSCert, cfg.APITLSKey)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -105,36 +144,60 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("listen on api address %s: %w", cfg.APIAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1), metrics: newMetricsRegistry()}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
+		failed: make(chan error, 1), metrics: newMetricsRegistry()}
 	mux := http.NewServeMux()
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
 	mux.Handle("GET /metrics", metricsHandler(s.metrics))
-	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
 	s.newTelemetry(mux)
+	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
+	handler, err := s.withAuth(mux, mgr)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
 	stopStreams := s.startHistory(ctx, mux)
 	mountConsole(mux)
+	if s.mirror != nil {
+		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
+	}
 	regAPI := registryapi.New(reg, registryapi.Options{Region: cfg.Region, AccountID: cfg.AccountID, Logger: cfg.Logger})
-	if err := s.startXDS(ctx, mux, reg); err != nil {
+	err = s.startCA(ctx, mux)
+	if err == nil {
+		err = s.startXDS(ctx, mux, reg)
+	}
+	if err != nil {
 		cancel()
 		s.bg.Wait()
 		ln.Close()
 		st.Close()
+		if s.auditLog != nil {
+			s.auditLog.Close()
+		}
 		return nil, err
 	}
 	s.api = &http.Server{
-		Handler:           newAPIMetrics(s.metrics, appMesh, regAPI).instrument(cloudMapOr(regAPI, mux)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:   newAPIMetrics(s.metrics, appMesh, regAPI).instrument(s.enrolOr(handler(cloudMapOr(regAPI, mux)))),
+		TLSConfig: tlsCfg,
+		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	s.api.RegisterOnShutdown(stopStreams)
-	go func() { s.done <- s.api.Serve(ln) }()
+	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
+	limiter.Configure(s.api)
+	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
+	s.metrics.MustRegister(s.collectors...)
+	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
-		"region", cfg.Region, "account", cfg.AccountID)
+		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
 }
 
@@ -145,7 +208,17 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	if s.cfg.XDSAddr == "" && s.cfg.XDSUnixSocket == "" {
 		return nil
 	}
-	creds, err := xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	if err := s.checkXDSExposure(); err != nil {
+		return err
+	}
+	var creds credentials.TransportCredentials
+	var auth xdsserver.AuthOptions
+	var err error
+	if s.cfg.CA.XDSMTLS {
+		creds, auth, err = s.xdsMTLS()
+	} else {
+		creds, err = xdsCredentials(s.cfg.XDSTLSCert, s.cfg.XDSTLSKey)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,12 +247,14 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	// Serve may run once per listener: the streams of both share the one
 	// snapshot cache and status table.
 	if ln := s.xdsLn; ln != nil {
-		if creds != nil {
+		if auth.Authenticate != nil {
+			s.background(func() error { return s.xds.ServeAuthenticated(ctx, ln, creds, auth) }, "xds server")
+		} else if creds != nil {
 			s.background(func() error { return s.xds.ServeTLS(ctx, ln, creds) }, "xds server")
 		} else {
 			s.background(func() error { return s.xds.Serve(ctx, ln) }, "xds server")
 		}
-		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil)
+		s.log.Info("xds server started", "xds", ln.Addr().String(), "tls", creds != nil, "mtls", auth.Authenticate != nil)
 	}
 	if ln := s.xdsUnix; ln != nil {
 		path := s.cfg.XDSUnixSocket
@@ -189,8 +264,10 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 		}, "xds unix socket server")
 		s.log.Info("xds server started", "xds", "unix://"+path)
 	}
-	mux.Handle("GET /debug/xds", s.xds.StatusHandler())
-	mountProxies(mux, s.xds)
+	// Node ids, peers and NACK text: behind the auth middleware when auth
+	// is on, else loopback only.
+	mux.Handle("GET /debug/xds", s.guard()(s.xds.StatusHandler()))
+	s.mountProxies(mux)
 	return nil
 }
 
@@ -255,16 +332,6 @@ func cloudMapOr(cloudMap http.Handler, next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) background(run func() error, name string) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		if err := run(); err != nil {
-			s.log.Error(name+" stopped", "err", err)
-		}
-	}()
-}
-
 // XDSAddr is the bound xDS address ("" when xDS is disabled).
 func (s *Server) XDSAddr() string {
 	if s.xdsLn == nil {
@@ -281,6 +348,12 @@ func (s *Server) XDSUnixSocket() string {
 	return s.cfg.XDSUnixSocket
 }
 
+// Collectors are the Prometheus metrics of the API port: connection
+// limits and timeouts (apiserver.ConnLimiter) and the Cloud Map
+// operation log (registryapi). Register them on the registry that serves
+// /metrics.
+func (s *Server) Collectors() []prometheus.Collector { return s.collectors }
+
 // Addr is the bound API address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -295,6 +368,7 @@ func (s *Server) Stop() error {
 	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errAPI = errors.Join(errAPI, err)
 	}
+	s.stopping.Store(true)
 	if s.cancel != nil {
 		s.log.Info("shutting down: closing xDS streams and the registry")
 		s.cancel()
@@ -304,6 +378,9 @@ func (s *Server) Stop() error {
 	errStore := s.store.Close()
 	if errStore != nil {
 		errStore = fmt.Errorf("close store: %w", errStore)
+	}
+	if s.auditLog != nil {
+		errStore = errors.Join(errStore, s.auditLog.Close())
 	}
 	s.log.Info("shutdown complete")
 	return errors.Join(errAPI, errStore)
@@ -320,6 +397,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case err := <-s.done:
 		s.done <- err
 		s.log.Error("api server stopped unexpectedly", "err", err)
+	case err := <-s.failed:
+		return errors.Join(err, s.Stop())
 	}
 	return s.Stop()
 }

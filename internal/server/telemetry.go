@@ -28,7 +28,10 @@ func (s *Server) xdsOptions() xdsserver.Options {
 		Services: s.telemetry.RegisterService, ServerOptions: []grpc.ServerOption{s.telemetry.ServerOption()}}
 }
 
-// mountProxies serves the per-proxy config status at GET /v1/proxies.
-func mountProxies(mux *http.ServeMux, xds *xdsserver.Server) {
-	mux.Handle("GET /v1/proxies", xds.ProxiesHandler())
+// mountProxies serves the per-proxy config status at GET /v1/proxies. It
+// shows node ids, peers and NACK text like /debug/xds, so it is guarded
+// the same way: behind the auth middleware when auth is on, else loopback
+// only.
+func (s *Server) mountProxies(mux *http.ServeMux) {
+	mux.Handle("GET /v1/proxies", s.guard()(s.xds.ProxiesHandler()))
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
@@ -35,7 +37,7 @@ func TestTelemetryOverXDSPort(t *testing.T) {
 	t.Cleanup(func() { _ = s.Stop() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	mustMesh(t, newClient(s.Addr()))
+	mustFrontNode(ctx, t, s.Addr())
 	adsConnectAndACK(ctx, t, s.XDSAddr(), "mesh/"+testMesh+"/virtualNode/front")
 
 	conn, err := grpc.NewClient(s.XDSAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -76,6 +78,18 @@ func TestTelemetryOverXDSPort(t *testing.T) {
 	}
 }
 
+// mustFrontNode creates the test mesh and its virtual node "front", so a
+// proxy of that node gets a configuration.
+func mustFrontNode(ctx context.Context, t *testing.T, addr string) {
+	t.Helper()
+	c := newClient(addr)
+	mustMesh(t, c)
+	if _, err := c.CreateVirtualNode(ctx, &appmesh.CreateVirtualNodeInput{MeshName: aws.String(testMesh),
+		VirtualNodeName: aws.String("front"), Spec: dnsNode("front.local")}); err != nil {
+		t.Fatalf("CreateVirtualNode: %v", err)
+	}
+}
+
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -113,7 +127,7 @@ func TestProxiesShowNACK(t *testing.T) {
 	t.Cleanup(func() { _ = s.Stop() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	mustMesh(t, newClient(s.Addr()))
+	mustFrontNode(ctx, t, s.Addr())
 	conn, err := grpc.NewClient(s.XDSAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"sigs.k8s.io/yaml"
 
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 )
@@ -28,7 +26,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 
 		NodeID:        c.Identity.NodeID,
 		Cluster:       c.Identity.Cluster,
-		Metadata:      nodeMetadata(&c.Proxy),
+		Metadata:      nodeMetadata(&c.Proxy, c.Telemetry.Tracing()),
 		AdminAddress:  c.Envoy.AdminAddress,
 		AdminPort:     c.Envoy.AdminPort,
 		XDSHost:       c.XDS.Host,
@@ -37,6 +35,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 		XDSUnixSocket: c.XDS.UnixSocket,
 		Delta:         c.Delta,
 		SDSSocketPath: c.SDSSocketPath,
+		Telemetry:     c.Telemetry.Telemetry,
 	}
 }
 
@@ -52,12 +51,16 @@ func metricsService(c *Config) *bootstrap.MetricsService {
 
 // nodeMetadata describes the proxy under MetadataKey. Unset addresses are
 // left out so the server applies its defaults (which depend on the mesh's
-// IP preference).
-func nodeMetadata(p *ProxyShape) map[string]any {
+// IP preference). tracing asks the server for a tracing block on every
+// HTTP manager, so the bootstrap's tracer sees the requests.
+func nodeMetadata(p *ProxyShape, tracing bool) map[string]any {
 	m := map[string]any{
 		"interception": p.Interception,
 		"ingressPort":  p.IngressPort,
 		"egressPort":   p.EgressPort,
+	}
+	if tracing {
+		m["tracing"] = true
 	}
 	for k, v := range map[string]string{
 		"ingressAddress": p.IngressAddress,
@@ -90,28 +93,33 @@ func formatPortMap(ports map[uint32]uint32) string {
 
 // RenderBootstrap renders the bootstrap YAML: bootstrap.Build's proxy,
 // plus the App Mesh agent's explicit initial_fetch_timeout on LDS and CDS
-// (0 = wait for the server forever, so LIVE means configured), formatted
-// as bootstrap.Render does.
-func RenderBootstrap(c *Config) ([]byte, error) {
+// (0 = wait for the server forever, so LIVE means configured), plus the
+// user's telemetry files merged in; formatted as bootstrap.Render does.
+// replaced lists the top-level keys a file replaced, for a warning.
+func RenderBootstrap(c *Config) (y []byte, replaced []string, err error) {
 	b, err := bootstrap.Build(BootstrapConfig(c))
 	if err != nil {
-		return nil, fmt.Errorf("render bootstrap: %w", err)
+		return nil, nil, fmt.Errorf("render bootstrap: %w", err)
 	}
 	timeout := durationpb.New(c.Envoy.InitialFetchTimeout)
 	b.DynamicResources.LdsConfig.InitialFetchTimeout = timeout
 	b.DynamicResources.CdsConfig.InitialFetchTimeout = timeout
 	if err := b.ValidateAll(); err != nil {
-		return nil, fmt.Errorf("render bootstrap: %w", err)
+		return nil, nil, fmt.Errorf("render bootstrap: %w", err)
 	}
-	j, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(b)
-	if err != nil {
-		return nil, fmt.Errorf("render bootstrap: marshal: %w", err)
+	if len(c.Telemetry.Files) > 0 {
+		frags, err := c.Telemetry.fragments()
+		if err != nil {
+			return nil, nil, fmt.Errorf("render bootstrap: %w", err)
+		}
+		if b, replaced, err = bootstrap.Merge(b, frags); err != nil {
+			return nil, nil, fmt.Errorf("render bootstrap: %w", err)
+		}
 	}
-	y, err := yaml.JSONToYAML(j)
-	if err != nil {
-		return nil, fmt.Errorf("render bootstrap: yaml: %w", err)
+	if y, err = bootstrap.Marshal(b); err != nil {
+		return nil, nil, fmt.Errorf("render bootstrap: %w", err)
 	}
-	return y, nil
+	return y, replaced, nil
 }
 
 // prepareBootstrap returns the path Envoy starts from and a cleanup that
@@ -123,9 +131,12 @@ func prepareBootstrap(c *Config, log *slog.Logger) (string, func(), error) {
 		log.Info("using bootstrap file as is", "path", c.Envoy.ConfigFile)
 		return c.Envoy.ConfigFile, func() {}, nil
 	}
-	y, err := RenderBootstrap(c)
+	y, replaced, err := RenderBootstrap(c)
 	if err != nil {
 		return "", nil, err
+	}
+	if len(replaced) > 0 {
+		log.Warn("telemetry files replaced rendered bootstrap keys", "keys", replaced)
 	}
 	if c.Envoy.ConfigFile != "" {
 		if err := os.WriteFile(c.Envoy.ConfigFile, y, 0o600); err != nil {

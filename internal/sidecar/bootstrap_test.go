@@ -49,6 +49,18 @@ var goldenSources = map[string]Source{
 		"mesh": "color", "virtual-gateway": "ingress-gw", "xds-address": "trellis.trellis-system.svc:15010",
 		"admin-address": "0.0.0.0",
 	}, nil),
+	// App Mesh telemetry variables: stats tags, flush interval, Jaeger
+	// (Zipkin JSON), and a user's stats sinks file (which switches
+	// DogStatsD off, as in App Mesh).
+	"appmesh-env-telemetry": src(nil, map[string]string{
+		"APPMESH_RESOURCE_ARN":        arn,
+		"ENABLE_ENVOY_STATS_TAGS":     "1",
+		"ENVOY_STATS_FLUSH_INTERVAL":  "10s",
+		"ENABLE_ENVOY_DOG_STATSD":     "1",
+		"ENVOY_STATS_SINKS_CFG_FILE":  "testdata/telemetry-sinks.yaml",
+		"ENABLE_ENVOY_JAEGER_TRACING": "1",
+		"JAEGER_TRACER_VERSION":       "JSON",
+	}),
 }
 
 func TestRenderBootstrapGolden(t *testing.T) {
@@ -68,7 +80,7 @@ func renderGolden(t *testing.T, s Source) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := RenderBootstrap(&c)
+	y, _, err := RenderBootstrap(&c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +165,7 @@ func TestPrepareBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rendered, _ := RenderBootstrap(&c)
+	rendered, _, _ := RenderBootstrap(&c)
 
 	// Temporary file, removed by cleanup.
 	path, cleanup, err := prepareBootstrap(&c, log)

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -45,6 +46,8 @@ type Config struct {
 
 	Envoy EnvoyOptions
 	Proxy ProxyShape
+	// Telemetry is stats tags, sinks and tracing (telemetry.go).
+	Telemetry TelemetryOptions
 
 	// AgentAddr is where the agent serves /ready and /status.
 	AgentAddr string
@@ -70,6 +73,11 @@ type Config struct {
 	// StopTimeout is how long Envoy gets after SIGTERM before SIGKILL
 	// (default 2 s).
 	StopTimeout time.Duration
+	// Stdout and Stderr receive Envoy's stdout and stderr byte for byte
+	// (nil: the sidecar's own). Envoy's access logs to /dev/stdout and its
+	// log lines are never rewrapped or filtered by the agent's log level;
+	// the agent's own structured log goes through Logger.
+	Stdout, Stderr io.Writer
 }
 
 // XDSTarget is the control plane's address: Host and Port (plus any
@@ -192,6 +200,7 @@ func Load(src Source) (Config, error) {
 	c.SDSSocketPath, _, _ = r.lookup("sds-socket", "APPMESH_SDS_SOCKET_PATH")
 	c.Envoy = r.envoyOptions()
 	c.Proxy = r.proxyShape()
+	c.Telemetry = r.telemetry(c.Identity)
 	c.AgentAddr = r.agentAddr()
 	c.Registry = r.registry()
 	c.Ignored = unsupportedEnv(src.Env)
@@ -256,23 +265,15 @@ func (r *resolver) configFile() (string, bool) {
 }
 
 // unsupported are App Mesh image variables that change what Envoy does but
-// that this sidecar does not implement (tracing, stats sinks and tags,
-// bootstrap merges, Unix-socket admin). A variable counts when set to
-// anything but its harmless value: false for booleans, or the given one.
+// that this sidecar does not implement (the metrics extension, bootstrap
+// merges, Unix-socket admin; docs/telemetry.md says why for telemetry). A
+// variable counts when set to anything but its harmless value: false for
+// booleans, or the given one.
 var unsupported = []struct {
 	name     string
 	boolean  bool
 	harmless string
 }{
-	{name: "ENABLE_ENVOY_XRAY_TRACING", boolean: true},
-	{name: "ENABLE_ENVOY_DATADOG_TRACING", boolean: true},
-	{name: "ENABLE_ENVOY_JAEGER_TRACING", boolean: true},
-	{name: "ENVOY_TRACING_CFG_FILE"},
-	{name: "ENABLE_ENVOY_DOG_STATSD", boolean: true},
-	{name: "ENVOY_STATS_SINKS_CFG_FILE"},
-	{name: "ENVOY_STATS_CONFIG_FILE"},
-	{name: "ENABLE_ENVOY_STATS_TAGS", boolean: true},
-	{name: "ENVOY_STATS_FLUSH_INTERVAL"},
 	{name: "APPMESH_METRIC_EXTENSION_VERSION", harmless: "0"},
 	{name: "ENABLE_STATS_SNAPSHOT", boolean: true},
 	{name: "ENVOY_RESOURCES_CONFIG_FILE"},

@@ -125,22 +125,23 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadAppMeshEnv(t *testing.T) {
 	env := map[string]string{
-		"APPMESH_RESOURCE_ARN":        arn,
-		"ENVOY_ADMIN_ACCESS_PORT":     "9911",
-		"ENVOY_LOG_LEVEL":             "DEBUG",
-		"ENVOY_CONCURRENCY":           "2",
-		"LISTENER_DRAIN_WAIT_TIME_S":  "30",
-		"ENVOY_INITIAL_FETCH_TIMEOUT": "10",
-		"APPNET_ENVOY_RESTART_COUNT":  "7",
-		"APPMESH_ENVOY_INGRESS_PORT":  "16000",
-		"APPMESH_ENVOY_EGRESS_PORT":   "16001",
-		"APPMESH_APP_PORTS":           "9080, 9090",
-		"APPMESH_SDS_SOCKET_PATH":     "/run/spire.sock",
-		"APPNET_AGENT_HTTP_PORT":      "9912",
-		"ENABLE_ENVOY_XRAY_TRACING":   "1",
-		"ENABLE_ENVOY_DOG_STATSD":     "false",
-		"ENVOY_ADMIN_MODE":            "tcp",
-		"ENVOY_STATS_SINKS_CFG_FILE":  "/etc/sinks.yaml",
+		"APPMESH_RESOURCE_ARN":             arn,
+		"ENVOY_ADMIN_ACCESS_PORT":          "9911",
+		"ENVOY_LOG_LEVEL":                  "DEBUG",
+		"ENVOY_CONCURRENCY":                "2",
+		"LISTENER_DRAIN_WAIT_TIME_S":       "30",
+		"ENVOY_INITIAL_FETCH_TIMEOUT":      "10",
+		"APPNET_ENVOY_RESTART_COUNT":       "7",
+		"APPMESH_ENVOY_INGRESS_PORT":       "16000",
+		"APPMESH_ENVOY_EGRESS_PORT":        "16001",
+		"APPMESH_APP_PORTS":                "9080, 9090",
+		"APPMESH_SDS_SOCKET_PATH":          "/run/spire.sock",
+		"APPNET_AGENT_HTTP_PORT":           "9912",
+		"ENABLE_ENVOY_XRAY_TRACING":        "1",
+		"ENABLE_ENVOY_DOG_STATSD":          "false",
+		"ENVOY_ADMIN_MODE":                 "tcp",
+		"ENVOY_RESOURCES_CONFIG_FILE":      "/etc/resources.yaml",
+		"APPMESH_METRIC_EXTENSION_VERSION": "1",
 	}
 	c, err := Load(src(nil, env))
 	if err != nil {
@@ -158,7 +159,10 @@ func TestLoadAppMeshEnv(t *testing.T) {
 	if c.SDSSocketPath != "/run/spire.sock" || c.AgentAddr != "127.0.0.1:9912" {
 		t.Errorf("sds %q agent %q", c.SDSSocketPath, c.AgentAddr)
 	}
-	if want := []string{"ENABLE_ENVOY_XRAY_TRACING", "ENVOY_STATS_SINKS_CFG_FILE"}; !slices.Equal(c.Ignored, want) {
+	if tr := c.Telemetry.Tracer; tr == nil || tr.Kind != "xray" || c.Telemetry.DogStatsD != nil {
+		t.Errorf("Telemetry = %+v", c.Telemetry)
+	}
+	if want := []string{"APPMESH_METRIC_EXTENSION_VERSION", "ENVOY_RESOURCES_CONFIG_FILE"}; !slices.Equal(c.Ignored, want) {
 		t.Errorf("Ignored = %v, want %v", c.Ignored, want)
 	}
 }

@@ -16,10 +16,16 @@
 //     defaults; flags win over the environment.
 //  2. The bootstrap (bootstrap.go) is rendered to a temporary file, or to
 //     ENVOY_CONFIG_FILE; an existing non-empty ENVOY_CONFIG_FILE is used
-//     verbatim.
-//  3. The supervisor (supervisor.go) starts Envoy, forwards its log lines
-//     to slog (component=envoy) and restarts it with exponential backoff
-//     when it exits unexpectedly, up to MaxRestarts; then Run fails.
+//     verbatim. App Mesh's stats and tracing variables (telemetry.go,
+//     docs/telemetry.md) add tags, sinks and a tracer, and merge the
+//     user's tracing/stats fragment files.
+//  3. The supervisor (supervisor.go) starts Envoy with the sidecar's own
+//     stdout and stderr, so access logs on /dev/stdout and Envoy's log
+//     lines come out byte for byte, as from App Mesh's image (Envoy's
+//     level is --envoy-log-level; the agent's structured slog, on stderr
+//     from the CLI, follows --log-level). It restarts Envoy with
+//     exponential backoff when it exits unexpectedly, up to MaxRestarts;
+//     then Run fails.
 //  4. The agent HTTP server (readiness.go) answers GET /ready (200 once
 //     Envoy reports LIVE) and GET /status.
 //  5. The control-plane watch (xdswatch.go) polls Envoy's

@@ -42,9 +42,15 @@ func TestMain(m *testing.M) {
 //	serve                    run until SIGTERM, then exit 0
 //	stubborn                 ignore SIGTERM
 //	admin                    serve a fake admin API on the bootstrap's admin port
+//
+// fakeAccessLog is what fake Envoy writes to stdout: JSON access-log lines
+// with escapes, a tab and non-ASCII, and a last line without a newline.
+const fakeAccessLog = `{"status":200,"path":"/a?q=\"x\"","ua":"tab\there","name":"é"}` + "\n" +
+	`{"status":503,"flags":"UH"}` + "\n" + `partial`
+
 func fakeEnvoy(mode string, args []string) int {
 	fmt.Fprintln(os.Stderr, "[2026-01-02 15:04:05.000][42][warning][upstream] [source/x.cc:1] fake envoy "+strings.Join(args, " "))
-	fmt.Fprintln(os.Stdout, "plain stdout line")
+	fmt.Fprint(os.Stdout, fakeAccessLog)
 	kind, rest, _ := strings.Cut(mode, ":")
 	switch kind {
 	case "exit":
@@ -62,6 +68,7 @@ func fakeEnvoy(mode string, args []string) int {
 		return untilSignal()
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)
+		fmt.Fprintln(os.Stdout, "stubborn: ignoring SIGTERM")
 		time.Sleep(time.Hour)
 	case "admin":
 		return fakeAdmin(args)

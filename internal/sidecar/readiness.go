@@ -41,8 +41,10 @@ type agent struct {
 	sup      *supervisor
 	log      *slog.Logger
 	draining atomic.Bool
-	srv      *http.Server
-	ln       net.Listener
+	// waitLogged: the not-ready reason was logged since Envoy was last LIVE.
+	waitLogged atomic.Bool
+	srv        *http.Server
+	ln         net.Listener
 }
 
 // listenAgent binds addr now, so a port conflict fails Run before Envoy
@@ -94,10 +96,30 @@ func (a *agent) ready(ctx context.Context) (bool, string) {
 func (a *agent) handleReady(w http.ResponseWriter, r *http.Request) {
 	ok, state := a.ready(r.Context())
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if !ok {
-		w.WriteHeader(http.StatusServiceUnavailable)
+	if ok {
+		a.waitLogged.Store(false)
+		io.WriteString(w, state+"\n")
+		return
 	}
-	io.WriteString(w, state+"\n")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	why := waitReason(state)
+	if why != "" && !a.waitLogged.Swap(true) {
+		a.log.Warn("not ready", "envoyState", state, "reason", why)
+	}
+	io.WriteString(w, state+"\n"+why)
+}
+
+// waitReason explains a not-ready state in /ready's body (after the state
+// line, which stays first for probes that read it).
+func waitReason(state string) string {
+	switch state {
+	case "PRE_INITIALIZING", "INITIALIZING":
+		return "waiting for this node's listeners and clusters from the control plane; " +
+			"the server sends none while the virtual node or gateway does not exist (check mesh and name)\n"
+	case envoyUnreachable:
+		return "Envoy's admin API does not answer (starting, restarting or stuck)\n"
+	}
+	return ""
 }
 
 func (a *agent) status(ctx context.Context) Status {

@@ -21,6 +21,8 @@ import (
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 )
 
 // Registration defaults.
@@ -37,7 +39,19 @@ const (
 	AttrIPv4        = "AWS_INSTANCE_IPV4"
 	AttrPort        = "AWS_INSTANCE_PORT"
 	AttrVirtualNode = "trellis.io/virtualNode"
+	// AttrTTL asks the registry for a lease (whole seconds): the instance
+	// expires unless a heartbeat re-registers it within that time. The
+	// registrar asks for three heartbeat intervals. Instances registered
+	// without it (the aws CLI, SDKs) live until deregistered, as in Cloud
+	// Map. The server caps the lease (30 s by default).
+	AttrTTL = "trellis.io/ttl"
 )
+
+// leaseSeconds is the lease the registrar asks for: three heartbeats,
+// rounded up to whole seconds.
+func leaseSeconds(heartbeat time.Duration) string {
+	return strconv.Itoa(int((3*heartbeat + time.Second - 1) / time.Second))
+}
 
 // RegistryOptions configure service registration over the server's API.
 type RegistryOptions struct {
@@ -117,7 +131,13 @@ func NewCloudMapRegistrar(opts RegistryOptions, ingressAddr string, log *slog.Lo
 	if r.opts.InstanceIP == "" {
 		r.opts.InstanceIP, r.ipErr = defaultInstanceIP(ingressAddr)
 	}
-	creds := credentials.NewStaticCredentialsProvider("trellis", "trellis", "")
+	// Sign with the aws-style credentials of the environment when there
+	// are any (a server with --auth needs them), else with a placeholder
+	// key that a server without auth ignores.
+	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider("trellis", "trellis", "")
+	if c, err := awscreds.Resolve(os.Getenv); err == nil {
+		creds = awscreds.Provider{Creds: c}
+	}
 	endpoint := aws.String(strings.TrimRight(opts.APIEndpoint, "/"))
 	r.appm = appmesh.New(appmesh.Options{Region: opts.Region, BaseEndpoint: endpoint, Credentials: creds})
 	r.sd = sd.New(sd.Options{Region: opts.Region, BaseEndpoint: endpoint, Credentials: creds,
@@ -203,6 +223,7 @@ func (r *CloudMapRegistrar) heartbeat(ctx context.Context, id Identity) error {
 	attrs[AttrIPv4] = r.opts.InstanceIP
 	attrs[AttrPort] = strconv.Itoa(int(port))
 	attrs[AttrVirtualNode] = id.Name
+	attrs[AttrTTL] = leaseSeconds(r.opts.HeartbeatInterval)
 	if old := r.current(); old != "" && old != svcID {
 		if err := r.deregisterFrom(ctx, old); err != nil {
 			r.log.Warn("deregister from previous service", "service", old, "err", err)

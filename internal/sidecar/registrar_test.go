@@ -135,7 +135,7 @@ func TestRegistrarLifecycle(t *testing.T) {
 		t.Fatalf("instances = %+v", inst)
 	}
 	want := map[string]string{"AWS_INSTANCE_IPV4": "127.0.0.7", "AWS_INSTANCE_PORT": "9080", "version": "v1",
-		"trellis.io/virtualNode": "blue"}
+		"trellis.io/virtualNode": "blue", "trellis.io/ttl": "1"}
 	for k, v := range want {
 		if got := inst[0].Attributes[k]; got != v {
 			t.Errorf("attribute %s = %q, want %q (all: %v)", k, got, v, inst[0].Attributes)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,13 @@ func newSidecar(cfg Config) (*sidecar, error) {
 	s.reg = newRegistrar(&cfg, s.log)
 	s.sup = &supervisor{
 		path: path, maxRestarts: cfg.Envoy.MaxRestarts, backoff: withDefaults(cfg.Backoff),
-		stopTimeout: cfg.StopTimeout, log: s.log, envoyLog: log.With("component", "envoy"),
+		stopTimeout: cfg.StopTimeout, log: s.log, stdout: cfg.Stdout, stderr: cfg.Stderr,
+	}
+	if s.sup.stdout == nil {
+		s.sup.stdout = os.Stdout
+	}
+	if s.sup.stderr == nil {
+		s.sup.stderr = os.Stderr
 	}
 	if s.sup.stopTimeout <= 0 {
 		s.sup.stopTimeout = defaultStopTimeout
@@ -107,7 +114,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	}
 	defer cleanup()
 	s.sup.args = envoyArgs(&s.cfg, path)
-	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log); err != nil {
+	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log.With("node", s.cfg.Identity.NodeID)); err != nil {
 		return err
 	}
 	go s.agent.serve()
@@ -144,6 +151,9 @@ func (s *sidecar) logConfig() {
 	s.log.Info("starting", "node", c.Identity.NodeID, "cluster", c.Identity.Cluster, "xds", c.XDS.String(),
 		"delta", c.Delta, "admin", adminURL(c), "agent", c.AgentAddr, "interception", c.Proxy.Interception,
 		"drainTime", c.Envoy.DrainTime, "maxRestarts", c.Envoy.MaxRestarts)
+	if attrs := c.Telemetry.logAttrs(); len(attrs) > 0 {
+		s.log.Info("telemetry", attrs...)
+	}
 	for _, name := range c.Ignored {
 		s.log.Info("App Mesh setting not supported, ignored", "env", name)
 	}

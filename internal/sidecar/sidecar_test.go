@@ -69,6 +69,7 @@ func fakeConfig(t *testing.T, mode string) (Config, *recorder, *callLog) {
 	}
 	rec, reg := newRecorder(), &callLog{}
 	c.Logger, c.Registrar = slog.New(rec), reg
+	c.Stdout, c.Stderr = io.Discard, io.Discard
 	c.Backoff = Backoff{Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond}
 	return c, rec, reg
 }
@@ -99,6 +100,8 @@ func waitFor(t *testing.T, what string, f func() bool) {
 // turns /ready to 503, deregisters, drains, and returns nil.
 func TestRunReadyStatusDrain(t *testing.T) {
 	cfg, rec, reg := fakeConfig(t, "admin")
+	envoyErr := &timedWriter{}
+	cfg.Stderr = envoyErr
 	agentURL := "http://" + cfg.AgentAddr
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -128,8 +131,9 @@ func TestRunReadyStatusDrain(t *testing.T) {
 	if calls := reg.snapshot(); fmt.Sprint(calls) != "[register front deregister front]" {
 		t.Errorf("registrar calls %v", calls)
 	}
-	drained := rec.find("drain_listeners graceful")
-	if len(drained) != 1 || !reg.at["deregister"].Before(drained[0].Time) {
+	// Fake Envoy's admin writes a log line to its stderr when drained.
+	drained := envoyErr.find("drain_listeners graceful")
+	if len(drained) != 1 || !reg.at["deregister"].Before(drained[0]) {
 		t.Errorf("drain_listeners?graceful not called after Deregister: %v", drained)
 	}
 	if len(rec.find("drained: no open downstream connections")) != 1 || len(rec.find("envoy stopped")) != 1 {
@@ -168,4 +172,36 @@ func TestRunSetupErrors(t *testing.T) {
 	if err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "envoy not found on PATH") {
 		t.Errorf("no envoy: %v", err)
 	}
+}
+
+// timedWriter records when each write arrived, for ordering Envoy's
+// output against other events.
+type timedWriter struct {
+	mu     sync.Mutex
+	writes []timedWrite
+}
+
+type timedWrite struct {
+	at   time.Time
+	data string
+}
+
+func (w *timedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, timedWrite{time.Now(), string(p)})
+	return len(p), nil
+}
+
+// find returns the arrival times of the writes containing s.
+func (w *timedWriter) find(s string) []time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []time.Time
+	for _, x := range w.writes {
+		if strings.Contains(x.data, s) {
+			out = append(out, x.at)
+		}
+	}
+	return out
 }

@@ -1,15 +1,12 @@
 package sidecar
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os/exec"
-	"regexp"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -51,8 +48,12 @@ type supervisor struct {
 	backoff     Backoff
 	stopTimeout time.Duration
 	log         *slog.Logger // the supervisor's own messages
-	envoyLog    *slog.Logger // Envoy's forwarded lines
-	onStart     func(pid int)
+	// stdout and stderr receive Envoy's output byte for byte: its access
+	// logs on /dev/stdout, its own log lines on stderr, exactly as Envoy
+	// wrote them (App Mesh's image did not rewrap them either). An
+	// *os.File is handed to Envoy as is, so nothing is copied at all.
+	stdout, stderr io.Writer
+	onStart        func(pid int)
 
 	pid      atomic.Int64
 	restarts atomic.Int64
@@ -108,8 +109,7 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 }
 
-// process is one started Envoy; done receives Wait's result once its
-// output has been forwarded.
+// process is one started Envoy; done receives Wait's result.
 type process struct {
 	cmd  *exec.Cmd
 	done chan error
@@ -119,26 +119,15 @@ func (s *supervisor) start() (*process, error) {
 	cmd := exec.Command(s.path, s.args...)
 	cmd.Env = s.env
 	cmd.SysProcAttr = sysProcAttr()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("start envoy: %w", err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, fmt.Errorf("start envoy: %w", err)
-	}
+	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
+	// A writer that is not a file is fed by exec's own copier; do not let
+	// a grandchild holding the pipe keep Wait from returning.
+	cmd.WaitDelay = s.stopTimeout
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start envoy: %w", err)
 	}
 	p := &process{cmd: cmd, done: make(chan error, 1)}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); forwardLines(stdout, s.envoyLog, "stdout") }()
-	go func() { defer wg.Done(); forwardLines(stderr, s.envoyLog, "stderr") }()
-	go func() {
-		wg.Wait() // Wait closes the pipes: read them to the end first
-		p.done <- cmd.Wait()
-	}()
+	go func() { p.done <- cmd.Wait() }()
 	s.pid.Store(int64(cmd.Process.Pid))
 	s.log.Info("envoy started", "pid", cmd.Process.Pid, "path", s.path, "args", s.args)
 	if s.onStart != nil {
@@ -166,12 +155,13 @@ func (s *supervisor) stop(p *process) {
 	if err := p.cmd.Process.Kill(); err != nil {
 		s.log.Debug("kill envoy", "pid", pid, "err", err)
 	}
-	// Output readers end when the process (and anything holding its
-	// pipes) is gone; do not wait forever on a grandchild.
+	// Wait returns at most WaitDelay (stopTimeout) after the process is
+	// gone, even if a grandchild still holds an output pipe; allow for
+	// that plus reaping on a loaded machine, but never wait forever.
 	select {
 	case err := <-p.done:
 		s.log.Info("envoy killed", "pid", pid, "exit", exitText(err))
-	case <-time.After(s.stopTimeout):
+	case <-time.After(2*s.stopTimeout + time.Second):
 		s.log.Error("envoy output still open after kill", "pid", pid)
 	}
 }
@@ -193,47 +183,4 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// envoyLine matches Envoy's default log format,
-// "[2026-01-02 15:04:05.000][1234][info][main] [source/x.cc:12] message".
-var envoyLine = regexp.MustCompile(`^\[[^\]]*\]\[\d+\]\[(\w+)\]\[([^\]]*)\] (.*)$`)
-
-// forwardLines logs each line Envoy writes, at the level Envoy gave it.
-func forwardLines(r io.Reader, log *slog.Logger, stream string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20) // config dumps at debug level are long
-	for sc.Scan() {
-		level, logger, msg := parseEnvoyLine(sc.Text())
-		if logger == "" {
-			log.Log(context.Background(), level, msg, "stream", stream)
-			continue
-		}
-		log.Log(context.Background(), level, msg, "logger", logger)
-	}
-	if err := sc.Err(); err != nil {
-		log.Warn("reading envoy output", "stream", stream, "err", err)
-		io.Copy(io.Discard, r) // keep the pipe drained so Envoy never blocks
-	}
-}
-
-// parseEnvoyLine returns the slog level, Envoy logger name and message of
-// a line; lines in another format are logged whole at Info.
-func parseEnvoyLine(line string) (slog.Level, string, string) {
-	m := envoyLine.FindStringSubmatch(line)
-	if m == nil {
-		return slog.LevelInfo, "", line
-	}
-	var level slog.Level
-	switch m[1] {
-	case "trace", "debug":
-		level = slog.LevelDebug
-	case "info":
-		level = slog.LevelInfo
-	case "warning", "warn":
-		level = slog.LevelWarn
-	default: // error, critical
-		level = slog.LevelError
-	}
-	return level, m[2], m[3]
 }

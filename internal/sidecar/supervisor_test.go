@@ -1,8 +1,10 @@
 package sidecar
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,7 +35,7 @@ func fakeSupervisor(t *testing.T, mode string, maxRestarts int, b Backoff) (*sup
 		path: testBinary(t), args: []string{"-c", "/nonexistent.yaml"},
 		env:         append(os.Environ(), fakeEnv+"="+mode, noRaceExitSleep),
 		maxRestarts: maxRestarts, backoff: b, stopTimeout: 300 * time.Millisecond,
-		log: log.With("component", "sidecar"), envoyLog: log.With("component", "envoy"),
+		log: log.With("component", "sidecar"), stdout: io.Discard, stderr: io.Discard,
 		onStart: func(int) { mu.Lock(); starts = append(starts, time.Now()); mu.Unlock() },
 	}
 	return s, rec, func() []time.Time { mu.Lock(); defer mu.Unlock(); return append([]time.Time(nil), starts...) }
@@ -116,14 +118,16 @@ func TestSupervisorRecovers(t *testing.T) {
 // TestSupervisorKillsStubborn: a process ignoring SIGTERM is killed after
 // stopTimeout.
 func TestSupervisorKillsStubborn(t *testing.T) {
-	s, rec, starts := fakeSupervisor(t, "stubborn", 3, DefaultBackoff)
+	s, rec, _ := fakeSupervisor(t, "stubborn", 3, DefaultBackoff)
+	var stdout lockedBuffer
+	s.stdout = &stdout
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
-	for len(starts()) == 0 {
+	// It says so once its SIGTERM handler is installed.
+	for !strings.Contains(stdout.String(), "ignoring SIGTERM") {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // let it install its signal handler
 	begin := time.Now()
 	cancel()
 	if err := <-done; err != nil {
@@ -138,49 +142,47 @@ func TestSupervisorKillsStubborn(t *testing.T) {
 	}
 }
 
-// TestSupervisorForwardsLogs: Envoy's lines arrive as slog records at
-// Envoy's level, tagged component=envoy.
-func TestSupervisorForwardsLogs(t *testing.T) {
+// TestSupervisorPassesOutputThrough: Envoy's stdout (access logs) and
+// stderr (its own log lines) reach the sidecar's stdout and stderr byte for
+// byte, and none of it becomes an agent log record.
+func TestSupervisorPassesOutputThrough(t *testing.T) {
 	s, rec, _ := fakeSupervisor(t, "exit:0s:0", 0, DefaultBackoff)
+	var stdout, stderr lockedBuffer
+	s.stdout, s.stderr = &stdout, &stderr
 	s.run(context.Background())
-	warn := rec.find("fake envoy -c /nonexistent.yaml")
-	if len(warn) != 1 {
-		t.Fatalf("envoy line not forwarded: %d records", len(warn))
+	if got := stdout.String(); got != fakeAccessLog {
+		t.Errorf("stdout = %q, want %q", got, fakeAccessLog)
 	}
-	if r := warn[0]; r.Level != slog.LevelWarn || attr(r, "component") != "envoy" || attr(r, "logger") != "upstream" ||
-		r.Message != "[source/x.cc:1] fake envoy -c /nonexistent.yaml" {
-		t.Errorf("record = %v %q component %q logger %q", r.Level, r.Message, attr(r, "component"), attr(r, "logger"))
+	const want = "[2026-01-02 15:04:05.000][42][warning][upstream] [source/x.cc:1] fake envoy -c /nonexistent.yaml\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
 	}
-	plain := rec.find("plain stdout line")
-	if len(plain) != 1 || plain[0].Level != slog.LevelInfo || attr(plain[0], "stream") != "stdout" {
-		t.Errorf("plain line: %v", plain)
+	if n := len(rec.find("fake envoy")) + len(rec.find("status")); n != 0 {
+		t.Errorf("%d of Envoy's lines became agent log records", n)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for exec's copier and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestSupervisorStartError(t *testing.T) {
-	s := &supervisor{path: filepath.Join(t.TempDir(), "no-envoy"), log: slog.New(slog.DiscardHandler), envoyLog: slog.New(slog.DiscardHandler)}
+	s := &supervisor{path: filepath.Join(t.TempDir(), "no-envoy"), log: slog.New(slog.DiscardHandler)}
 	if err := s.run(context.Background()); err == nil || !strings.Contains(err.Error(), "start envoy") {
 		t.Errorf("run = %v, want a start error", err)
-	}
-}
-
-func TestParseEnvoyLine(t *testing.T) {
-	tests := []struct {
-		line   string
-		level  slog.Level
-		logger string
-		msg    string
-	}{
-		{"[2026-01-02 15:04:05.123][7][info][main] [source/server/server.cc:1] starting", slog.LevelInfo, "main", "[source/server/server.cc:1] starting"},
-		{"[2026-01-02 15:04:05.123][7][debug][config] x", slog.LevelDebug, "config", "x"},
-		{"[2026-01-02 15:04:05.123][7][critical][assert] boom", slog.LevelError, "assert", "boom"},
-		{"[2026-01-02 15:04:05.123][7][error][upstream] e", slog.LevelError, "upstream", "e"},
-		{"  - name: static_layer_0", slog.LevelInfo, "", "  - name: static_layer_0"},
-	}
-	for _, tc := range tests {
-		level, logger, msg := parseEnvoyLine(tc.line)
-		if level != tc.level || logger != tc.logger || msg != tc.msg {
-			t.Errorf("parseEnvoyLine(%q) = %v %q %q", tc.line, level, logger, msg)
-		}
 	}
 }

@@ -67,7 +67,7 @@ func (t *Telemetry) receive(stream grpc.ServerStream) error {
 	if err := stream.RecvMsg(&f); err != nil {
 		return recvErr(err)
 	}
-	ps, err := t.open(f.nodeID)
+	ps, err := t.open(stream.Context(), f.nodeID)
 	if err != nil {
 		t.metrics.refused.WithLabelValues(refusal(err)).Inc()
 		t.log.Warn("metrics stream refused", "err", err)
@@ -100,7 +100,10 @@ func recvErr(err error) error {
 }
 
 // open checks the identifier and admits the stream within MaxStreams.
-func (t *Telemetry) open(id string) (*proxyStream, error) {
+func (t *Telemetry) open(ctx context.Context, id string) (*proxyStream, error) {
+	if err := xdsserver.CheckProvenClaim(ctx, id); err != nil {
+		return nil, err
+	}
 	if id == "" {
 		return nil, status.Error(codes.InvalidArgument, errNoIdentifier.Error())
 	}
@@ -133,6 +136,8 @@ func refusal(err error) string {
 		return "too_many_streams"
 	case codes.InvalidArgument:
 		return "bad_identifier"
+	case codes.PermissionDenied:
+		return "permission_denied"
 	}
 	return "other"
 }

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
 // serveTest serves tel's MetricsService on loopback until the test ends.
@@ -149,3 +151,25 @@ func TestReceiverMaxStreams(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// TestOpenChecksProvenIdentity: on an authenticated listener a stream may
+// only report for the node its certificate proves.
+func TestOpenChecksProvenIdentity(t *testing.T) {
+	tel := New(Options{})
+	ctx := xdsserver.WithProvenIdentity(context.Background(),
+		xdsserver.Identity{Ref: xdsserver.NodeRef{Mesh: "m", Kind: xdsserver.KindVirtualNode, Name: "a"}}, "123456789012")
+	ps, err := tel.open(ctx, "mesh/m/virtualNode/a")
+	if err != nil {
+		t.Fatalf("own node: %v", err)
+	}
+	tel.close(ps)
+	if _, err := tel.open(ctx, "mesh/m/virtualNode/b"); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("other node: %v, want PermissionDenied", err)
+	}
+	if refusal(status.Error(codes.PermissionDenied, "")) != "permission_denied" {
+		t.Error("refusal label")
+	}
+	if _, err := tel.open(context.Background(), "mesh/m/virtualNode/b"); err != nil {
+		t.Errorf("unauthenticated listener: %v", err)
+	}
+}

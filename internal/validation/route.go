@@ -40,15 +40,16 @@ func (c *collector) httpRoute(p path, r *appmesh.HttpRoute) {
 	c.httpTimeout(p.field("timeout"), r.Timeout)
 }
 
-// httpRouteMatch checks the required match of an http/http2 route, which
-// must match on exactly one of prefix or path (the App Mesh controller
-// rejects neither and both, and so does the service).
+// httpRouteMatch checks the required match of an http/http2 route. It may
+// set at most one of prefix or path; neither matches every request (on
+// match.port when set), which is how App Mesh's multiple-listeners
+// walkthrough routes a router listener: `"match": {"port": 3030}`.
 func (c *collector) httpRouteMatch(p path, m *appmesh.HttpRouteMatch) {
 	if m == nil {
 		c.add(p, "is required")
 		return
 	}
-	c.oneOf(p, false, member{"path", m.Path != nil}, member{"prefix", m.Prefix != nil})
+	c.oneOf(p, true, member{"path", m.Path != nil}, member{"prefix", m.Prefix != nil})
 	headerList(c, p.field("headers"), m.Headers)
 	c.enum(p.field("method"), m.Method, false, appmesh.HTTPMethods)
 	c.pathMatch(p.field("path"), m.Path)

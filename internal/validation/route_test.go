@@ -75,10 +75,8 @@ func TestHTTPRouteMatchRules(t *testing.T) {
 	runRules(t, appmesh.KindRoute, fullHTTPRoute, []rtCase{
 		{name: "match required", mutate: func(s *appmesh.RouteSpec) { s.HttpRoute.Match = nil },
 			field: hrm, rule: "is required"},
-		{name: "prefix or path required", mutate: func(s *appmesh.RouteSpec) { m(s).Prefix = nil },
-			field: hrm, rule: "must set exactly one of path|prefix, got 0"},
 		{name: "prefix and path", mutate: func(s *appmesh.RouteSpec) { m(s).Path = &appmesh.HttpPathMatch{Exact: ptr("/a")} },
-			field: hrm, rule: "must set exactly one of path|prefix, got 2 (path, prefix)"},
+			field: hrm, rule: "must set at most one of path|prefix, got 2 (path, prefix)"},
 		{name: "prefix slash", mutate: func(s *appmesh.RouteSpec) { m(s).Prefix = ptr("api") },
 			field: hrm + ".prefix", rule: `must start with "/"`},
 		{name: "prefix empty", mutate: func(s *appmesh.RouteSpec) { m(s).Prefix = ptr("") },
@@ -211,8 +209,8 @@ func TestGRPCAndTCPRouteRules(t *testing.T) {
 			field: "spec.tcpRoute.match.port", rule: "must be 1..65535"},
 		{name: "tcp timeout", base: fullTCPRoute, mutate: func(s *appmesh.RouteSpec) { s.TcpRoute.Timeout.Idle.Unit = "" },
 			field: "spec.tcpRoute.timeout.idle.unit", rule: "is required"},
-		{name: "http2 match", base: fullHTTP2Route, mutate: func(s *appmesh.RouteSpec) { s.Http2Route.Match.Path = nil },
-			field: "spec.http2Route.match", rule: "must set exactly one of path|prefix, got 0"},
+		{name: "http2 match", base: fullHTTP2Route, mutate: func(s *appmesh.RouteSpec) { s.Http2Route.Match.Prefix = ptr("/") },
+			field: "spec.http2Route.match", rule: "must set at most one of path|prefix, got 2 (path, prefix)"},
 	})
 }
 

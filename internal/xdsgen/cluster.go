@@ -38,6 +38,10 @@ func buildCluster(c *ir.Cluster) (*clusterv3.Cluster, *endpointv3.ClusterLoadAss
 	if out.HealthChecks, err = healthChecks(c.HealthChecks); err != nil {
 		return nil, nil, fmt.Errorf("cluster %q: %w", c.Name, err)
 	}
+	// A host that discovery removed leaves at once, even while it still
+	// passes active checks; Envoy's default keeps it as
+	// pending_dynamic_removal, serving traffic, until a check fails.
+	out.IgnoreHealthOnHostRemoval = len(out.HealthChecks) > 0
 	if c.TLS != nil {
 		if out.TransportSocket, err = upstreamTLSSocket(c.TLS); err != nil {
 			return nil, nil, fmt.Errorf("cluster %q: %w", c.Name, err)
@@ -55,13 +59,13 @@ func discovery(out *clusterv3.Cluster, c *ir.Cluster) (*endpointv3.ClusterLoadAs
 	switch c.Discovery {
 	case ir.Static:
 		setType(clusterv3.Cluster_STATIC)
-		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints, false)
+		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints)
 	case ir.StrictDNS, ir.LogicalDNS:
 		setType(clusterv3.Cluster_STRICT_DNS)
 		if c.Discovery == ir.LogicalDNS {
 			setType(clusterv3.Cluster_LOGICAL_DNS)
 		}
-		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints, true)
+		out.LoadAssignment = loadAssignment(c.Name, c.Endpoints)
 		family, err := dnsFamily(c.DNSFamily)
 		if err != nil {
 			return nil, err
@@ -70,7 +74,7 @@ func discovery(out *clusterv3.Cluster, c *ir.Cluster) (*endpointv3.ClusterLoadAs
 	case ir.EDS:
 		setType(clusterv3.Cluster_EDS)
 		out.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsSource()}
-		return loadAssignment(c.Name, c.Endpoints, false), nil
+		return loadAssignment(c.Name, c.Endpoints), nil
 	case ir.OriginalDst:
 		if len(c.Endpoints) > 0 {
 			return nil, fmt.Errorf("original_dst cluster takes no endpoints")
@@ -148,18 +152,30 @@ func circuitBreakers(cb *ir.CircuitBreakers) *clusterv3.CircuitBreakers {
 	return &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{t}}
 }
 
-// outlierDetection ejects hosts after consecutive 5xx; zero counts and
-// durations keep Envoy's defaults. The ejection percentage is always set:
-// App Mesh requires it, and 0 is meaningful (Envoy still ejects one host).
+// outlierDetection ejects hosts after consecutive 5xx (App Mesh's
+// maxServerErrors) and nothing else: consecutive-5xx ejection is always
+// enforced, success-rate ejection (on by default in Envoy once a cluster
+// has 5 hosts) never is, and gateway-failure and failure-percentage
+// ejection keep Envoy's default of not enforcing. An ejection lasts
+// base_ejection_time × times ejected, as App Mesh documents, whatever
+// active health checks say: a passing check does not re-admit the host.
+// Zero counts and durations keep Envoy's defaults. The ejection percentage
+// is always set: App Mesh requires it, and 0 is meaningful (Envoy still
+// ejects one host). Envoy's default 50 % panic threshold applies, as on
+// App Mesh: once ejected and unhealthy hosts leave fewer than half
+// healthy, the cluster spreads traffic over all hosts.
 func outlierDetection(o *ir.OutlierDetection) *clusterv3.OutlierDetection {
 	if o == nil {
 		return nil
 	}
 	return &clusterv3.OutlierDetection{
-		Consecutive_5Xx:    optUInt32(o.Consecutive5xx),
-		Interval:           optDuration(o.Interval),
-		BaseEjectionTime:   optDuration(o.BaseEjectionTime),
-		MaxEjectionPercent: wrapperspb.UInt32(o.MaxEjectionPercent),
+		Consecutive_5Xx:                        optUInt32(o.Consecutive5xx),
+		EnforcingConsecutive_5Xx:               wrapperspb.UInt32(100),
+		EnforcingSuccessRate:                   wrapperspb.UInt32(0),
+		Interval:                               optDuration(o.Interval),
+		BaseEjectionTime:                       optDuration(o.BaseEjectionTime),
+		MaxEjectionPercent:                     wrapperspb.UInt32(o.MaxEjectionPercent),
+		SuccessfulActiveHealthCheckUnejectHost: wrapperspb.Bool(false),
 	}
 }
 

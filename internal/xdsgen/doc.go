@@ -16,6 +16,10 @@
 //   - Output is deterministic: the same IR yields byte-identical protos,
 //     so snapshot versions only change when configuration does.
 //
+// Work done on immutable inputs (typed configs found valid, virtual hosts
+// built, listener references) is remembered in a Memo the caller owns and
+// passes to Memo.Translate (memo.go); the package holds no mutable state.
+//
 // Every extension carries a typed_config, because App Mesh bootstraps set
 // envoy.reloadable_features.no_extension_lookup_by_name and Envoy then
 // rejects name-only extension references.

@@ -77,6 +77,10 @@ func buildHCM(h *ir.HTTPManager) (*hcmv3.HttpConnectionManager, error) {
 		MergeSlashes:                 true,
 		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_KEEP_UNCHANGED,
 	}
+	if h.Tracing {
+		// Empty: the provider is the bootstrap's (App Mesh's shape).
+		m.Tracing = &hcmv3.HttpConnectionManager_Tracing{}
+	}
 	if h.StreamIdleTimeout != nil {
 		m.StreamIdleTimeout = durationpb.New(h.StreamIdleTimeout.Std())
 	}

@@ -97,15 +97,16 @@ func messages[T proto.Message](rs []T) []proto.Message {
 }
 
 // TestVirtualHostsShared: route configurations with an equal virtual host
-// hold the same object, built and validated once; an invalid host is still
-// refused, wherever it appears.
+// translated with one Memo hold the same object, built and validated
+// once; an invalid host is still refused, wherever it appears.
 func TestVirtualHostsShared(t *testing.T) {
+	memo := NewMemo()
 	p := loadProxy(t, "outbound-http-weighted")
-	a, err := Translate(p)
+	a, err := memo.Translate(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Translate(loadProxy(t, "outbound-http-weighted"))
+	b, err := memo.Translate(loadProxy(t, "outbound-http-weighted"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,45 @@ func TestVirtualHostsShared(t *testing.T) {
 	}
 	bad := loadProxy(t, "outbound-http-weighted")
 	bad.RouteConfigs[0].VirtualHosts[0].Domains = nil
-	if _, err := Translate(bad); err == nil || !strings.Contains(err.Error(), "virtual host") {
+	if _, err := memo.Translate(bad); err == nil || !strings.Contains(err.Error(), "virtual host") {
 		t.Errorf("a virtual host without domains: %v", err)
 	}
+}
+
+// TestMemoAtBound: a Memo bounded at one entry per table evicts, holds no
+// more than its bound, and translates exactly as an unbounded one.
+func TestMemoAtBound(t *testing.T) {
+	tiny := newMemoSized(1, 1)
+	for _, name := range []string{"outbound-http-weighted", "access-logs", "dns-clusters", "outbound-http-weighted"} {
+		got, err := tiny.Translate(loadProxy(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Translate(loadProxy(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameResources(got, want) {
+			t.Errorf("%s: translation through a memo at its bound differs", name)
+		}
+		if n := tiny.Len(); n > 5 {
+			t.Fatalf("%s: memo of bound 1 per table holds %d entries", name, n)
+		}
+	}
+}
+
+// sameResources compares two translations message by message.
+func sameResources(a, b *Resources) bool {
+	ma, mb := messages(a.Listeners), messages(b.Listeners)
+	ma = append(append(append(ma, messages(a.Routes)...), messages(a.Clusters)...), messages(a.Endpoints)...)
+	mb = append(append(append(mb, messages(b.Routes)...), messages(b.Clusters)...), messages(b.Endpoints)...)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for i := range ma {
+		if !proto.Equal(ma[i], mb[i]) {
+			return false
+		}
+	}
+	return true
 }

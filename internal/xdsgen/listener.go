@@ -8,6 +8,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	originaldstv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/original_dst/v3"
 	tlsinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -109,8 +110,30 @@ func listenerFilters(l *ir.Listener) ([]*listenerv3.ListenerFilter, error) {
 		if err := add(tlsInspectorName, &tlsinspectorv3.TlsInspector{}); err != nil {
 			return nil, err
 		}
+		out[len(out)-1].FilterDisabled = onlyPorts(l.TLSInspectorPorts)
 	}
 	return out, nil
+}
+
+// onlyPorts is a listener filter's filter_disabled predicate that leaves it
+// enabled only for connections to the given destination ports; nil (no
+// predicate: always enabled) when there are none.
+func onlyPorts(ports []uint32) *listenerv3.ListenerFilterChainMatchPredicate {
+	if len(ports) == 0 {
+		return nil
+	}
+	var rules []*listenerv3.ListenerFilterChainMatchPredicate
+	for _, p := range ports {
+		rules = append(rules, &listenerv3.ListenerFilterChainMatchPredicate{
+			Rule: &listenerv3.ListenerFilterChainMatchPredicate_DestinationPortRange{
+				DestinationPortRange: &typev3.Int32Range{Start: int32(p), End: int32(p) + 1}}})
+	}
+	match := rules[0]
+	if len(rules) > 1 {
+		match = &listenerv3.ListenerFilterChainMatchPredicate{Rule: &listenerv3.ListenerFilterChainMatchPredicate_OrMatch{
+			OrMatch: &listenerv3.ListenerFilterChainMatchPredicate_MatchSet{Rules: rules}}}
+	}
+	return &listenerv3.ListenerFilterChainMatchPredicate{Rule: &listenerv3.ListenerFilterChainMatchPredicate_NotMatch{NotMatch: match}}
 }
 
 // buildFilterChain maps one chain: its match, its optional TLS termination

@@ -35,7 +35,17 @@ type Resources struct {
 // An error means the IR cannot be expressed as configuration Envoy would
 // accept; the caller should keep serving the last good configuration.
 func Translate(p *ir.Proxy) (*Resources, error) {
-	return TranslateFrom(p, nil, nil)
+	return NewMemo().TranslateFrom(p, nil, nil)
+}
+
+// Translate is Translate with the memo's remembered work.
+func (mm *Memo) Translate(p *ir.Proxy) (*Resources, error) {
+	return mm.TranslateFrom(p, nil, nil)
+}
+
+// TranslateFrom is Memo.TranslateFrom with a memo of its own.
+func TranslateFrom(p, prevIR *ir.Proxy, prev *Resources) (*Resources, error) {
+	return NewMemo().TranslateFrom(p, prevIR, prev)
 }
 
 // TranslateFrom is Translate given an earlier translation: prev, made of
@@ -47,7 +57,7 @@ func Translate(p *ir.Proxy) (*Resources, error) {
 // listener beside it, and callers that key work by object (the xDS server
 // marshals each object once) keep it for what did not change. prevIR and
 // prev are left as they are; both nil is Translate.
-func TranslateFrom(p, prevIR *ir.Proxy, prev *Resources) (*Resources, error) {
+func (mm *Memo) TranslateFrom(p, prevIR *ir.Proxy, prev *Resources) (*Resources, error) {
 	if p == nil {
 		return nil, errors.New("xdsgen: nil proxy")
 	}
@@ -74,7 +84,7 @@ func TranslateFrom(p, prevIR *ir.Proxy, prev *Resources) (*Resources, error) {
 			kept[o.res] = true
 			continue
 		}
-		built, err := buildRouteConfig(rc)
+		built, err := mm.buildRouteConfig(rc)
 		if err != nil {
 			return nil, fmt.Errorf("xdsgen: proxy %q: %w", p.ID, err)
 		}
@@ -101,7 +111,7 @@ func TranslateFrom(p, prevIR *ir.Proxy, prev *Resources) (*Resources, error) {
 		}
 	}
 	r.sort()
-	if err := r.validate(kept); err != nil {
+	if err := r.validate(mm, kept); err != nil {
 		return nil, fmt.Errorf("xdsgen: proxy %q: %w", p.ID, err)
 	}
 	return r, nil

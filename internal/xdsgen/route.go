@@ -26,10 +26,10 @@ const (
 )
 
 // buildRouteConfig maps a route table (an RDS resource).
-func buildRouteConfig(rc *ir.RouteConfig) (*routev3.RouteConfiguration, error) {
+func (mm *Memo) buildRouteConfig(rc *ir.RouteConfig) (*routev3.RouteConfiguration, error) {
 	out := &routev3.RouteConfiguration{Name: rc.Name}
 	for i := range rc.VirtualHosts {
-		v, err := buildVirtualHost(&rc.VirtualHosts[i])
+		v, err := mm.buildVirtualHost(&rc.VirtualHosts[i])
 		if err != nil {
 			return nil, fmt.Errorf("route config %q: %w", rc.Name, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -17,11 +16,11 @@ import (
 // Any as opaque bytes, so an HCM without stat_prefix would otherwise pass
 // here and be NACKed by Envoy. Unpacking also proves every type URL names
 // a type this binary links, i.e. one Envoy knows.
-func validateTypedConfigs(m protoreflect.Message) error {
+func (mm *Memo) validateTypedConfigs(m protoreflect.Message) error {
 	var errs []error
 	forEachMessage(m, func(child protoreflect.Message) {
-		if mayHoldAny(child.Descriptor()) {
-			errs = append(errs, validateMessage(child))
+		if mm.mayHoldAny(child.Descriptor()) {
+			errs = append(errs, mm.validateMessage(child))
 		}
 	})
 	return errors.Join(errs...)
@@ -31,24 +30,24 @@ func validateTypedConfigs(m protoreflect.Message) error {
 // messages are only descended into. A typed config found valid is
 // remembered by type and bytes: the same retry predicate or filter config
 // recurs in every route and listener, and is checked once.
-func validateMessage(m protoreflect.Message) error {
+func (mm *Memo) validateMessage(m protoreflect.Message) error {
 	a, ok := m.Interface().(*anypb.Any)
 	if !ok {
-		return validateTypedConfigs(m)
+		return mm.validateTypedConfigs(m)
 	}
 	key := validAny{a.GetTypeUrl(), string(a.GetValue())}
-	if _, ok := validAnys.get(key); ok {
+	if _, ok := mm.validAnys.Get(key); ok {
 		return nil
 	}
-	if err := validateAny(a); err != nil {
+	if err := mm.validateAny(a); err != nil {
 		return err
 	}
-	validAnys.put(key, struct{}{})
+	mm.validAnys.Add(key, struct{}{})
 	return nil
 }
 
 // validateAny unpacks an Any and validates what it holds.
-func validateAny(a *anypb.Any) error {
+func (mm *Memo) validateAny(a *anypb.Any) error {
 	inner, err := a.UnmarshalNew()
 	if err != nil {
 		return fmt.Errorf("typed config %s: %w", a.GetTypeUrl(), err)
@@ -58,7 +57,7 @@ func validateAny(a *anypb.Any) error {
 			return fmt.Errorf("typed config %s: %w", a.GetTypeUrl(), err)
 		}
 	}
-	if err := validateTypedConfigs(inner.ProtoReflect()); err != nil {
+	if err := mm.validateTypedConfigs(inner.ProtoReflect()); err != nil {
 		return fmt.Errorf("in %s: %w", a.GetTypeUrl(), err)
 	}
 	return nil
@@ -102,21 +101,14 @@ func forEachMapValue(mp protoreflect.Map, fn func(protoreflect.Message)) {
 // validAny names a typed config by type URL and bytes.
 type validAny struct{ typeURL, value string }
 
-// validAnys remembers typed configs found valid.
-var validAnys = newMemoMap[validAny, struct{}](4096)
-
-// anyHolders caches, per message type, whether a value of it can hold an
-// Any anywhere inside (a message type that cannot is not walked).
-var anyHolders sync.Map // protoreflect.FullName → bool
-
 // mayHoldAny reports whether a message of type md is, or can contain at
 // any depth, an Any.
-func mayHoldAny(md protoreflect.MessageDescriptor) bool {
-	if v, ok := anyHolders.Load(md.FullName()); ok {
-		return v.(bool)
+func (mm *Memo) mayHoldAny(md protoreflect.MessageDescriptor) bool {
+	if v, ok := mm.anyHolders.Get(md.FullName()); ok {
+		return v
 	}
 	v := holdsAny(md, map[protoreflect.FullName]bool{})
-	anyHolders.Store(md.FullName(), v)
+	mm.anyHolders.Add(md.FullName(), v)
 	return v
 }
 
@@ -145,4 +137,4 @@ func holdsAny(md protoreflect.MessageDescriptor, onPath map[protoreflect.FullNam
 	return false
 }
 
-var anyName = (&anypb.Any{}).ProtoReflect().Descriptor().FullName()
+const anyName protoreflect.FullName = "google.protobuf.Any"

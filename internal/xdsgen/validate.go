@@ -29,44 +29,44 @@ type validator interface {
 // assignment makes a go-control-plane snapshot inconsistent), and a few
 // rules Envoy enforces at load time that the proto rules cannot express.
 // All problems are reported, joined.
-func (r *Resources) Validate() error { return r.validate(nil) }
+func (r *Resources) Validate() error { return r.validate(NewMemo(), nil) }
 
 // validate is Validate with the per-object checks skipped for the objects
 // in kept (validated when they were built).
-func (r *Resources) validate(kept map[proto.Message]bool) error {
+func (r *Resources) validate(mm *Memo, kept map[proto.Message]bool) error {
 	var errs []error
 	for _, l := range r.Listeners {
 		if !kept[l] {
-			errs = append(errs, validateProto("listener", l.GetName(), l), validateChainMatches(l))
+			errs = append(errs, mm.validateProto("listener", l.GetName(), l), validateChainMatches(l))
 		}
 	}
 	for _, rc := range r.Routes {
 		if !kept[rc] {
-			errs = append(errs, validateRouteConfig(rc))
+			errs = append(errs, mm.validateRouteConfig(rc))
 		}
 	}
 	for _, c := range r.Clusters {
 		if !kept[c] {
-			errs = append(errs, validateProto("cluster", c.GetName(), c), validateClusterHosts(c))
+			errs = append(errs, mm.validateProto("cluster", c.GetName(), c), validateClusterHosts(c))
 		}
 	}
 	for _, e := range r.Endpoints {
 		if !kept[e] {
-			errs = append(errs, validateProto("load assignment", e.GetClusterName(), e),
+			errs = append(errs, mm.validateProto("load assignment", e.GetClusterName(), e),
 				validateAddresses("load assignment", e.GetClusterName(), e))
 		}
 	}
-	errs = append(errs, r.validateNames(), r.validateReferences())
+	errs = append(errs, r.validateNames(), r.validateReferences(mm))
 	return errors.Join(errs...)
 }
 
 // validateProto runs the proto rules on a resource and on every typed
 // config inside it.
-func validateProto(kind, name string, m validator) error {
+func (mm *Memo) validateProto(kind, name string, m validator) error {
 	if err := m.ValidateAll(); err != nil {
 		return fmt.Errorf("%s %q: %w", kind, name, err)
 	}
-	if err := validateTypedConfigs(m.ProtoReflect()); err != nil {
+	if err := mm.validateTypedConfigs(m.ProtoReflect()); err != nil {
 		return fmt.Errorf("%s %q: %w", kind, name, err)
 	}
 	return nil
@@ -208,8 +208,8 @@ func allChains(l *listenerv3.Listener) []*listenerv3.FilterChain {
 
 // validateReferences closes the reference graph: listeners → route configs
 // and clusters, route configs → clusters, EDS clusters ↔ load assignments.
-func (r *Resources) validateReferences() error {
-	refs, err := r.references()
+func (r *Resources) validateReferences(mm *Memo) error {
+	refs, err := r.references(mm)
 	if err != nil {
 		return err
 	}
@@ -293,14 +293,10 @@ type chainRefs struct {
 	routeConfigs, clusters []string
 }
 
-// listenerRefCache remembers, per listener object, what its chains
-// reference: finding it means unpacking every filter's typed config, and
-// a listener object is checked again with every translation that keeps it.
-var listenerRefCache = newMemoMap[*listenerv3.Listener, []chainRefs](1 << 13)
-
-// listenerRefs returns what each chain of l references.
-func listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
-	refs, ok := listenerRefCache.get(l)
+// listenerRefs returns what each chain of l references, remembered per
+// listener object (Memo).
+func (mm *Memo) listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
+	refs, ok := mm.listenerRefMemo.Get(l)
 	if ok {
 		return refs, nil
 	}
@@ -327,16 +323,16 @@ func listenerRefs(l *listenerv3.Listener) ([]chainRefs, error) {
 		}
 		refs = append(refs, cr)
 	}
-	listenerRefCache.put(l, refs)
+	mm.listenerRefMemo.Add(l, refs)
 	return refs, nil
 }
 
 // references collects every route config and cluster name the listeners
 // and route configs point at.
-func (r *Resources) references() (*refSet, error) {
+func (r *Resources) references(mm *Memo) (*refSet, error) {
 	s := &refSet{routes: map[string]bool{}, routesFrom: map[string]origin{}, clustersFrom: map[string]origin{}}
 	for _, l := range r.Listeners {
-		chains, err := listenerRefs(l)
+		chains, err := mm.listenerRefs(l)
 		if err != nil {
 			return nil, err
 		}

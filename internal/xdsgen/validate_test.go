@@ -129,16 +129,15 @@ func TestTranslateErrors(t *testing.T) {
 	}
 }
 
-func TestAbsoluteDNSName(t *testing.T) {
-	for in, want := range map[string]string{
-		"app.ns.svc.cluster.local":  "app.ns.svc.cluster.local.",
-		"app.ns.svc.cluster.local.": "app.ns.svc.cluster.local.",
-		"localhost":                 "localhost.",
-		"10.0.0.1":                  "10.0.0.1",
-		"fd00::1":                   "fd00::1",
-	} {
-		if got := absoluteDNSName(in); got != want {
-			t.Errorf("absoluteDNSName(%q) = %q, want %q", in, got, want)
+// TestDNSHostnameAsGiven: DNS cluster hosts carry the spec's hostname
+// byte for byte, so names from /etc/hosts resolve; a root dot the user
+// wrote stays.
+func TestDNSHostnameAsGiven(t *testing.T) {
+	for _, host := range []string{"colorteller.local", "app.ns.svc.cluster.local.", "localhost", "10.0.0.1", "fd00::1"} {
+		cla := loadAssignment("c", []ir.Endpoint{{Address: host, Port: 80}})
+		got := cla.GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetSocketAddress().GetAddress()
+		if got != host {
+			t.Errorf("hostname %q went out as %q", host, got)
 		}
 	}
 }

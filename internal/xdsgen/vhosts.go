@@ -1,7 +1,6 @@
 package xdsgen
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"slices"
 
@@ -18,21 +17,14 @@ import (
 // by every route configuration that holds them; a route configuration is
 // validated without the virtual hosts known valid.
 
-// Built, validated virtual hosts by the SHA-256 of their IR, and the set of
-// host objects known valid.
-var (
-	vhostsByIR  = newMemoMap[[sha256.Size]byte, *routev3.VirtualHost](1 << 13)
-	validVHosts = newMemoMap[*routev3.VirtualHost, struct{}](1 << 13)
-)
-
 // buildVirtualHost maps and validates one virtual host, or returns the
 // equal one built before.
-func buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
+func (mm *Memo) buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
 	key, err := ir.Digest(vh)
 	if err != nil {
 		return nil, fmt.Errorf("virtual host %q: %w", vh.Name, err)
 	}
-	if v, ok := vhostsByIR.get(key); ok {
+	if v, ok := mm.vhostsByIR.Get(key); ok {
 		return v, nil
 	}
 	v := &routev3.VirtualHost{Name: vh.Name, Domains: slices.Clone(vh.Domains)}
@@ -43,17 +35,17 @@ func buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, error) {
 		}
 		v.Routes = append(v.Routes, r)
 	}
-	if err := validateProto("virtual host", vh.Name, v); err != nil {
+	if err := mm.validateProto("virtual host", vh.Name, v); err != nil {
 		return nil, err
 	}
-	vhostsByIR.put(key, v)
-	validVHosts.put(v, struct{}{})
+	mm.vhostsByIR.Add(key, v)
+	mm.validVHosts.Add(v, struct{}{})
 	return v, nil
 }
 
 // validateRouteConfig validates a route configuration, each of its virtual
 // hosts not known valid on its own and the rest of it without them.
-func validateRouteConfig(rc *routev3.RouteConfiguration) error {
+func (mm *Memo) validateRouteConfig(rc *routev3.RouteConfiguration) error {
 	rest := rc.ProtoReflect().New()
 	hosts := rc.ProtoReflect().Descriptor().Fields().ByName("virtual_hosts")
 	rc.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
@@ -62,12 +54,12 @@ func validateRouteConfig(rc *routev3.RouteConfiguration) error {
 		}
 		return true
 	})
-	if err := validateProto("route config", rc.GetName(), rest.Interface().(validator)); err != nil {
+	if err := mm.validateProto("route config", rc.GetName(), rest.Interface().(validator)); err != nil {
 		return err
 	}
 	for _, v := range rc.GetVirtualHosts() {
-		if _, ok := validVHosts.get(v); !ok {
-			if err := validateProto("virtual host", v.GetName(), v); err != nil {
+		if _, ok := mm.validVHosts.Get(v); !ok {
+			if err := mm.validateProto("virtual host", v.GetName(), v); err != nil {
 				return fmt.Errorf("route config %q: %w", rc.GetName(), err)
 			}
 		}

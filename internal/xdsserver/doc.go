@@ -4,8 +4,9 @@
 // state-of-the-world and delta, every v3 resource type), and watches the
 // streams: which node ids are connected, which version of each resource type
 // every stream was sent, ACKed and NACKed. It exports that as Status (JSON on
-// /debug/xds), as node connect/disconnect events for reconcile, and as
-// Prometheus metrics.
+// /debug/xds), as node connection changes for reconcile (nodes.go: a
+// coalescing set of changed node keys over the connected-node table, lossless
+// by construction), and as Prometheus metrics, reconcile's included.
 //
 // It knows Envoy and App Mesh node ids but no App Mesh resource: reconcile
 // hands it complete, consistent per-node resource sets (SetResources) built

@@ -54,11 +54,15 @@ type harness struct {
 }
 
 // start serves a fresh Server on a loopback port until the test ends.
-func start(t *testing.T) *harness {
+func start(t *testing.T) *harness { return startWith(t, Options{}) }
+
+// startWith is start with options (Logger and Registerer are the harness's).
+func startWith(t *testing.T, opts Options) *harness {
 	t.Helper()
 	h := &harness{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.srv = New(Options{Logger: log, Registerer: h.reg})
+	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts.Registerer = h.reg
+	h.srv = New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -111,15 +115,20 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// nextEvent returns the next node event.
-func (h *harness) nextEvent(t *testing.T) NodeEvent {
+// nextEvent waits for the next node change and returns the changed key's
+// state (the tests change one node at a time).
+func (h *harness) nextEvent(t *testing.T) NodeState {
 	t.Helper()
 	select {
-	case ev := <-h.srv.Events():
-		return ev
+	case <-h.srv.NodeChanges():
+		keys, resync := h.srv.TakeNodeChanges()
+		if len(keys) != 1 || resync {
+			t.Fatalf("node changes %v (resync %v), want one", keys, resync)
+		}
+		return h.srv.Node(keys[0])
 	case <-time.After(wait):
-		t.Fatal("no node event")
-		return NodeEvent{}
+		t.Fatal("no node change")
+		return NodeState{}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kinds of App Mesh resources that run an Envoy, as they appear in node ids.
@@ -104,8 +105,9 @@ func checkName(what, s string) error {
 	switch {
 	case s == "":
 		return fmt.Errorf("empty %s", what)
-	case len(s) > maxNameLen:
-		return fmt.Errorf("%s longer than %d bytes", what, maxNameLen)
+	case utf8.RuneCountInString(s) > maxNameLen:
+		// Characters, as App Mesh (and the API) count them.
+		return fmt.Errorf("%s longer than %d characters", what, maxNameLen)
 	}
 	for _, r := range s {
 		if r <= ' ' || r == 0x7f {

@@ -22,6 +22,8 @@ func TestParseNodeID(t *testing.T) {
 		{id: "arn:aws:appmesh:us-west-2:1:mesh/shared@2/virtualNode/a", want: NodeRef{"shared", KindVirtualNode, "a"}},
 		{id: "mesh/m/virtualNode/" + long, want: NodeRef{"m", KindVirtualNode, long}},
 		{id: "mesh/my-mesh.v1/virtualNode/svc_a-1.v2", want: NodeRef{"my-mesh.v1", KindVirtualNode, "svc_a-1.v2"}},
+		// 255 characters, 510 bytes: the API accepts it, so the server must serve it.
+		{id: "mesh/m/virtualNode/" + strings.Repeat("é", maxNameLen), want: NodeRef{"m", KindVirtualNode, strings.Repeat("é", maxNameLen)}},
 
 		{id: "", bad: true},
 		{id: "mesh/m", bad: true},

@@ -3,9 +3,9 @@ package xdsserver
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -35,29 +35,33 @@ func NodeKey(node *corev3.Node) string {
 // keyHash makes the cache look snapshots up by NodeKey. The cache
 // asks on every request, and a stream passes the node of its first request
 // with each one, so keys are remembered by node object: an ACK does not
-// marshal and hash the metadata again. Entries live in two generations
-// (see preparedCache), so the nodes of closed streams are dropped.
+// marshal and hash the metadata again. Owner: the Server's cache. Bound:
+// an LRU of nodeKeyCacheSize node objects (hashicorp/golang-lru), so the
+// nodes of closed streams are dropped. Invalidation: none, a node object
+// is never modified.
 type keyHash struct {
-	mu       sync.Mutex
-	cur, old map[*corev3.Node]string
+	keys *lru.Cache[*corev3.Node, string]
 }
 
-const nodeKeyGeneration = 1 << 14
+// nodeKeyCacheSize is more than the streams of the largest fleets
+// measured (10,000); past it keys are only computed again.
+const nodeKeyCacheSize = 1 << 15
 
-func newKeyHash() *keyHash { return &keyHash{cur: map[*corev3.Node]string{}} }
+func newKeyHash() *keyHash { return newKeyHashSized(nodeKeyCacheSize) }
+
+func newKeyHashSized(size int) *keyHash {
+	c, err := lru.New[*corev3.Node, string](size)
+	if err != nil {
+		panic(err) // only for size <= 0
+	}
+	return &keyHash{keys: c}
+}
 
 func (h *keyHash) ID(node *corev3.Node) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	key, ok := h.cur[node]
-	if !ok {
-		if key, ok = h.old[node]; !ok {
-			key = NodeKey(node)
-		}
-		if len(h.cur) >= nodeKeyGeneration {
-			h.old, h.cur = h.cur, make(map[*corev3.Node]string, nodeKeyGeneration)
-		}
-		h.cur[node] = key
+	if key, ok := h.keys.Get(node); ok {
+		return key
 	}
+	key := NodeKey(node)
+	h.keys.Add(node, key)
 	return key
 }

@@ -30,3 +30,24 @@ func TestNodeKey(t *testing.T) {
 		t.Errorf("replicas with different shapes must get their own snapshot: %q %q", a1, b)
 	}
 }
+
+// TestKeyHashAtBound: the node-key cache holds no more than its bound and
+// still answers every node, evicted or not.
+func TestKeyHashAtBound(t *testing.T) {
+	h := newKeyHashSized(2)
+	var nodes []*corev3.Node
+	for i := range 5 {
+		md, _ := structpb.NewStruct(map[string]any{"trellis": map[string]any{"ingressPort": float64(20000 + i)}})
+		nodes = append(nodes, &corev3.Node{Id: nodeA, Metadata: md})
+	}
+	for range 2 {
+		for _, n := range nodes {
+			if got := h.ID(n); got != NodeKey(n) {
+				t.Fatalf("ID = %q, want %q", got, NodeKey(n))
+			}
+			if l := h.keys.Len(); l > 2 {
+				t.Fatalf("%d keys cached, bound 2", l)
+			}
+		}
+	}
+}

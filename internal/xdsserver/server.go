@@ -38,9 +38,6 @@ const (
 	connWindow   = 1 << 20
 )
 
-// eventBuffer is the capacity of the Events channel.
-const eventBuffer = 1024
-
 // Options configures a Server.
 type Options struct {
 	// Logger receives NACKs (Warn), stream lifecycle (Debug) and
@@ -55,11 +52,16 @@ type Options struct {
 	// ServerOptions are added to every gRPC server Serve creates (the
 	// telemetry codec).
 	ServerOptions []grpc.ServerOption
+	// MaxPendingNodeChanges bounds the node keys whose change waits for
+	// TakeNodeChanges (default 65536); past it the set is dropped and the
+	// next take asks for a full resynchronisation instead (nodes.go).
+	MaxPendingNodeChanges int
 }
 
-// NodeEvent announces that the first stream of a node id was identified
-// (Connected) or that its last stream closed (!Connected).
-type NodeEvent struct {
+// NodeState is a node key's connection state: whether some identified
+// stream of it is open, and the node id and metadata of the stream that
+// connected it.
+type NodeState struct {
 	// NodeID is the Envoy node id the proxy sent.
 	NodeID string
 	// Key names the node's snapshot: SetResources and ClearNode take it.
@@ -68,7 +70,7 @@ type NodeEvent struct {
 	Key       string
 	Connected bool
 	// Metadata is the Envoy node.metadata of the stream that connected the
-	// node, as a JSON-like map (Connected events only; nil if none sent).
+	// node, as a JSON-like map (nil if none sent or not connected).
 	Metadata map[string]any
 }
 
@@ -80,14 +82,17 @@ type Server struct {
 	grpcOpt []grpc.ServerOption
 	cache   *adsCache
 	metrics *metrics
-	events  chan NodeEvent
 	serves  atomic.Int64 // numbers Serve calls, which number streams independently
-	dropped atomic.Uint64
 
 	mu      sync.Mutex
 	streams map[streamKey]*streamState
-	nodes   map[string]int // identified open streams per node id
-	deltas  map[string]int // of which delta streams
+	nodes   map[string]*connectedNode // by node key, while a stream of it is open
+	deltas  map[string]int            // delta streams per node key
+	// changes are the node keys whose connection state changed since
+	// reconcile last took them (nodes.go).
+	changes nodeChanges
+	// refusals rate-limits the log of refused streams (refused.go).
+	refusals refusalLog
 	// prepared holds what is learnt once from each resource object the
 	// snapshots hold (prepared.go).
 	prepared *preparedCache
@@ -99,7 +104,8 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{
+	keys := newKeyHash()
+	s := &Server{
 		log:   log,
 		extra: opts.Services,
 		// A copy: the caller keeps its slice.
@@ -107,14 +113,17 @@ func New(opts Options) *Server {
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
 		// the snapshot has every name it asks for, as ADS consistency needs.
 		// The same cache answers delta streams (CreateDeltaWatch).
-		cache:    newADSCache(newKeyHash()),
+		cache:    newADSCache(keys),
 		metrics:  newMetrics(opts.Registerer, log),
-		events:   make(chan NodeEvent, eventBuffer),
 		streams:  make(map[streamKey]*streamState),
-		nodes:    make(map[string]int),
+		nodes:    make(map[string]*connectedNode),
+		changes:  newNodeChanges(opts.MaxPendingNodeChanges),
 		deltas:   make(map[string]int),
 		prepared: newPreparedCache(),
 	}
+	s.ObserveCache("node_keys", keys.keys.Len)
+	s.ObserveCache("prepared_resources", s.prepared.size)
+	return s
 }
 
 // Serve serves ADS (state-of-the-world and delta, all v3 resource types) on
@@ -247,7 +256,7 @@ func (s *Server) SetResources(nodeID, version string, resources map[string][]typ
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.cache.snapshot(nodeID)
-	next := p.version(prev, version)
+	next := p.version(prev, version, time.Now())
 	s.cache.set(nodeID, next)
 	handOver(s.prepared, prev, next)
 	return nil
@@ -264,7 +273,7 @@ func (s *Server) ClearNode(nodeID string) {
 	// (and then open cache watches) between the check and the clearing.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.nodes[nodeID] > 0 {
+	if s.nodes[nodeID] != nil {
 		s.log.Debug("xds snapshot kept: node still connected", "node", nodeID)
 		return
 	}
@@ -284,24 +293,4 @@ func (s *Server) ConnectedNodes() []string {
 	s.mu.Unlock()
 	sort.Strings(ids)
 	return ids
-}
-
-// Events announces node connects and disconnects. Sends never block the
-// server: when the buffer is full the event is dropped and counted
-// (DroppedEvents, metric trellis_xds_events_dropped_total), so a consumer
-// that falls behind should resynchronise from ConnectedNodes.
-func (s *Server) Events() <-chan NodeEvent { return s.events }
-
-// DroppedEvents counts events lost to a full Events buffer.
-func (s *Server) DroppedEvents() uint64 { return s.dropped.Load() }
-
-// emit sends an event without blocking; callers hold s.mu so events keep
-// the order of the state changes they describe.
-func (s *Server) emit(ev NodeEvent) {
-	select {
-	case s.events <- ev:
-	default:
-		s.dropped.Add(1)
-		s.metrics.dropped.Inc()
-	}
 }

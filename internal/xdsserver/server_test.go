@@ -88,6 +88,8 @@ func TestSotWUnknownNodeThenACKAndNACK(t *testing.T) {
 		`trellis_xds_nacks_total{type="Listener"}`:  1,
 		`trellis_xds_pushes_total{type="Listener"}`: 2,
 		`trellis_xds_connected_proxies`:             1,
+		`trellis_xds_connects_total`:                1,
+		`trellis_xds_convergence_seconds`:           3, // ACKs of the snapshot's versions
 	})
 	h.checkStatusHandler(t)
 
@@ -102,7 +104,7 @@ func TestSotWUnknownNodeThenACKAndNACK(t *testing.T) {
 	}
 
 	closeStream()
-	if ev := h.nextEvent(t); ev.NodeID != nodeA || ev.Connected {
+	if ev := h.nextEvent(t); ev.Key != nodeA || ev.Connected {
 		t.Fatalf("event %+v, want %s disconnected", ev, nodeA)
 	}
 	eventually(t, "no node connected", func() bool { return len(h.srv.ConnectedNodes()) == 0 })
@@ -176,7 +178,7 @@ func (h *harness) checkMetrics(t *testing.T, want map[string]float64) {
 			for _, l := range m.GetLabel() {
 				key += "{" + l.GetName() + "=\"" + l.GetValue() + "\"}"
 			}
-			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 		}
 	}
 	for k, v := range want {
@@ -232,17 +234,24 @@ func TestInconsistentSnapshotRejected(t *testing.T) {
 }
 
 // TestInvalidNodeIDRefused: a stream naming no virtual node or gateway is
-// ended with code 3 instead of waiting forever.
+// ended with code 3 instead of waiting forever. Every refusal is counted;
+// a burst of them is logged once.
 func TestInvalidNodeIDRefused(t *testing.T) {
 	h := start(t)
-	st, _ := h.sotw(t)
-	subscribe(t, st, "arn:aws:ecs:us-west-2:1:task-set/c/s/ts")
-	_, err := st.Recv()
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "invalid node id") {
-		t.Fatalf("Recv = %v, want InvalidArgument invalid node id", err)
+	for range 3 {
+		st, _ := h.sotw(t)
+		subscribe(t, st, "arn:aws:ecs:us-west-2:1:task-set/c/s/ts")
+		_, err := st.Recv()
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "invalid node id") {
+			t.Fatalf("Recv = %v, want InvalidArgument invalid node id", err)
+		}
 	}
 	if n := h.srv.ConnectedNodes(); len(n) != 0 {
 		t.Fatalf("ConnectedNodes = %v", n)
+	}
+	h.checkMetrics(t, map[string]float64{"trellis_xds_streams_refused_total": 3})
+	if n := strings.Count(h.logs.String(), "xds stream refused"); n != 1 {
+		t.Errorf("%d refusal log lines for a burst of 3, want 1", n)
 	}
 }
 

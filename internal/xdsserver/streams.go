@@ -6,6 +6,8 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
@@ -124,14 +126,17 @@ func (s *Server) closeStream(key streamKey) {
 		return
 	}
 	s.metrics.connected.Dec()
+	s.metrics.disconnects.Inc()
 	if st.key.delta {
 		if s.deltas[st.nodeID]--; s.deltas[st.nodeID] == 0 {
 			delete(s.deltas, st.nodeID)
 		}
 	}
-	if s.nodes[st.nodeID]--; s.nodes[st.nodeID] == 0 {
-		delete(s.nodes, st.nodeID)
-		s.emit(NodeEvent{NodeID: st.rawID, Key: st.nodeID, Connected: false})
+	if n := s.nodes[st.nodeID]; n != nil {
+		if n.streams--; n.streams == 0 {
+			delete(s.nodes, st.nodeID)
+			s.nodeChanged(st.nodeID)
+		}
 	}
 	s.log.Debug("xds stream closed", "node", st.nodeID, "peer", st.peer)
 }
@@ -150,12 +155,13 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 	if st.nodeID == "" {
 		if err := s.identify(st, node); err != nil {
 			s.mu.Unlock()
-			s.log.Warn("xds stream refused", "peer", st.peer, "err", err)
+			s.refused(st.peer, err)
 			return "", err
 		}
 	}
-	version, settled := st.settle(typeURL, nonce, detail, time.Now())
-	nodeID := st.nodeID
+	now := time.Now()
+	version, settled := st.settle(typeURL, nonce, detail, now)
+	nodeID, since := st.nodeID, st.since
 	s.mu.Unlock()
 	if !settled {
 		return "", nil
@@ -164,6 +170,7 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 	if detail != nil {
 		return version, nil
 	}
+	s.observeConvergence(nodeID, typeURL, version, since, now)
 	return "", nil
 }
 
@@ -177,16 +184,17 @@ func (s *Server) identify(st *streamState, node *corev3.Node) error {
 	nodeID := NodeKey(node)
 	st.nodeID, st.rawID = nodeID, node.GetId()
 	s.metrics.connected.Inc()
+	s.metrics.connects.Inc()
 	if st.key.delta {
 		s.deltas[nodeID]++
 	}
-	if s.nodes[nodeID]++; s.nodes[nodeID] == 1 {
-		var md map[string]any
-		if node.GetMetadata() != nil {
-			md = node.GetMetadata().AsMap()
-		}
-		s.emit(NodeEvent{NodeID: st.rawID, Key: nodeID, Connected: true, Metadata: md})
+	n := s.nodes[nodeID]
+	if n == nil {
+		n = &connectedNode{id: st.rawID, md: node.GetMetadata()}
+		s.nodes[nodeID] = n
+		s.nodeChanged(nodeID)
 	}
+	n.streams++
 	s.log.Debug("xds stream identified", "node", nodeID, "peer", st.peer, "delta", st.key.delta)
 	return nil
 }
@@ -243,4 +251,21 @@ func (s *Server) response(key streamKey, typeURL, nonce, version string) {
 	}
 	tr.inflight = append(tr.inflight, sentResponse{nonce: nonce, version: version})
 	tr.status.SentVersion, tr.status.SentAt = version, time.Now()
+}
+
+// observeConvergence records, for an ACK of the version the node's
+// snapshot has for the type, the time since that version was set or the
+// stream connected, whichever is later: how long the proxy waited for
+// the configuration it now runs.
+func (s *Server) observeConvergence(key, typeURL, version string, connected, now time.Time) {
+	t := cachev3.GetResponseType(typeURL)
+	snap := s.cache.snapshot(key)
+	if t == types.UnknownType || snap == nil || snap.types[t].version != version {
+		return
+	}
+	from := snap.types[t].since
+	if connected.After(from) {
+		from = connected
+	}
+	s.metrics.convergence.Observe(now.Sub(from).Seconds())
 }

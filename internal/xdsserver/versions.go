@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -29,6 +30,7 @@ type typeVersion struct {
 	sum     uint64 // content fingerprint
 	present bool   // the type was in the resource set (possibly empty)
 	content *typeContent
+	since   time.Time // when the type took this version
 }
 
 // typeContent is one type's resources indexed for a snapshot.
@@ -154,15 +156,15 @@ func newTypeContent(prs []*prepared) *typeContent {
 
 // version gives every type of the snapshot its version against the node's
 // previous one (nil if none) and returns what to remember of it.
-func (p *pendingSnapshot) version(prev *nodeVersions, version string) *nodeVersions {
+func (p *pendingSnapshot) version(prev *nodeVersions, version string, now time.Time) *nodeVersions {
 	next := &nodeVersions{version: version}
 	for t, has := range p.has {
 		if !has {
 			continue
 		}
-		tv := typeVersion{version: version, sum: p.sums[t], present: true, content: p.contents[t]}
+		tv := typeVersion{version: version, sum: p.sums[t], present: true, content: p.contents[t], since: now}
 		if prev != nil && prev.types[t].present && prev.types[t].sum == tv.sum {
-			tv.version = prev.types[t].version
+			tv.version, tv.since = prev.types[t].version, prev.types[t].since
 		}
 		next.types[t] = tv
 	}

@@ -27,6 +27,8 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "TestConsoleCanary 
 // demoRun is a `trellis demo --keep` in the background.
 type demoRun struct {
 	consoleURL, gatewayURL, apiURL string
+	// credFile is the demo's admin key (the server has authentication on).
+	credFile string
 }
 
 // startDemo builds trellis, runs the demo with --keep and waits until it
@@ -73,8 +75,9 @@ func startDemo(t *testing.T) demoRun {
 		cmd.Wait()
 	})
 	var d demoRun
-	console := regexp.MustCompile(`Console: (http://\S+)/ui/`)
+	console := regexp.MustCompile(`Console: (http://\S+/ui/)`)
 	curl := regexp.MustCompile(`^\s+curl (http://\S+)`)
+	api := regexp.MustCompile(`AWS_SHARED_CREDENTIALS_FILE=(\S+) aws appmesh list-meshes --endpoint-url (\S+)`)
 	deadline := time.After(120 * time.Second)
 	for {
 		select {
@@ -84,14 +87,17 @@ func startDemo(t *testing.T) demoRun {
 			}
 			t.Log("demo: " + l)
 			if m := console.FindStringSubmatch(l); m != nil {
-				d.apiURL, d.consoleURL = m[1], m[1]+"/ui/?mesh=color"
+				d.consoleURL = m[1] + "?mesh=color"
+			}
+			if m := api.FindStringSubmatch(l); m != nil {
+				d.credFile, d.apiURL = m[1], m[2]
 			}
 			if m := curl.FindStringSubmatch(l); m != nil {
 				d.gatewayURL = m[1]
 			}
 			if strings.Contains(l, "Press Ctrl-C") {
-				if d.consoleURL == "" || d.gatewayURL == "" {
-					t.Fatal("the demo printed no console or gateway URL")
+				if d.consoleURL == "" || d.gatewayURL == "" || d.apiURL == "" {
+					t.Fatal("the demo printed no console, gateway or API URL")
 				}
 				go func() {
 					for range lines {
@@ -105,11 +111,21 @@ func startDemo(t *testing.T) demoRun {
 	}
 }
 
-// setWeights updates the demo's color-route.
-func setWeights(t *testing.T, apiURL string, blue, green int32) {
+// setWeights updates the demo's color-route, signed with the demo's key.
+func setWeights(t *testing.T, d demoRun, blue, green int32) {
 	t.Helper()
-	client := appmesh.New(appmesh.Options{Region: "us-west-2", BaseEndpoint: aws.String(apiURL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
+	b, err := os.ReadFile(d.credFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			keys[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	client := appmesh.New(appmesh.Options{Region: "us-east-1", BaseEndpoint: aws.String(d.apiURL),
+		Credentials: credentials.NewStaticCredentialsProvider(keys["aws_access_key_id"], keys["aws_secret_access_key"], "")})
 	spec := prefixRoute("/", weighted(wt("blue", blue), wt("green", green)))
 	if _, err := client.UpdateRoute(context.Background(), &appmesh.UpdateRouteInput{MeshName: aws.String("color"),
 		VirtualRouterName: aws.String("color-router"), RouteName: aws.String("color-route"), Spec: spec}); err != nil {
@@ -156,7 +172,7 @@ func TestConsoleCanary(t *testing.T) {
 	envoyBinary(t)
 	ctx, errs := browser(t)
 	d := startDemo(t)
-	setWeights(t, d.apiURL, 90, 10)
+	setWeights(t, d, 90, 10)
 	stop := traffic(t, d.gatewayURL, 20)
 	defer stop()
 

@@ -15,7 +15,8 @@ import (
 
 // TestDemo builds the trellis binary, runs `trellis demo` (server, apps,
 // sidecars and gateway as child processes), checks the three measured
-// splits and that no child outlives it.
+// splits (each printed once), that it confirms stopping, and that no
+// child outlives it.
 func TestDemo(t *testing.T) {
 	envoyBinary(t)
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
@@ -41,6 +42,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("trellis demo: %v\nstderr:\n%s", err, stderr.String())
 	}
 
+	if !strings.Contains(stdout.String(), "Stopped: all ") {
+		t.Errorf("the demo did not confirm that it stopped")
+	}
 	re := regexp.MustCompile(`(\d+)/(\d+) target: blue (\d+) green (\d+)`)
 	got := re.FindAllStringSubmatch(stdout.String(), -1)
 	if len(got) != 3 {

@@ -45,6 +45,9 @@ type proxyConfig struct {
 	AppPorts map[int]int
 	// Delta selects the incremental xDS protocol.
 	Delta bool
+	// MetricsFlush, when set, streams stats to the server's MetricsService
+	// at this period (telemetry_test.go).
+	MetricsFlush time.Duration
 	// XDSAddrs, when set, replaces c's xDS address: host:port of the
 	// server, then of its replicas.
 	XDSAddrs []string
@@ -52,9 +55,9 @@ type proxyConfig struct {
 	// starts (for what no sidecar setting expresses, such as a test DNS
 	// resolver).
 	Bootstrap func(*bootstrapv3.Bootstrap)
-	// MetricsFlush, when set, streams stats to the server's MetricsService
-	// at this period (telemetry_test.go).
-	MetricsFlush time.Duration
+	// Hosts, when set, is the /etc/hosts Envoy sees: it runs in its own
+	// mount namespace (unshare -m, root) with this file bound over it.
+	Hosts string
 }
 
 // envoyProc is a running Envoy.
@@ -65,6 +68,14 @@ type envoyProc struct {
 }
 
 func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
+	t.Helper()
+	e := launchEnvoy(t, c, pc)
+	e.waitLive(t)
+	return e
+}
+
+// launchEnvoy starts Envoy without waiting for its configuration.
+func launchEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 	t.Helper()
 	bin := envoyBinary(t)
 	addrs := pc.XDSAddrs
@@ -96,8 +107,12 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		t.Fatal(err)
 	}
 	e := &envoyProc{admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort), log: newLogBuffer()}
-	e.cmd = exec.Command(bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
-		"--concurrency", "1", "--drain-time-s", "1")
+	args := []string{bin, "-c", cfgPath, "--disable-hot-restart", "--log-level", "warn",
+		"--concurrency", "1", "--drain-time-s", "1"}
+	if pc.Hosts != "" {
+		args = withHostsFile(t, dir, pc.Hosts, args)
+	}
+	e.cmd = exec.Command(args[0], args[1:]...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -109,7 +124,6 @@ func startEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 			t.Logf("envoy %s log:\n%s", pc.NodeID, e.log.String())
 		}
 	})
-	e.waitLive(t)
 	return e
 }
 

@@ -359,7 +359,9 @@ func inNetns(ns string, f func() error) error {
 
 // startTrellisAt is startTrellis with xDS on addr.
 func startTrellisAt(t *testing.T, xdsAddr string) *cp {
-	return startTrellisWith(t, server.Config{XDSAddr: xdsAddr}, nil)
+	// xDS listens on a namespace's veth address, not loopback; the test
+	// server runs without API auth, so it must say so.
+	return startTrellisWith(t, server.Config{XDSAddr: xdsAddr, Auth: server.AuthConfig{InsecureNoAuth: true}}, nil)
 }
 
 // startAppInNetns is startApp with the listener in a namespace.

@@ -143,9 +143,13 @@ func TestCloudMapDiscovery(t *testing.T) {
 		t.Fatalf("after deregistration: %v, blue-2 hits %d → %d", s, before, blue2.hits.Load())
 	}
 
-	// An instance that never heartbeats expires after the TTL and drops out.
+	// An instance registered with a lease (trellis.io/ttl, what sidecars
+	// send) that never heartbeats expires after the TTL and drops out.
+	// Instances registered without one stay, as in Cloud Map.
 	start = time.Now()
-	register("green-2", green2IP, "green")
+	must[*sd.RegisterInstanceOutput](t)(reg.RegisterInstance(ctx, &sd.RegisterInstanceInput{ServiceId: svcID, InstanceId: aws.String("green-2"),
+		Attributes: map[string]string{"AWS_INSTANCE_IPV4": green2IP, "AWS_INSTANCE_PORT": strconv.Itoa(colorPort), "version": "green",
+			"trellis.io/ttl": strconv.Itoa(int(ttl / time.Second))}}))
 	eventually(t, 10*time.Second, func() error {
 		if s := sample(20); s["green2"] == 0 {
 			return fmt.Errorf("green-2 not served yet: %v", s)

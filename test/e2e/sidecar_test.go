@@ -34,6 +34,13 @@ type sidecarRun struct {
 // listeners on ip. Flags in extra are added (or override).
 func startSidecar(t *testing.T, c *cp, mesh, node, ip string, extra ...map[string]string) *sidecarRun {
 	t.Helper()
+	return startSidecarEnv(t, c, mesh, node, ip, nil, extra...)
+}
+
+// startSidecarEnv is startSidecar with these environment variables (and
+// no others) visible to the sidecar.
+func startSidecarEnv(t *testing.T, c *cp, mesh, node, ip string, env map[string]string, extra ...map[string]string) *sidecarRun {
+	t.Helper()
 	flags := map[string]string{
 		"mesh": mesh, "virtual-node": node, "xds-address": c.srv.XDSAddr(), "envoy-path": envoyBinary(t),
 		"interception": "none", "ingress-address": ip, "egress-address": ip, "app-address": ip,
@@ -43,7 +50,8 @@ func startSidecar(t *testing.T, c *cp, mesh, node, ip string, extra ...map[strin
 	for _, m := range extra {
 		maps.Copy(flags, m)
 	}
-	cfg, err := sidecar.Load(sidecar.Source{Flags: flags}) // no environment: hermetic
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := sidecar.Load(sidecar.Source{Flags: flags, Env: lookup}) // only env: hermetic
 	if err != nil {
 		t.Fatal(err)
 	}

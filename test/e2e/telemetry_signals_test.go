@@ -247,3 +247,31 @@ func deref(p *float64) float64 {
 	}
 	return *p
 }
+
+// expectMetricsStream waits until the server has an open metrics stream
+// that delivered messages, and refused none.
+func expectMetricsStream(t *testing.T, c *cp) {
+	t.Helper()
+	api := "http://" + c.srv.Addr()
+	eventually(t, 15*time.Second, func() error {
+		resp, err := http.Get(api + "/metrics")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			return err
+		}
+		streams, _ := promValue(fams["trellis_telemetry_streams"], nil)
+		msgs, _ := promValue(fams["trellis_telemetry_messages_total"], nil)
+		if streams < 1 || msgs < 1 {
+			return fmt.Errorf("metrics streams %v, messages %v", streams, msgs)
+		}
+		if n := len(fams["trellis_telemetry_streams_refused_total"].GetMetric()); n != 0 {
+			return fmt.Errorf("metrics streams refused: %v", fams["trellis_telemetry_streams_refused_total"])
+		}
+		return nil
+	})
+}

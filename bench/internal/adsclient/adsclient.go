@@ -47,6 +47,11 @@ type Config struct {
 	// OnResponse, when set, sees every response on proxy i's goroutine
 	// before its ACK is sent; it must not keep r past the call.
 	OnResponse func(i int, r *Response)
+	// Reconnect makes a proxy whose stream fails open a new one, as Envoy
+	// does, after a backoff (reconnect.go), instead of ending Run; it
+	// calls OnReconnect(i) first when set.
+	Reconnect   bool
+	OnReconnect func(i int)
 }
 
 // Response is one response as a proxy received it, decoded as far as an
@@ -79,11 +84,11 @@ func Run(ctx context.Context, cfg Config) error {
 	sem := make(chan struct{}, dialParallel)
 	for i := range cfg.N {
 		sem <- struct{}{}
-		cc, err := grpc.NewClient(cfg.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		cc, err := grpc.NewClient(cfg.Addr, append(cfg.reconnectOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()),
 			// Large fixed windows, as Envoy's HTTP/2 defaults are (256 MiB);
 			// they also keep grpc-go's bandwidth estimator, and the ping it
 			// sends per received message, out of the fleet's CPU use.
-			grpc.WithInitialWindowSize(envoyWindow), grpc.WithInitialConnWindowSize(envoyWindow))
+			grpc.WithInitialWindowSize(envoyWindow), grpc.WithInitialConnWindowSize(envoyWindow))...)
 		if err != nil {
 			return fmt.Errorf("client %d: %w", i, err)
 		}
@@ -92,13 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var err error
-			if cfg.Delta {
-				err = p.delta(ctx, cc)
-			} else {
-				err = p.sotw(ctx, cc)
-			}
-			if err != nil && ctx.Err() == nil {
+			if err := p.run(ctx, cc); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("client %s: %w", p.node, err)
 			}
 		}()
@@ -141,7 +140,7 @@ var adsStream = &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}
 // subscriptions and frees the proxy's dial slot.
 func (p *proxy) open(ctx context.Context, cc *grpc.ClientConn, method string, subscribe []proto.Message) (grpc.ClientStream, error) {
 	defer func() { <-p.sem }()
-	st, err := cc.NewStream(ctx, adsStream, method, grpc.ForceCodecV2(rawCodec{}))
+	st, err := cc.NewStream(ctx, adsStream, method, grpc.ForceCodecV2(rawCodec{}), grpc.WaitForReady(p.cfg.Reconnect))
 	if err != nil {
 		return nil, fmt.Errorf("open stream: %w", err)
 	}

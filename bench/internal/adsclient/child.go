@@ -61,3 +61,12 @@ func (c *Child) Stop() error {
 	}
 	return nil
 }
+
+// Kill ends the child with SIGKILL (kill -9) and reaps it.
+func (c *Child) Kill() error {
+	if err := c.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("kill child: %w", err)
+	}
+	_ = c.cmd.Wait() // "signal: killed"
+	return nil
+}

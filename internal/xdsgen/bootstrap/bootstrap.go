@@ -67,6 +67,8 @@ type Config struct {
 	// MetricsService, when set, streams stats to the control plane
 	// (metricsservice.go).
 	MetricsService *MetricsService
+	// Telemetry adds stats tags, sinks and a tracer (telemetry.go).
+	Telemetry Telemetry
 }
 
 // Render returns the bootstrap as YAML (proto field names, sorted keys),
@@ -76,6 +78,12 @@ func Render(cfg Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Marshal(b)
+}
+
+// Marshal writes a bootstrap as Render does: YAML, proto field names,
+// sorted keys.
+func Marshal(b *bootstrapv3.Bootstrap) ([]byte, error) {
 	j, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: marshal: %w", err)
@@ -121,6 +129,9 @@ func Build(cfg Config) (*bootstrapv3.Bootstrap, error) {
 
 		StatsSinks:         sinks,
 		StatsFlushInterval: metricsFlushInterval(&cfg),
+	}
+	if err := applyTelemetry(b, &cfg.Telemetry); err != nil {
+		return nil, fmt.Errorf("bootstrap: telemetry: %w", err)
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trellis-mesh/trellis/internal/golden"
 
@@ -56,6 +57,48 @@ var goldenConfigs = map[string]Config{
 		Cluster:       "back",
 		XDSUnixSocket: "/var/run/trellis/xds.sock",
 		Delta:         true,
+	},
+	// ENABLE_ENVOY_STATS_TAGS + DogStatsD over UDP + X-Ray with a
+	// sampling rate, flush every 10 s.
+	"telemetry-xray-dogstatsd": {
+		NodeID:  "mesh/demo/virtualNode/front",
+		XDSHost: "10.0.0.2",
+		XDSPort: 15010,
+		Telemetry: Telemetry{
+			StatsTags:     []StatsTag{{Name: "appmesh.mesh", Value: "demo"}, {Name: "appmesh.virtual_node", Value: "front"}},
+			FlushInterval: 10 * time.Second,
+			DogStatsD:     &DogStatsD{Host: "127.0.0.1", Port: 8125},
+			Tracer: &Tracer{Kind: TracerXRay, Host: "127.0.0.1", Port: 2000, ServiceName: "demo/front",
+				XRay: XRaySettings{Mesh: "demo", Node: "front",
+					SamplingRules: `{"version":2,"default":{"fixed_target":1,"rate":0.5},"rules":[]}`}},
+		},
+	},
+	// Jaeger over Zipkin JSON; DogStatsD over a Unix socket.
+	"telemetry-zipkin-uds": {
+		NodeID:  "mesh/demo/virtualGateway/gw",
+		XDSHost: "10.0.0.2",
+		XDSPort: 15010,
+		Telemetry: Telemetry{
+			StatsTags: []StatsTag{{Name: "appmesh.mesh", Value: "demo"}, {Name: "appmesh.virtual_gateway", Value: "gw"}},
+			DogStatsD: &DogStatsD{SocketPath: "/var/run/datadog/dsd.socket"},
+			Tracer:    &Tracer{Kind: TracerZipkin, Host: "jaeger.observability", Port: 9411, ZipkinJSON: true},
+		},
+	},
+	"telemetry-datadog": {
+		NodeID:  "mesh/demo/virtualNode/back",
+		XDSHost: "10.0.0.2",
+		XDSPort: 15010,
+		Telemetry: Telemetry{
+			Tracer: &Tracer{Kind: TracerDatadog, Host: "127.0.0.1", Port: 8126, ServiceName: "envoy-demo/back"},
+		},
+	},
+	"telemetry-otel": {
+		NodeID:  "mesh/demo/virtualNode/back",
+		XDSHost: "10.0.0.2",
+		XDSPort: 15010,
+		Telemetry: Telemetry{
+			Tracer: &Tracer{Kind: TracerOpenTelemetry, Host: "otel-collector", Port: 4317, ServiceName: "demo/back"},
+		},
 	},
 }
 
@@ -113,6 +156,20 @@ func TestRenderErrors(t *testing.T) {
 		{"replica without port", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, XDSReplicas: []HostPort{{Host: "h2"}}}, "xds replica 0 needs a host and a port"},
 		{"bad metadata", Config{NodeID: "n", XDSHost: "h", XDSPort: 1, Metadata: map[string]any{"c": make(chan int)}},
 			"node metadata"},
+		{"tag without name", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{StatsTags: []StatsTag{{Name: "", Value: "v"}}}}, "empty name"},
+		{"tag with value and regex", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{StatsTags: []StatsTag{{Name: "t", Value: "v", Regex: "^(a)$"}}}}, "exclusive"},
+		{"dogstatsd without port", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{DogStatsD: &DogStatsD{Host: "h"}}}, "dogstatsd needs"},
+		{"tracer without port", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{Tracer: &Tracer{Kind: TracerZipkin, Host: "h"}}}, "needs a host and port"},
+		{"unknown tracer", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{Tracer: &Tracer{Kind: "lightstep", Host: "h", Port: 1}}}, "unknown tracer"},
+		{"xray name not an ip", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{Tracer: &Tracer{Kind: TracerXRay, Host: "xray", Port: 2000}}}, "x-ray daemon"},
+		{"negative flush", Config{NodeID: "n", XDSHost: "h", XDSPort: 1,
+			Telemetry: Telemetry{FlushInterval: -time.Second}}, "negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/trellis-mesh/trellis/internal/server"
+)
+
+// addAuthFlags adds the API security flags of `trellis server`: SigV4
+// authentication is on by default; --insecure-no-auth turns it off and
+// allows non-loopback addresses (with a warning).
+func addAuthFlags(cmd *cobra.Command, cfg *server.Config) {
+	f := cmd.Flags()
+	f.BoolVar(&cfg.Auth.Enabled, "auth", true, "require SigV4-signed requests (access keys managed with `trellis admin`) on the API port; off, the server binds loopback addresses only")
+	f.StringVar(&cfg.Auth.KeyFile, "auth-key-file", "", "AES-256 key that encrypts access-key secrets in the store, created 0600 if missing; every replica needs the same file (default <data-dir>/auth.key)")
+	f.BoolVar(&cfg.Auth.InsecureNoAuth, "insecure-no-auth", false, "turn authentication off even on non-loopback addresses: anyone who can reach the API can change the mesh")
+	f.StringVar(&cfg.Auth.AuditDir, "audit-dir", "", "directory of the CloudTrail-shaped audit log of authenticated calls, read by `trellis audit` (default <data-dir>/audit)")
+	f.StringVar(&cfg.APITLSCert, "api-tls-cert", "", "PEM certificate (chain) for the API port; with --api-tls-key the API serves HTTPS (HTTP/2 and HTTP/1.1)")
+	f.StringVar(&cfg.APITLSKey, "api-tls-key", "", "PEM private key for --api-tls-cert")
+}
+
+// applyInsecure: --insecure-no-auth means no authentication.
+func applyInsecure(cfg *server.Config) {
+	if cfg.Auth.InsecureNoAuth {
+		cfg.Auth.Enabled = false
+	}
+}

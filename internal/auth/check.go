@@ -1,0 +1,21 @@
+package auth
+
+import "net/http"
+
+// Check authenticates (SigV4) and authorizes one request for op outside
+// Wrap: for handlers that choose their operation after reading the body,
+// such as CA enrolment (appmesh:StreamAggregatedResources on the node ARN
+// a CSR names). body is the request body as read. A refusal is a
+// *sigv4.Error carrying the AWS error code and HTTP status.
+func (m *Middleware) Check(r *http.Request, op Operation, body []byte) (*Identity, error) {
+	id, aerr := m.authenticate(r, op, body)
+	if aerr == nil {
+		aerr = m.authorize(r, op, id, body)
+	}
+	if aerr != nil {
+		m.results.WithLabelValues(aerr.Code).Inc()
+		return id, aerr
+	}
+	m.results.WithLabelValues("ok").Inc()
+	return id, nil
+}

@@ -1,0 +1,194 @@
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// EmptyPayloadHash is the SHA-256 of an empty body.
+const EmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// HashPayload is the hex SHA-256 of a body.
+func HashPayload(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// CanonicalRequest builds the canonical request AWS signs: method, the
+// request path URI-encoded once more (as every service but S3 does), the
+// canonical query, the canonical headers, the signed header list and the
+// payload hash. The presigned form's X-Amz-Signature is left out.
+func CanonicalRequest(r *http.Request, sig *Signature, payloadHash string) string {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	b.WriteString(canonicalURI(r))
+	b.WriteByte('\n')
+	b.WriteString(canonicalQuery(r.URL.RawQuery, sig.Presigned))
+	b.WriteByte('\n')
+	for _, name := range sig.SignedHeaders {
+		b.WriteString(name)
+		b.WriteByte(':')
+		b.WriteString(headerValue(r, name))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(strings.Join(sig.SignedHeaders, ";"))
+	b.WriteByte('\n')
+	b.WriteString(payloadHash)
+	return b.String()
+}
+
+// StringToSign is algorithm, timestamp, scope and the canonical request's hash.
+func StringToSign(sig *Signature, canonical string) string {
+	sum := sha256.Sum256([]byte(canonical))
+	return Algorithm + "\n" + sig.Time.UTC().Format(TimeFormat) + "\n" + sig.Scope() + "\n" + hex.EncodeToString(sum[:])
+}
+
+// SigningKey derives the scope's key from the secret access key.
+func SigningKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, "aws4_request")
+}
+
+// Sign is the hex signature of the string to sign under the key.
+func Sign(key []byte, stringToSign string) string {
+	return hex.EncodeToString(hmacSHA256(key, stringToSign))
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(data))
+	return h.Sum(nil)
+}
+
+// canonicalURI is the path as sent on the wire, encoded again. An empty
+// path is "/".
+func canonicalURI(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if r.RequestURI != "" && strings.HasPrefix(r.RequestURI, "/") {
+		p, _, _ = strings.Cut(r.RequestURI, "?")
+	}
+	if p == "" {
+		return "/"
+	}
+	return uriEncode(p, true)
+}
+
+// canonicalQuery decodes every name=value pair (as url.ParseQuery would, but
+// keeping pairs whose encoding is odd), re-encodes them strictly and sorts
+// by name, then value.
+func canonicalQuery(raw string, presigned bool) string {
+	if raw == "" {
+		return ""
+	}
+	type pair struct{ k, v string }
+	var pairs []pair
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		k, v = queryUnescape(k), queryUnescape(v)
+		if presigned && k == "X-Amz-Signature" {
+			continue
+		}
+		pairs = append(pairs, pair{uriEncode(k, false), uriEncode(v, false)})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
+}
+
+func queryUnescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// headerValue is a signed header's canonical value: values joined by ",",
+// each trimmed with inner runs of spaces collapsed. Go moves Host and
+// Content-Length out of Header; they are read back from the request.
+func headerValue(r *http.Request, name string) string {
+	var values []string
+	switch name {
+	case "host":
+		values = []string{r.Host}
+	case "content-length":
+		values = r.Header.Values("Content-Length")
+		if len(values) == 0 && r.ContentLength >= 0 {
+			values = []string{strconv.FormatInt(r.ContentLength, 10)}
+		}
+	default:
+		values = r.Header.Values(name)
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = collapseSpaces(v)
+	}
+	return strings.Join(out, ",")
+}
+
+// collapseSpaces trims and turns every run of spaces into one space.
+func collapseSpaces(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "  ") {
+		return s
+	}
+	var b strings.Builder
+	prev := false
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			if prev {
+				continue
+			}
+			prev = true
+		} else {
+			prev = false
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// uriEncode percent-encodes every byte but the unreserved characters
+// (A-Z a-z 0-9 - _ . ~), and '/' when keepSlash, with upper-case hex.
+func uriEncode(s string, keepSlash bool) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~' || (keepSlash && c == '/') {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}

@@ -1,0 +1,190 @@
+package sigv4
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Algorithm is the only signing algorithm accepted.
+const Algorithm = "AWS4-HMAC-SHA256"
+
+// TimeFormat is the X-Amz-Date layout (ISO 8601 basic, UTC).
+const TimeFormat = "20060102T150405Z"
+
+// UnsignedPayload is the payload hash a client sends when it does not sign
+// the body.
+const UnsignedPayload = "UNSIGNED-PAYLOAD"
+
+// maxPresignExpiry is the longest X-Amz-Expires AWS accepts (7 days).
+const maxPresignExpiry = 7 * 24 * time.Hour
+
+// Signature is the signing information a request carries, parsed but not
+// yet verified.
+type Signature struct {
+	AccessKeyID string
+	// Date (YYYYMMDD), Region and Service are the credential scope.
+	Date, Region, Service string
+	// SignedHeaders are lower-case names in the order given (must be sorted).
+	SignedHeaders []string
+	// Value is the hex signature.
+	Value string
+	// Time is X-Amz-Date (or the Date header).
+	Time time.Time
+	// Presigned is true for the query form; Expires is then X-Amz-Expires.
+	Presigned bool
+	Expires   time.Duration
+	// SecurityToken is X-Amz-Security-Token (temporary credentials), or "".
+	SecurityToken string
+}
+
+// Scope is the credential scope string date/region/service/aws4_request.
+func (s *Signature) Scope() string {
+	return s.Date + "/" + s.Region + "/" + s.Service + "/aws4_request"
+}
+
+// Parse extracts the signature from the Authorization header or, failing
+// that, from the presigned query parameters. A request with neither returns
+// ErrMissing's *Error (MissingAuthenticationTokenException); a malformed one
+// IncompleteSignatureException.
+func Parse(r *http.Request) (*Signature, error) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		return parseHeader(r, auth)
+	}
+	q := r.URL.Query()
+	if q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") {
+		return parseQuery(q)
+	}
+	return nil, errMissing()
+}
+
+// parseHeader reads "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...".
+func parseHeader(r *http.Request, auth string) (*Signature, error) {
+	alg, rest, ok := strings.Cut(auth, " ")
+	if !ok || alg != Algorithm {
+		return nil, incomplete("Authorization header requires the %s algorithm", Algorithm)
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, incomplete("Authorization header requires each component in the form key=value: %q", part)
+		}
+		if _, dup := fields[k]; dup {
+			return nil, incomplete("Authorization header repeats %s", k)
+		}
+		fields[k] = v
+	}
+	for _, k := range []string{"Credential", "SignedHeaders", "Signature"} {
+		if fields[k] == "" {
+			return nil, incomplete("Authorization header requires '%s' parameter", k)
+		}
+	}
+	sig := &Signature{Value: fields["Signature"], SecurityToken: r.Header.Get("X-Amz-Security-Token")}
+	if err := sig.setCredential(fields["Credential"]); err != nil {
+		return nil, err
+	}
+	if err := sig.setSignedHeaders(fields["SignedHeaders"]); err != nil {
+		return nil, err
+	}
+	t, err := requestTime(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	sig.Time = t
+	return sig, sig.checkScopeDate()
+}
+
+// parseQuery reads the presigned form's X-Amz-* query parameters.
+func parseQuery(q url.Values) (*Signature, error) {
+	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
+		if len(q[k]) != 1 || q.Get(k) == "" {
+			return nil, incomplete("presigned request requires exactly one '%s' parameter", k)
+		}
+	}
+	if q.Get("X-Amz-Algorithm") != Algorithm {
+		return nil, incomplete("X-Amz-Algorithm must be %s", Algorithm)
+	}
+	sig := &Signature{Presigned: true, Value: q.Get("X-Amz-Signature"), SecurityToken: q.Get("X-Amz-Security-Token")}
+	if err := sig.setCredential(q.Get("X-Amz-Credential")); err != nil {
+		return nil, err
+	}
+	if err := sig.setSignedHeaders(q.Get("X-Amz-SignedHeaders")); err != nil {
+		return nil, err
+	}
+	t, err := time.Parse(TimeFormat, q.Get("X-Amz-Date"))
+	if err != nil {
+		return nil, incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
+	}
+	sig.Time = t
+	secs, err := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
+	if err != nil || secs < 1 || time.Duration(secs)*time.Second > maxPresignExpiry {
+		return nil, incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800")
+	}
+	sig.Expires = time.Duration(secs) * time.Second
+	return sig, sig.checkScopeDate()
+}
+
+// setCredential splits AKID/date/region/service/aws4_request.
+func (s *Signature) setCredential(cred string) error {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[0] == "" || parts[4] != "aws4_request" {
+		return incomplete("Credential must have the form <access key id>/<date>/<region>/<service>/aws4_request")
+	}
+	if _, err := time.Parse("20060102", parts[1]); err != nil {
+		return incomplete("Credential date %q must be YYYYMMDD", parts[1])
+	}
+	s.AccessKeyID, s.Date, s.Region, s.Service = parts[0], parts[1], parts[2], parts[3]
+	return nil
+}
+
+// setSignedHeaders splits the ;-separated list; it must be lower case,
+// sorted, without duplicates, and include host.
+func (s *Signature) setSignedHeaders(list string) error {
+	names := strings.Split(list, ";")
+	host := false
+	for i, n := range names {
+		if n == "" || n != strings.ToLower(n) {
+			return incomplete("SignedHeaders must be non-empty lower-case names")
+		}
+		if i > 0 && names[i-1] >= n {
+			return incomplete("SignedHeaders must be sorted and unique")
+		}
+		host = host || n == "host"
+	}
+	if !host {
+		return incomplete("SignedHeaders must include host")
+	}
+	s.SignedHeaders = names
+	return nil
+}
+
+// checkScopeDate: the credential date must be the request's UTC date.
+func (s *Signature) checkScopeDate() error {
+	if s.Time.UTC().Format("20060102") != s.Date {
+		return invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s'",
+			s.Date, s.Time.UTC().Format("20060102"))
+	}
+	return nil
+}
+
+// requestTime reads X-Amz-Date, or the Date header when it is absent.
+func requestTime(h http.Header) (time.Time, error) {
+	if v := h.Get("X-Amz-Date"); v != "" {
+		t, err := time.Parse(TimeFormat, v)
+		if err != nil {
+			return time.Time{}, incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
+		}
+		return t, nil
+	}
+	if v := h.Get("Date"); v != "" {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return time.Time{}, incomplete("Date header is not a valid HTTP date")
+		}
+		return t.UTC(), nil
+	}
+	return time.Time{}, incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header")
+}

@@ -1,0 +1,97 @@
+package sigv4
+
+import (
+	"crypto/hmac"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// DefaultMaxSkew is AWS's clock-skew window.
+const DefaultMaxSkew = 5 * time.Minute
+
+// Verifier checks signatures for one region. It is immutable and safe for
+// concurrent use.
+type Verifier struct {
+	// Region is the server's region; the credential scope must name it.
+	Region string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxSkew is the accepted |request time - now|; 0 means DefaultMaxSkew.
+	MaxSkew time.Duration
+	// AllowUnsignedPayload accepts x-amz-content-sha256: UNSIGNED-PAYLOAD on
+	// the header form (AWS allows it for S3 only; presigned URLs always may).
+	AllowUnsignedPayload bool
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// CheckScope checks what needs no secret: the region, that the service is
+// one of services, and the request time (skew for the header form; skew
+// and expiry for the presigned form).
+func (v *Verifier) CheckScope(sig *Signature, services ...string) error {
+	if sig.Region != v.Region {
+		return invalid("Credential should be scoped to a valid region, not '%s'. ", sig.Region)
+	}
+	if !slices.Contains(services, sig.Service) {
+		want := ""
+		if len(services) > 0 {
+			want = services[0]
+		}
+		return invalid("Credential should be scoped to correct service: '%s'. ", want)
+	}
+	skew := v.MaxSkew
+	if skew == 0 {
+		skew = DefaultMaxSkew
+	}
+	now := v.now()
+	if sig.Time.After(now.Add(skew)) || (!sig.Presigned && sig.Time.Before(now.Add(-skew))) {
+		return newError(CodeSkewed, http.StatusForbidden,
+			"The difference between the request time (%s) and the current time (%s) is too large.",
+			sig.Time.UTC().Format(TimeFormat), now.UTC().Format(TimeFormat))
+	}
+	if sig.Presigned && now.After(sig.Time.Add(sig.Expires)) {
+		return invalid("Signature expired: %s is now earlier than %s (%s - %s.)",
+			sig.Time.Add(sig.Expires).UTC().Format(TimeFormat), now.UTC().Format(TimeFormat),
+			now.UTC().Format(TimeFormat), sig.Expires)
+	}
+	return nil
+}
+
+// Verify recomputes the signature of r with secret and compares it in
+// constant time. bodyHash is the hex SHA-256 of the body the handler will
+// read. A signed x-amz-content-sha256 header must equal it, or be
+// UNSIGNED-PAYLOAD where that is allowed; presigned requests may also have
+// been signed with UNSIGNED-PAYLOAD.
+func (v *Verifier) Verify(r *http.Request, sig *Signature, secret, bodyHash string) error {
+	return v.VerifyWithKey(r, sig, SigningKey(secret, sig.Date, sig.Region, sig.Service), bodyHash)
+}
+
+// VerifyWithKey is Verify with the scope's signing key already derived
+// (callers cache it: it changes once a day per key, region and service).
+func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key []byte, bodyHash string) error {
+	candidates := []string{bodyHash}
+	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" {
+		switch {
+		case declared == UnsignedPayload && (sig.Presigned || v.AllowUnsignedPayload):
+			candidates = []string{UnsignedPayload}
+		case declared != bodyHash:
+			return invalid("The provided 'x-amz-content-sha256' header does not match what was computed.")
+		}
+	} else if sig.Presigned {
+		candidates = append(candidates, UnsignedPayload)
+	}
+	for _, ph := range candidates {
+		want := Sign(key, StringToSign(sig, CanonicalRequest(r, sig, ph)))
+		if hmac.Equal([]byte(want), []byte(sig.Value)) {
+			return nil
+		}
+	}
+	return invalid("The request signature we calculated does not match the signature you provided. " +
+		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+}
