@@ -30,7 +30,7 @@ test: fmt-check vet
 	@{ command -v ip && command -v iptables; } >/dev/null 2>&1 || echo "note: ip or iptables missing (apt-get install iproute2 iptables); the network-namespace tests (test/e2e TestNetns*) will skip"
 	@[ "$$(id -u)" = 0 ] || echo "note: not root; the network-namespace tests (test/e2e TestNetns*) will skip"
 	@command -v aws >/dev/null 2>&1 || echo "note: aws CLI missing (pip install awscli); TestAWSCLI, TestDocCLICommands and TestKeepHints' aws step will skip"
-	$(GO) test -race -count=1 -p 2 $(PKGS)
+	$(GO) test -race -count=1 -p 2 -timeout 30m $(PKGS)
 	$(MAKE) fuzz
 
 vet:
@@ -51,12 +51,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) ./internal/auth/audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzBearer$$' -fuzztime $(FUZZTIME) ./internal/server/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/backup/
 	$(GO) test -run '^$$' -fuzz '^FuzzCloudMapRequest$$' -fuzztime $(FUZZTIME) ./internal/registryapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzMergeFragment$$' -fuzztime $(FUZZTIME) ./internal/xdsgen/bootstrap/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCSR$$' -fuzztime $(FUZZTIME) ./internal/ca/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) ./internal/ca/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME) ./internal/ca/enrol/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSignResponse$$' -fuzztime $(FUZZTIME) ./internal/svid/
 	$(GO) test -run '^$$' -fuzz '^FuzzDigest$$' -fuzztime $(FUZZTIME) ./internal/telemetry/
 
 ## bench: API throughput with 10,000 virtual nodes in one mesh

@@ -34,6 +34,7 @@ type options struct {
 	bodySize       int
 	dump           string
 	staticDefaults bool
+	mtls           bool
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "envoy-concurrency", 1, "worker threads of every Envoy")
 	flag.IntVar(&o.bodySize, "body", 64, "response body size in bytes")
 	flag.BoolVar(&o.staticDefaults, "static-defaults", false, "give the static bootstrap App Mesh's defaults too (retry policy, timeouts, path normalization), to separate their cost from Trellis's")
+	flag.BoolVar(&o.mtls, "mtls", false, "also run the Trellis path in a mesh with auto-mTLS (trellis.io/mtls: STRICT; sidecars enrolled with a built-in CA, SVIDs over SDS) to measure what mTLS between the two Envoys adds")
 	flag.StringVar(&o.dump, "dump", "", "directory to save every Envoy's /config_dump in after the run")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -79,7 +81,14 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return err
 	}
 	defer app.Close()
-	admins, err := startTrellisPath(ctx, procs, o, work)
+	var b *benchCA
+	if o.mtls {
+		if b, err = startCA(work); err != nil {
+			return err
+		}
+		defer b.close()
+	}
+	admins, err := startTrellisPath(ctx, procs, o, work, b)
 	if err != nil {
 		return fmt.Errorf("trellis path: %w", err)
 	}
@@ -91,6 +100,9 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	paths := []path{
 		{name: "trellis", url: fmt.Sprintf("http://%s:%d/", trellisFront, listenPort)},
 		{name: "static", url: fmt.Sprintf("http://%s:%d/", staticFront, listenPort)},
+	}
+	if o.mtls {
+		paths = append(paths, path{name: "mtls", url: fmt.Sprintf("http://%s:%d/", mtlsFront, listenPort)})
 	}
 	for _, p := range paths {
 		if err := waitServing(ctx, p.url, 60*time.Second); err != nil {

@@ -103,6 +103,20 @@ func summarize(o options, fixed, maxed map[string][]sample) {
 	fmt.Printf("| Trellis-configured | %v | %v | %.0f rps |\n", time.Duration(t50).Round(time.Microsecond), time.Duration(t99).Round(time.Microsecond), tMax)
 	fmt.Printf("| static bootstrap | %v | %v | %.0f rps |\n", time.Duration(s50).Round(time.Microsecond), time.Duration(s99).Round(time.Microsecond), sMax)
 	fmt.Printf("| ratio (goal ≤ 1.10) | %.2f | %.2f | %.2f |\n", t50/s50, t99/s99, sMax/tMax)
+	if len(fixed["mtls"]) > 0 {
+		summarizeMTLS(o, t50, t99, tMax, fixed["mtls"], maxed["mtls"])
+	}
+}
+
+// summarizeMTLS compares the auto-mTLS path with the plaintext Trellis
+// path: the latency mTLS adds through two hops, and the throughput kept.
+func summarizeMTLS(o options, t50, t99, tMax float64, fixed, maxed []sample) {
+	m50, m99, mMax := median(fixed, p50), median(fixed, p99), median(maxed, rate)
+	d := func(v float64) time.Duration { return time.Duration(v).Round(time.Microsecond) }
+	fmt.Printf("\n| path | p50 at %.0f rps | p99 at %.0f rps | max throughput |\n|---|---|---|---|\n", o.qps, o.qps)
+	fmt.Printf("| Trellis, plaintext between Envoys | %v | %v | %.0f rps |\n", d(t50), d(t99), tMax)
+	fmt.Printf("| Trellis, auto-mTLS between Envoys | %v | %v | %.0f rps |\n", d(m50), d(m99), mMax)
+	fmt.Printf("| mTLS adds | %v (×%.2f) | %v (×%.2f) | ×%.2f |\n", d(m50-t50), m50/t50, d(m99-t99), m99/t99, mMax/tMax)
 }
 
 func p50(s sample) float64  { return float64(s.p50) }

@@ -13,7 +13,8 @@ import (
 
 // startTrellisPath starts `trellis server`, defines the mesh over the App
 // Mesh API and starts one `trellis sidecar` per virtual node.
-func startTrellisPath(ctx context.Context, procs *processes, o options, work string) ([]envoyAdmin, error) {
+// With b (the -mtls flag) it also starts the auto-mTLS path (mtls.go).
+func startTrellisPath(ctx context.Context, procs *processes, o options, work string, b *benchCA) ([]envoyAdmin, error) {
 	apiPort, err := freePort("127.0.0.1")
 	if err != nil {
 		return nil, err
@@ -34,18 +35,25 @@ func startTrellisPath(ctx context.Context, procs *processes, o options, work str
 	}
 	var admins []envoyAdmin
 	for _, sc := range []struct{ node, ip string }{{"back", trellisBack}, {"front", trellisFront}} {
-		admin, err := startSidecar(procs, o, work, xds, sc.node, sc.ip)
+		admin, err := startSidecar(procs, o, work, xds, "bench", sc.node, sc.ip)
 		if err != nil {
 			return nil, err
 		}
 		admins = append(admins, envoyAdmin{"trellis " + sc.node, admin})
 	}
+	if b != nil {
+		more, err := startMTLSPath(ctx, procs, o, work, "http://"+api, xds, b)
+		if err != nil {
+			return nil, fmt.Errorf("mtls path: %w", err)
+		}
+		admins = append(admins, more...)
+	}
 	return admins, nil
 }
 
-// startSidecar runs `trellis sidecar` for one node with its listeners on
-// ip; it returns its Envoy's admin address.
-func startSidecar(procs *processes, o options, work, xds, node, ip string) (string, error) {
+// startSidecar runs `trellis sidecar` for one node of mesh with its
+// listeners on ip (and extra flags); it returns its Envoy's admin address.
+func startSidecar(procs *processes, o options, work, xds, mesh, node, ip string, extra ...string) (string, error) {
 	admin, err := freePort("127.0.0.1")
 	if err != nil {
 		return "", err
@@ -54,13 +62,15 @@ func startSidecar(procs *processes, o options, work, xds, node, ip string) (stri
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("127.0.0.1:%d", admin), procs.start(filepath.Join(work, "sidecar-"+node+".log"), o.trellis, "sidecar",
-		"--mesh", "bench", "--virtual-node", node, "--xds-address", xds, "--envoy-path", o.envoy,
+	args := []string{"sidecar",
+		"--mesh", mesh, "--virtual-node", node, "--xds-address", xds, "--envoy-path", o.envoy,
 		"--interception", "none", "--ingress-address", ip, "--egress-address", ip,
 		"--app-address", appIP, "--app-ports", fmt.Sprintf("%d:%d", listenPort, appPort),
 		"--admin-port", strconv.Itoa(admin), "--agent-addr", fmt.Sprintf("127.0.0.1:%d", agent),
 		"--envoy-log-level", "warn", "--concurrency", strconv.Itoa(o.concurrency), "--drain-time", "1",
-		"--log-level", "warn")
+		"--log-level", "warn"}
+	return fmt.Sprintf("127.0.0.1:%d", admin), procs.start(filepath.Join(work, "sidecar-"+mesh+"-"+node+".log"), o.trellis,
+		append(args, extra...)...)
 }
 
 // defineMesh creates the mesh: back (an HTTP listener, found at its
@@ -70,11 +80,18 @@ func defineMesh(ctx context.Context, base string) error {
 	if err := waitAPI(ctx, base, 30*time.Second); err != nil {
 		return err
 	}
+	return defineMeshNamed(ctx, base, "bench", "", trellisBack)
+}
+
+// defineMeshNamed creates that shape as mesh name (tagsJSON is appended to
+// the CreateMesh body), with back found at backIP.
+func defineMeshNamed(ctx context.Context, base, name, tagsJSON, backIP string) error {
+	m := "/v20190125/meshes/" + name
 	calls := []struct{ path, body string }{
-		{"/v20190125/meshes", `{"meshName":"bench"}`},
-		{"/v20190125/meshes/bench/virtualNodes", fmt.Sprintf(`{"virtualNodeName":"back","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":%q}}}}`, listenPort, trellisBack)},
-		{"/v20190125/meshes/bench/virtualServices", fmt.Sprintf(`{"virtualServiceName":%q,"spec":{"provider":{"virtualNode":{"virtualNodeName":"back"}}}}`, serviceHost)},
-		{"/v20190125/meshes/bench/virtualNodes", fmt.Sprintf(`{"virtualNodeName":"front","spec":{"backends":[{"virtualService":{"virtualServiceName":%q}}]}}`, serviceHost)},
+		{"/v20190125/meshes", fmt.Sprintf(`{"meshName":%q%s}`, name, tagsJSON)},
+		{m + "/virtualNodes", fmt.Sprintf(`{"virtualNodeName":"back","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":%q}}}}`, listenPort, backIP)},
+		{m + "/virtualServices", fmt.Sprintf(`{"virtualServiceName":%q,"spec":{"provider":{"virtualNode":{"virtualNodeName":"back"}}}}`, serviceHost)},
+		{m + "/virtualNodes", fmt.Sprintf(`{"virtualNodeName":"front","spec":{"backends":[{"virtualService":{"virtualServiceName":%q}}]}}`, serviceHost)},
 	}
 	for _, c := range calls {
 		if err := put(ctx, base+c.path, c.body); err != nil {

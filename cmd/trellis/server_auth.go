@@ -17,6 +17,8 @@ func addAuthFlags(cmd *cobra.Command, cfg *server.Config) {
 	f.StringVar(&cfg.Auth.AuditDir, "audit-dir", "", "directory of the CloudTrail-shaped audit log of authenticated calls, read by `trellis audit` (default <data-dir>/audit)")
 	f.StringVar(&cfg.APITLSCert, "api-tls-cert", "", "PEM certificate (chain) for the API port; with --api-tls-key the API serves HTTPS (HTTP/2 and HTTP/1.1)")
 	f.StringVar(&cfg.APITLSKey, "api-tls-key", "", "PEM private key for --api-tls-cert")
+	f.StringVar(&cfg.Metrics.Addr, "metrics-addr", "", "extra listener serving only GET /metrics, for scrapers that cannot SigV4-sign (Prometheus); a non-loopback address needs --metrics-bearer-token-file; TLS with the API certificate when --api-tls-cert is set")
+	f.StringVar(&cfg.Metrics.BearerTokenFile, "metrics-bearer-token-file", "", "file holding the token scrapes of --metrics-addr must send as \"Authorization: Bearer <token>\" (read at start)")
 }
 
 // applyInsecure: --insecure-no-auth means no authentication.

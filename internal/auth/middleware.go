@@ -294,7 +294,24 @@ func requestTags(body []byte) (map[string]string, []string) {
 // mentionsResourceTag: does any document use an aws:ResourceTag key?
 func mentionsResourceTag(docs []json.RawMessage) bool {
 	for _, d := range docs {
-		if bytes.Contains(bytes.ToLower(d), []byte("aws:resourcetag/")) {
+		if containsFold(d, "aws:resourcetag/") {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether b contains pattern, which is lower-case
+// ASCII, in any case, without copying b (it runs on every authorised
+// request).
+func containsFold(b []byte, pattern string) bool {
+	first := pattern[0]
+	for i := 0; i+len(pattern) <= len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c == first && bytes.EqualFold(b[i:i+len(pattern)], []byte(pattern)) {
 			return true
 		}
 	}

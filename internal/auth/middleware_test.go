@@ -182,3 +182,27 @@ func TestSDKErrors(t *testing.T) {
 		t.Fatalf("audited principal %q", p)
 	}
 }
+
+// TestMentionsResourceTag: the condition key is found in any case, and only
+// where it is.
+func TestMentionsResourceTag(t *testing.T) {
+	for _, tc := range []struct {
+		docs []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{`{"Condition":{"StringEquals":{"aws:ResourceTag/team":"a"}}}`}, true},
+		{[]string{`{}`, `{"c":"AWS:RESOURCETAG/x"}`}, true},
+		{[]string{`{"c":"aws:RequestTag/team"}`}, false},
+		{[]string{`aws:resourcetag`}, false},
+		{[]string{`aws:resourcetag/`}, true},
+	} {
+		var docs []json.RawMessage
+		for _, d := range tc.docs {
+			docs = append(docs, json.RawMessage(d))
+		}
+		if got := mentionsResourceTag(docs); got != tc.want {
+			t.Errorf("mentionsResourceTag(%q) = %v, want %v", tc.docs, got, tc.want)
+		}
+	}
+}

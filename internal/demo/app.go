@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -17,8 +18,13 @@ func App(ctx context.Context, name, listen string) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
+			if r.URL.Path == "/peer" {
+				// Who called, as the sidecar vouches for it after mTLS.
+				fmt.Fprint(w, peerURI(r.Header.Get("X-Forwarded-Client-Cert")))
+				return
+			}
 			fmt.Fprint(w, name)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -33,4 +39,15 @@ func App(ctx context.Context, name, listen string) error {
 		return err
 	}
 	return nil
+}
+
+// peerURI is the caller's URI SAN (its SPIFFE id) in an
+// x-forwarded-client-cert value, or "" when there is none.
+func peerURI(xfcc string) string {
+	for _, kv := range strings.Split(xfcc, ";") {
+		if v, ok := strings.CutPrefix(kv, "URI="); ok {
+			return v
+		}
+	}
+	return ""
 }

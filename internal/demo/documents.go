@@ -9,6 +9,7 @@ func MeshDocuments(blueIP, greenIP string, blue, green int32) string {
 	return fmt.Sprintf(`kind: Mesh
 meshName: color
 spec: {}
+tags: [{key: trellis.io/mtls, value: STRICT}]
 ---
 kind: VirtualNode
 meshName: color

@@ -65,6 +65,10 @@ type HTTPManager struct {
 	// Tracing gives the manager an empty tracing block, so the tracer of
 	// the proxy's bootstrap (if any) traces its requests.
 	Tracing bool `json:"tracing,omitempty"`
+	// ForwardClientCert sets x-forwarded-client-cert towards the app with
+	// the verified client certificate's URI SAN (its SPIFFE id) and
+	// subject, replacing whatever the client sent; false strips it.
+	ForwardClientCert bool `json:"forwardClientCert,omitempty"`
 }
 
 // TCPProxy forwards a connection to one of weighted clusters.

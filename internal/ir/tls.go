@@ -17,6 +17,9 @@ type DownstreamTLS struct {
 	Trust *CertSource `json:"trust,omitempty"`
 	// SANs restrict accepted client certificates (exact match).
 	SANs []string `json:"sans,omitempty"`
+	// URISANPrefix, when set, also accepts a client whose URI SAN starts
+	// with it (a SPIFFE id within a mesh: spiffe://<td>/mesh/<mesh>/).
+	URISANPrefix string `json:"uriSanPrefix,omitempty"`
 	// ALPN protocols to offer (h2, http/1.1).
 	ALPN []string `json:"alpn,omitempty"`
 }
@@ -30,5 +33,8 @@ type UpstreamTLS struct {
 	Trust *CertSource `json:"trust,omitempty"`
 	// SANs the server certificate must carry (exact match, any of).
 	SANs []string `json:"sans,omitempty"`
-	ALPN []string `json:"alpn,omitempty"`
+	// URISANPrefix, when set, also accepts a server whose URI SAN starts
+	// with it.
+	URISANPrefix string   `json:"uriSanPrefix,omitempty"`
+	ALPN         []string `json:"alpn,omitempty"`
 }

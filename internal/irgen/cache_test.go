@@ -155,7 +155,7 @@ func TestCacheSharesOutbound(t *testing.T) {
 // TestOptionsKey: every field of Options is part of its key, so proxies
 // with different options never share an outbound part.
 func TestOptionsKey(t *testing.T) {
-	if n := reflect.TypeFor[Options]().NumField(); n != 8 {
+	if n := reflect.TypeFor[Options]().NumField(); n != 9 {
 		t.Fatalf("Options has %d fields; encode the new one in Options.key, then update this count", n)
 	}
 	base := Options{Interception: true, IngressPort: 1, EgressPort: 2, IngressAddress: "a", EgressAddress: "b",
@@ -170,6 +170,7 @@ func TestOptionsKey(t *testing.T) {
 		func(o *Options) { o.AppPorts = map[uint32]uint32{8080: 9091, 80: 90} },
 		func(o *Options) { o.AppPorts = nil },
 		func(o *Options) { o.Tracing = true },
+		func(o *Options) { o.TrustDomain = "x" },
 	}
 	seen := map[string]int{base.key(): -1}
 	for i, change := range variants {

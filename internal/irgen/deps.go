@@ -34,11 +34,15 @@ type dep struct {
 // deps records what one translation read. A nil *deps records nothing.
 type deps struct {
 	meshSpec *appmesh.MeshSpec
+	// autoMTLS is the mesh's auto-mTLS mode (a tag edit keeps the spec).
+	autoMTLS string
 	list     []dep
 	volatile bool
 }
 
-func newDeps(mesh *meshview.Mesh) *deps { return &deps{meshSpec: mesh.Spec} }
+func newDeps(mesh *meshview.Mesh) *deps {
+	return &deps{meshSpec: mesh.Spec, autoMTLS: autoMTLSMode(mesh)}
+}
 
 func (d *deps) add(kind depKind, name string, obj any) {
 	if d != nil {
@@ -55,7 +59,7 @@ func (d *deps) usedRegistry() {
 
 // hold reports whether every dependency is the same object in mesh.
 func (d *deps) hold(mesh *meshview.Mesh) bool {
-	if d.volatile || mesh.Spec != d.meshSpec {
+	if d.volatile || mesh.Spec != d.meshSpec || autoMTLSMode(mesh) != d.autoMTLS {
 		return false
 	}
 	for _, x := range d.list {

@@ -38,11 +38,12 @@ type goldenCase struct {
 
 // testResource is an App Mesh resource; spec is the API's JSON spec.
 type testResource struct {
-	Kind   string          `json:"kind"`
-	Mesh   string          `json:"mesh"`
-	Parent string          `json:"parent"`
-	Name   string          `json:"name"`
-	Spec   json.RawMessage `json:"spec"`
+	Kind   string           `json:"kind"`
+	Mesh   string           `json:"mesh"`
+	Parent string           `json:"parent"`
+	Name   string           `json:"name"`
+	Spec   json.RawMessage  `json:"spec"`
+	Tags   []appmesh.TagRef `json:"tags"`
 }
 
 // fakeService is a registry service: instances sharing attributes.
@@ -238,5 +239,5 @@ func createInput(t *testing.T, r testResource) manager.CreateInput {
 			t.Fatalf("%s %s spec: %v", r.Kind, r.Name, err)
 		}
 	}
-	return manager.CreateInput{ID: id, Spec: spec}
+	return manager.CreateInput{ID: id, Spec: spec, Tags: r.Tags}
 }

@@ -73,22 +73,34 @@ func (t *translator) inboundChains(l *appmesh.Listener, multi bool) ([]ir.Filter
 		base.Match.DestinationPort = port
 	}
 	tls, mode := t.listenerTLS(l, proto, port)
+	if t.autoMTLSListener(l) {
+		tls, mode = t.autoListenerTLS(proto)
+	}
 	return tlsChains(base, tls, mode, proto, port)
 }
 
 // tlsChains applies a listener's TLS mode to its chain (nodes and gateways
 // alike): STRICT terminates TLS on it, PERMISSIVE splits it into a TLS and
 // a plaintext chain on the detected transport protocol, anything else
-// stays plaintext. It says whether the listener needs the TLS inspector.
+// stays plaintext. An HTTP chain that verifies client certificates (mTLS)
+// forwards the caller's identity to the app in x-forwarded-client-cert;
+// the plaintext chain keeps stripping it. It says whether the listener
+// needs the TLS inspector.
 func tlsChains(base ir.FilterChain, tls *ir.DownstreamTLS, mode, proto string, port uint32) ([]ir.FilterChain, bool) {
+	secure := base
+	secure.TLS = tls
+	if tls != nil && tls.Trust != nil && base.HTTP != nil {
+		h := *base.HTTP
+		h.ForwardClientCert = true
+		secure.HTTP = &h
+	}
 	switch mode {
 	case appmesh.TLSModeStrict:
-		base.TLS = tls
+		return []ir.FilterChain{secure}, false
 	case appmesh.TLSModePermissive:
-		secure, plain := base, base
+		plain := base
 		secure.Name, plain.Name = chainName("ingress", proto, port, "tls"), chainName("ingress", proto, port, "plaintext")
 		secure.Match.TransportProtocol, plain.Match.TransportProtocol = "tls", "raw_buffer"
-		secure.TLS = tls
 		return []ir.FilterChain{secure, plain}, true
 	}
 	return []ir.FilterChain{base}, false

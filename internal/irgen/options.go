@@ -51,6 +51,9 @@ type Options struct {
 	// Tracing: the proxy's bootstrap has a tracer, so every HTTP manager
 	// gets a tracing block (App Mesh set one on every manager).
 	Tracing bool
+	// TrustDomain names the SPIFFE trust domain of auto-mTLS identities
+	// (mtls.go); empty means DefaultTrustDomain.
+	TrustDomain string
 }
 
 // Endpoints resolves registry-backed discovery (serviceDiscovery.awsCloudMap):
@@ -72,7 +75,7 @@ func (o Options) key() string {
 	for _, p := range []uint32{o.IngressPort, o.EgressPort} {
 		b = strconv.AppendUint(append(b, ' '), uint64(p), 10)
 	}
-	for _, a := range []string{o.IngressAddress, o.EgressAddress, o.AppAddress} {
+	for _, a := range []string{o.IngressAddress, o.EgressAddress, o.AppAddress, o.TrustDomain} {
 		b = strconv.AppendQuote(append(b, ' '), a)
 	}
 	for _, p := range slices.Sorted(maps.Keys(o.AppPorts)) {

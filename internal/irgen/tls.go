@@ -80,8 +80,11 @@ func policyApplies(p *appmesh.ClientPolicyTls, port uint32) bool {
 func (t *translator) upstreamTLS(p *appmesh.ClientPolicyTls, target *meshview.VirtualNode, l *appmesh.Listener, proto string, port uint32) *ir.UpstreamTLS {
 	name := discoveryName(target.Spec)
 	if !policyApplies(p, port) {
-		if serverSpeaksTLS(l) {
+		switch {
+		case serverSpeaksTLS(l):
 			return &ir.UpstreamTLS{SNI: name, ALPN: alpnFor(proto)}
+		case t.autoMTLSListener(l):
+			return t.autoUpstreamTLS(name, proto)
 		}
 		return nil
 	}

@@ -59,6 +59,7 @@ func optionsFromMetadata(md map[string]any) (irgen.Options, error) {
 	o.IngressAddress, _ = t["ingressAddress"].(string)
 	o.EgressAddress, _ = t["egressAddress"].(string)
 	o.AppAddress, _ = t["appAddress"].(string)
+	o.TrustDomain, _ = t["trustDomain"].(string)
 	if s, ok := t["appPorts"].(string); ok && s != "" {
 		if o.AppPorts, err = parsePortMap(s); err != nil {
 			return o, err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
@@ -89,10 +88,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 	if !a.Enabled {
 		return func(h http.Handler) http.Handler { return h }, nil
 	}
-	keyFile := a.KeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(s.cfg.DataDir, "auth.key")
-	}
+	keyFile := s.authKeyFile()
 	sealer, created, err := auth.LoadOrCreateKeyFile(keyFile)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -30,8 +29,10 @@ type CAConfig struct {
 	// SVIDTTL is the lifetime of issued certificates (ca.DefaultSVIDTTL).
 	SVIDTTL time.Duration
 	// SealKeyFile holds the key that seals the CA's private keys in the
-	// store; every replica needs the same file. Empty: <data-dir>/ca-seal.key,
-	// created at first start.
+	// store; every replica needs the same file. Empty: an existing
+	// <data-dir>/ca-seal.key (data dirs from before the shared key); else,
+	// with API auth on, auth's key file (one file to back up); else
+	// <data-dir>/ca-seal.key, created at first start.
 	SealKeyFile string
 	// XDSMTLS makes the TCP xDS listener require client certificates of
 	// the built-in CA and accept a stream only when its node id names the
@@ -50,11 +51,8 @@ type CAConfig struct {
 // startCA opens (or creates) the CA in the store and mounts its API.
 func (s *Server) startCA(ctx context.Context, mux *http.ServeMux) error {
 	c := s.cfg.CA
-	keyFile := c.SealKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(s.cfg.DataDir, "ca-seal.key")
-	}
-	key, err := ca.LoadKeyFile(keyFile, c.SealKeyFile == "")
+	keyFile, create := s.caKeyFile()
+	key, err := ca.LoadKeyFile(keyFile, create)
 	if err != nil {
 		return err
 	}
@@ -109,7 +107,7 @@ func (s *Server) checkXDSExposure() error {
 // CA issues and renews at half-life; client certificates verified against
 // the CA's current trust bundle at every handshake.
 func (s *Server) xdsMTLS() (credentials.TransportCredentials, xdsserver.AuthOptions, error) {
-	opts := xdsserver.AuthOptions{Authenticate: xdsserver.SPIFFEAuthenticator(s.ca.TrustDomain()),
+	opts := xdsserver.AuthOptions{Authenticate: s.xdsAuthenticator(s.ca.TrustDomain()),
 		AccountID: s.cfg.AccountID, MaxConns: s.cfg.CA.XDSMaxConns}
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	if s.cfg.XDSTLSCert != "" || s.cfg.XDSTLSKey != "" {
@@ -138,6 +136,9 @@ func (s *Server) xdsMTLS() (credentials.TransportCredentials, xdsserver.AuthOpti
 		cfg.GetConfigForClient = nil
 		cfg.GetCertificate = getCert
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		if s.authMW != nil { // stock App Mesh Envoys: TLS plus SigV4 call credentials
+			cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		}
 		cfg.ClientCAs = roots
 		return cfg, nil
 	}

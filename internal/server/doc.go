@@ -9,5 +9,7 @@
 //
 // It owns the server's Prometheus registry, served at GET /metrics on the API
 // port: Go and process collectors, the xDS server's metrics, and API request
-// counts and latency by API, operation and status code (metrics.go).
+// counts and latency by API, operation and status code (metrics.go), and,
+// with Config.Metrics.Addr, on a scrape-only listener guarded by loopback or
+// a bearer token (metricsaddr.go).
 package server

@@ -73,6 +73,8 @@ type Config struct {
 	APILimits apiserver.ConnLimits
 	// CA configures the built-in CA and authenticated xDS (ca.go).
 	CA CAConfig
+	// Metrics is the optional scrape-only listener (metricsaddr.go).
+	Metrics MetricsConfig
 }
 
 // Server is a running Trellis control plane.
@@ -112,6 +114,7 @@ type Server struct {
 	adminFile string
 	auditLog  *audit.Log // nil unless Start opened it; closed by Stop
 	mirror    *auth.Mirror
+	metricsLn *metricsListener // nil without --metrics-addr
 }
 
 // Start opens the store and starts serving; it returns once the API
@@ -146,6 +149,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, ln: ln, done: make(chan error, 1),
 		failed: make(chan error, 1), metrics: newMetricsRegistry()}
+	if s.metricsLn, err = listenMetrics(cfg, s.metrics, tlsCfg); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	appMesh := apiserver.New(mgr, cfg.Logger)
 	mux.Handle("/", appMesh)
@@ -154,6 +162,7 @@ func Start(cfg Config) (*Server, error) {
 	mux.Handle("GET "+backup.Path, backup.Handler(st, cfg.Logger))
 	handler, err := s.withAuth(mux, mgr)
 	if err != nil {
+		s.closeMetricsListener()
 		ln.Close()
 		st.Close()
 		if s.auditLog != nil {
@@ -178,6 +187,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		cancel()
 		s.bg.Wait()
+		s.closeMetricsListener()
 		ln.Close()
 		st.Close()
 		if s.auditLog != nil {
@@ -196,6 +206,7 @@ func Start(cfg Config) (*Server, error) {
 	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)
 	s.metrics.MustRegister(s.collectors...)
 	go func() { s.done <- s.serveAPI(limiter.Listener(ln)) }()
+	s.serveMetrics()
 	s.log.Info("trellis server started", "api", ln.Addr().String(), "store", dbPath,
 		"region", cfg.Region, "account", cfg.AccountID, "auth", cfg.Auth.Enabled, "tls", tlsCfg != nil)
 	return s, nil
@@ -368,6 +379,7 @@ func (s *Server) Stop() error {
 	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errAPI = errors.Join(errAPI, err)
 	}
+	errAPI = errors.Join(errAPI, s.stopMetrics(ctx))
 	s.stopping.Store(true)
 	if s.cancel != nil {
 		s.log.Info("shutting down: closing xDS streams and the registry")

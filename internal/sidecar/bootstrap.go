@@ -26,7 +26,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 
 		NodeID:        c.Identity.NodeID,
 		Cluster:       c.Identity.Cluster,
-		Metadata:      nodeMetadata(&c.Proxy, c.Telemetry.Tracing()),
+		Metadata:      nodeMetadata(&c.Proxy, c.Telemetry.Tracing(), c.Workload),
 		AdminAddress:  c.Envoy.AdminAddress,
 		AdminPort:     c.Envoy.AdminPort,
 		XDSHost:       c.XDS.Host,
@@ -35,6 +35,7 @@ func BootstrapConfig(c *Config) bootstrap.Config {
 		XDSUnixSocket: c.XDS.UnixSocket,
 		Delta:         c.Delta,
 		SDSSocketPath: c.SDSSocketPath,
+		XDSTLS:        c.Workload.xdsTLS(),
 		Telemetry:     c.Telemetry.Telemetry,
 	}
 }
@@ -53,7 +54,8 @@ func metricsService(c *Config) *bootstrap.MetricsService {
 // left out so the server applies its defaults (which depend on the mesh's
 // IP preference). tracing asks the server for a tracing block on every
 // HTTP manager, so the bootstrap's tracer sees the requests.
-func nodeMetadata(p *ProxyShape, tracing bool) map[string]any {
+// w, when enrolling, adds the trust domain of auto-mTLS SPIFFE ids.
+func nodeMetadata(p *ProxyShape, tracing bool, w WorkloadOptions) map[string]any {
 	m := map[string]any{
 		"interception": p.Interception,
 		"ingressPort":  p.IngressPort,
@@ -73,6 +75,10 @@ func nodeMetadata(p *ProxyShape, tracing bool) map[string]any {
 	}
 	if len(p.AppPorts) > 0 {
 		m["appPorts"] = formatPortMap(p.AppPorts)
+	}
+	if w.Enabled() {
+		// The auto-mTLS SPIFFE ids (irgen) use the sidecar's trust domain.
+		m["trustDomain"] = w.TrustDomain
 	}
 	return map[string]any{MetadataKey: m}
 }

@@ -40,6 +40,8 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath adds the App Mesh SDS cluster (APPMESH_SDS_SOCKET_PATH).
 	SDSSocketPath string
+	// Workload enrols with the built-in CA and serves SDS (workload.go).
+	Workload WorkloadOptions
 	// NoMetricsSink leaves out the metrics_service stats sink that streams
 	// Envoy's stats to the server's live golden signals.
 	NoMetricsSink bool
@@ -152,7 +154,7 @@ type FlagSpec struct {
 
 // Flags lists the sidecar's flags in help order.
 func Flags() []FlagSpec {
-	return []FlagSpec{
+	return append([]FlagSpec{
 		{Name: "mesh", Usage: "mesh name (with --virtual-node or --virtual-gateway); else APPMESH_RESOURCE_ARN"},
 		{Name: "virtual-node", Usage: "virtual node this proxy stands for"},
 		{Name: "virtual-gateway", Usage: "virtual gateway this proxy stands for"},
@@ -182,7 +184,7 @@ func Flags() []FlagSpec {
 		{Name: "instance-ip", Usage: "IPv4 registered for this instance (env TRELLIS_INSTANCE_IP; default the ingress address, else the host's first non-loopback IPv4)"},
 		{Name: "instance-id", Usage: "registry instance `id` (env TRELLIS_INSTANCE_ID; default hostname-pid)"},
 		{Name: "heartbeat-interval", Usage: "re-registration interval, `seconds` or a duration (env TRELLIS_HEARTBEAT_INTERVAL; default 10)"},
-	}
+	}, workloadFlags()...)
 }
 
 // Load resolves a Config: a flag when given, else the first non-empty
@@ -203,6 +205,7 @@ func Load(src Source) (Config, error) {
 	c.Telemetry = r.telemetry(c.Identity)
 	c.AgentAddr = r.agentAddr()
 	c.Registry = r.registry()
+	c.Workload = r.workload(c.Registry.APIEndpoint)
 	c.Ignored = unsupportedEnv(src.Env)
 	c.Warnings = r.warnings
 	if err := errors.Join(r.errs...); err != nil {

@@ -32,6 +32,8 @@ type Status struct {
 	EnvoyRestartCount         int    `json:"envoyRestartCount"`
 	ManagementServerConnected bool   `json:"managementServerConnected"`
 	Draining                  bool   `json:"draining"`
+	// Identity is the SVID served to Envoy when the sidecar enrols.
+	Identity *IdentityStatus `json:"identity,omitempty"`
 }
 
 // agent serves the sidecar's HTTP API. It asks Envoy on every request, so
@@ -45,6 +47,8 @@ type agent struct {
 	waitLogged atomic.Bool
 	srv        *http.Server
 	ln         net.Listener
+	// identity, when set, reports the SVID in /status (workload.go).
+	identity func() *IdentityStatus
 }
 
 // listenAgent binds addr now, so a port conflict fails Run before Envoy
@@ -138,6 +142,9 @@ func (a *agent) status(ctx context.Context) Status {
 	}
 	if s.EnvoyState == stateLive && !s.Draining {
 		s.HealthStatus = Healthy
+	}
+	if a.identity != nil {
+		s.Identity = a.identity()
 	}
 	return s
 }

@@ -51,6 +51,8 @@ type sidecar struct {
 	regWG sync.WaitGroup
 	// registered: Register was called, so Deregister is due on the way out.
 	registered atomic.Bool
+	// identity reports the enrolled SVID (nil without enrolment).
+	identity func() *IdentityStatus
 }
 
 // Run renders the bootstrap, starts and supervises Envoy and serves the
@@ -108,6 +110,14 @@ func withDefaults(b Backoff) Backoff {
 
 func (s *sidecar) run(ctx context.Context) error {
 	s.logConfig()
+	// The SDS server outlives Envoy's drain: stopped last.
+	wlCtx, stopWorkload := context.WithCancel(context.Background())
+	waitWorkload, err := s.startWorkload(ctx, wlCtx)
+	if err != nil {
+		stopWorkload()
+		return err
+	}
+	defer func() { stopWorkload(); waitWorkload() }()
 	path, cleanup, err := prepareBootstrap(&s.cfg, s.log)
 	if err != nil {
 		return err
@@ -117,6 +127,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	if s.agent, err = listenAgent(s.cfg.AgentAddr, s.admin, s.sup, s.log.With("node", s.cfg.Identity.NodeID)); err != nil {
 		return err
 	}
+	s.agent.identity = s.identity
 	go s.agent.serve()
 	defer s.agent.shutdown()
 

@@ -81,6 +81,14 @@ func buildHCM(h *ir.HTTPManager) (*hcmv3.HttpConnectionManager, error) {
 		// Empty: the provider is the bootstrap's (App Mesh's shape).
 		m.Tracing = &hcmv3.HttpConnectionManager_Tracing{}
 	}
+	if h.ForwardClientCert {
+		// The app sees who called: the verified client certificate's
+		// URI SAN (SPIFFE id) and subject, never a client-sent header.
+		m.ForwardClientCertDetails = hcmv3.HttpConnectionManager_SANITIZE_SET
+		m.SetCurrentClientCertDetails = &hcmv3.HttpConnectionManager_SetCurrentClientCertDetails{
+			Subject: wrapperspb.Bool(true), Uri: true,
+		}
+	}
 	if h.StreamIdleTimeout != nil {
 		m.StreamIdleTimeout = durationpb.New(h.StreamIdleTimeout.Std())
 	}

@@ -21,7 +21,7 @@ const tlsSocketName = "envoy.transport_sockets.tls"
 // downstreamTLSSocket terminates TLS on a listener chain. A trust bundle
 // turns it into mTLS: the client must present a certificate it validates.
 func downstreamTLSSocket(t *ir.DownstreamTLS) (*corev3.TransportSocket, error) {
-	common, err := commonTLS(&t.Certificate, t.Trust, t.SANs, t.ALPN)
+	common, err := commonTLS(&t.Certificate, t.Trust, sanMatchers(t.SANs, t.URISANPrefix), t.ALPN)
 	if err != nil {
 		return nil, fmt.Errorf("downstream tls: %w", err)
 	}
@@ -36,7 +36,7 @@ func downstreamTLSSocket(t *ir.DownstreamTLS) (*corev3.TransportSocket, error) {
 // bundle the server certificate is not verified, which is what App Mesh
 // did for file certificates without a client policy.
 func upstreamTLSSocket(t *ir.UpstreamTLS) (*corev3.TransportSocket, error) {
-	common, err := commonTLS(t.Certificate, t.Trust, t.SANs, t.ALPN)
+	common, err := commonTLS(t.Certificate, t.Trust, sanMatchers(t.SANs, t.URISANPrefix), t.ALPN)
 	if err != nil {
 		return nil, fmt.Errorf("upstream tls: %w", err)
 	}
@@ -56,7 +56,7 @@ func transportSocket(ctx proto.Message) (*corev3.TransportSocket, error) {
 
 // commonTLS assembles certificate, validation and ALPN. cert may be nil
 // (an upstream without client certificate).
-func commonTLS(cert, trust *ir.CertSource, sans, alpn []string) (*tlsv3.CommonTlsContext, error) {
+func commonTLS(cert, trust *ir.CertSource, sans []*tlsv3.SubjectAltNameMatcher, alpn []string) (*tlsv3.CommonTlsContext, error) {
 	out := &tlsv3.CommonTlsContext{AlpnProtocols: slices.Clone(alpn)}
 	if cert != nil {
 		if err := setCertificate(out, cert); err != nil {
@@ -97,8 +97,7 @@ func setCertificate(out *tlsv3.CommonTlsContext, c *ir.CertSource) error {
 // setValidation sets the trust bundle and SAN matchers. With an SDS bundle
 // the SANs go in a combined context, because the SDS secret replaces the
 // whole validation context and would otherwise drop them.
-func setValidation(out *tlsv3.CommonTlsContext, t *ir.CertSource, sans []string) error {
-	matchers := sanMatchers(sans)
+func setValidation(out *tlsv3.CommonTlsContext, t *ir.CertSource, matchers []*tlsv3.SubjectAltNameMatcher) error {
 	switch {
 	case t.PrivateKeyFile != "":
 		return errors.New("a trust bundle has no private key")
@@ -131,20 +130,25 @@ func setValidation(out *tlsv3.CommonTlsContext, t *ir.CertSource, sans []string)
 // sanMatchers matches any of the names exactly. App Mesh's SAN lists are
 // untyped; DNS is the common case, and a spiffe:// ID lives in a URI SAN,
 // so those also get a URI matcher (the DNS one is kept so the rule stays
-// "every SAN is tried as DNS").
-func sanMatchers(sans []string) []*tlsv3.SubjectAltNameMatcher {
+// "every SAN is tried as DNS"). A URI prefix (auto-mTLS: any SPIFFE id of
+// the mesh) adds one URI prefix matcher.
+func sanMatchers(sans []string, uriPrefix string) []*tlsv3.SubjectAltNameMatcher {
 	var out []*tlsv3.SubjectAltNameMatcher
-	add := func(t tlsv3.SubjectAltNameMatcher_SanType, v string) {
-		out = append(out, &tlsv3.SubjectAltNameMatcher{
-			SanType: t,
-			Matcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: v}},
-		})
+	add := func(t tlsv3.SubjectAltNameMatcher_SanType, m *matcherv3.StringMatcher) {
+		out = append(out, &tlsv3.SubjectAltNameMatcher{SanType: t, Matcher: m})
+	}
+	exact := func(v string) *matcherv3.StringMatcher {
+		return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: v}}
 	}
 	for _, s := range sans {
-		add(tlsv3.SubjectAltNameMatcher_DNS, s)
+		add(tlsv3.SubjectAltNameMatcher_DNS, exact(s))
 		if strings.HasPrefix(s, "spiffe://") {
-			add(tlsv3.SubjectAltNameMatcher_URI, s)
+			add(tlsv3.SubjectAltNameMatcher_URI, exact(s))
 		}
+	}
+	if uriPrefix != "" {
+		add(tlsv3.SubjectAltNameMatcher_URI,
+			&matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: uriPrefix}})
 	}
 	return out
 }

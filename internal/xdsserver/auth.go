@@ -22,8 +22,16 @@ import (
 // Identity is what a stream proved about itself at the transport.
 type Identity struct {
 	Ref NodeRef
-	// Proof names the credential for logs (the SPIFFE id).
+	// Proof names the credential for logs (the SPIFFE id, or the access
+	// key id of a SigV4 signature).
 	Proof string
+	// Authorize, when set, replaces the comparison with Ref: the
+	// credential proves a principal, not a node (SigV4 call credentials),
+	// and a claimed node id is accepted when Authorize returns nil for it
+	// (and it names the server's account). A gRPC status error keeps its
+	// code; other errors refuse with PermissionDenied. It is called once
+	// per stream: a stream may not change its node id afterwards.
+	Authorize func(ctx context.Context, nodeID string) error
 }
 
 // Authenticator returns the identity the stream's transport proves, or
@@ -96,6 +104,12 @@ func CheckClaim(claimed string, proven NodeRef, account string) error {
 	if ref != proven {
 		return fmt.Errorf("node id names %s, the credential proves %s", ref, proven)
 	}
+	return checkAccount(claimed, account)
+}
+
+// checkAccount returns nil when account is empty or a valid node id names
+// only that account (the ARN's account, the shared mesh's owner).
+func checkAccount(claimed, account string) error {
 	if account == "" {
 		return nil
 	}
@@ -140,7 +154,7 @@ func (s *Server) authInterceptor(opts AuthOptions) grpc.StreamServerInterceptor 
 		}
 		cs := &checkedStream{ServerStream: ss, proven: proven, account: opts.AccountID, first: first}
 		if err := cs.check(first); err != nil {
-			s.refuse("permission_denied", ss.Context(), cs.claimed, proven.Proof, err)
+			s.refuse(refusal(err), ss.Context(), cs.claimed, proven.Proof, err)
 			return err
 		}
 		herr := handler(srv, cs)
@@ -175,6 +189,14 @@ func readFirst(ss grpc.ServerStream, method string, timeout time.Duration) (prot
 	}
 }
 
+// refusal is the metric reason of a refused claim.
+func refusal(err error) string {
+	if status.Code(err) == codes.Unauthenticated {
+		return "unauthenticated"
+	}
+	return "permission_denied"
+}
+
 // refuse counts and logs a refused stream.
 func (s *Server) refuse(reason string, ctx context.Context, claimed, proven string, err error) {
 	s.metrics.authRefused.WithLabelValues(reason).Inc()
@@ -197,6 +219,8 @@ type checkedStream struct {
 	first   proto.Message
 	claimed string
 	err     error
+	// authorized: proven.Authorize accepted claimed.
+	authorized bool
 }
 
 func (c *checkedStream) RecvMsg(m any) error {
@@ -223,9 +247,39 @@ func (c *checkedStream) check(m any) error {
 	if !ok || nm.GetNode() == nil {
 		return status.Error(codes.PermissionDenied, "xds: the first request names no node")
 	}
-	c.claimed = nm.GetNode().GetId()
+	claimed := nm.GetNode().GetId()
+	if c.proven.Authorize != nil {
+		return c.authorize(claimed)
+	}
+	c.claimed = claimed
 	if err := CheckClaim(c.claimed, c.proven.Ref, c.account); err != nil {
 		return status.Errorf(codes.PermissionDenied, "xds: %v", err)
 	}
+	return nil
+}
+
+// authorize checks a principal's claim: once, for the first node id; a
+// later request may repeat it but not name another.
+func (c *checkedStream) authorize(claimed string) error {
+	if c.authorized {
+		if claimed != c.claimed {
+			return status.Errorf(codes.PermissionDenied, "xds: node id changed from %q to %q on one stream", c.claimed, claimed)
+		}
+		return nil
+	}
+	c.claimed = claimed
+	if _, err := ParseNodeID(claimed); err != nil {
+		return status.Errorf(codes.PermissionDenied, "xds: %v", err)
+	}
+	if err := checkAccount(claimed, c.account); err != nil {
+		return status.Errorf(codes.PermissionDenied, "xds: %v", err)
+	}
+	if err := c.proven.Authorize(c.Context(), claimed); err != nil {
+		if _, ok := status.FromError(err); ok {
+			return err
+		}
+		return status.Errorf(codes.PermissionDenied, "xds: %v", err)
+	}
+	c.authorized = true
 	return nil
 }

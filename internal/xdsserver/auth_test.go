@@ -112,7 +112,9 @@ func startAuth(t *testing.T, p *pki, opts AuthOptions) *harness {
 	h.addr = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	opts.Authenticate = SPIFFEAuthenticator("trellis.local")
+	if opts.Authenticate == nil {
+		opts.Authenticate = SPIFFEAuthenticator("trellis.local")
+	}
 	go func() { done <- h.srv.ServeAuthenticated(ctx, ln, p.serverCreds(t), opts) }()
 	t.Cleanup(func() {
 		cancel()

@@ -11,4 +11,9 @@
 // It knows Envoy and App Mesh node ids but no App Mesh resource: reconcile
 // hands it complete, consistent per-node resource sets (SetResources) built
 // by xdsgen. It must not import apis, irgen, manager or store.
+//
+// ServeAuthenticated (auth.go, authserve.go) serves a stream only while the
+// node id it claims matches what its transport proves: the SPIFFE id of a
+// client certificate, or a principal whose Identity.Authorize hook accepts
+// the node id (the server wires SigV4 call credentials there).
 package xdsserver

@@ -45,6 +45,10 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(stdout.String(), "Stopped: all ") {
 		t.Errorf("the demo did not confirm that it stopped")
 	}
+	// Auto-mTLS is on: the app names the gateway as its caller.
+	if !strings.Contains(stdout.String(), "saw its caller as spiffe://trellis.local/mesh/color/virtualGateway/ingress") {
+		t.Errorf("the demo did not show the caller's SPIFFE id over mTLS")
+	}
 	re := regexp.MustCompile(`(\d+)/(\d+) target: blue (\d+) green (\d+)`)
 	got := re.FindAllStringSubmatch(stdout.String(), -1)
 	if len(got) != 3 {

@@ -58,6 +58,11 @@ type proxyConfig struct {
 	// Hosts, when set, is the /etc/hosts Envoy sees: it runs in its own
 	// mount namespace (unshare -m, root) with this file bound over it.
 	Hosts string
+	// SDSSocket, when set, is the local SDS server (svid); TrustDomain
+	// then goes into the node metadata.
+	SDSSocket, TrustDomain string
+	// XDSTLS, when set, makes the xDS connection mTLS with SDS secrets.
+	XDSTLS *bootstrap.XDSTLS
 }
 
 // envoyProc is a running Envoy.
@@ -92,10 +97,14 @@ func launchEnvoy(t *testing.T, c *cp, pc proxyConfig) *envoyProc {
 		"interception": "none", "ingressAddress": pc.IP, "egressAddress": pc.IP,
 		"appAddress": pc.IP, "appPorts": strings.Join(pairs, ","),
 	}}
+	if pc.TrustDomain != "" {
+		md["trellis"].(map[string]any)["trustDomain"] = pc.TrustDomain
+	}
 	yaml, err := renderBootstrap(bootstrap.Config{
 		NodeID: pc.NodeID, Cluster: pc.NodeID, Metadata: md,
 		AdminAddress: "127.0.0.1", AdminPort: uint32(adminPort),
 		XDSHost: host, XDSPort: xdsPort, XDSReplicas: replicas, Delta: pc.Delta,
+		SDSSocketPath: pc.SDSSocket, XDSTLS: pc.XDSTLS,
 		MetricsService: metricsSink(pc.MetricsFlush),
 	}, pc.Bootstrap)
 	if err != nil {

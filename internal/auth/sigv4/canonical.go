@@ -16,6 +16,9 @@ const EmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49599
 
 // HashPayload is the hex SHA-256 of a body.
 func HashPayload(body []byte) string {
+	if len(body) == 0 {
+		return EmptyPayloadHash // most describes and lists: no hashing, no allocation
+	}
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
 }
@@ -26,6 +29,7 @@ func HashPayload(body []byte) string {
 // payload hash. The presigned form's X-Amz-Signature is left out.
 func CanonicalRequest(r *http.Request, sig *Signature, payloadHash string) string {
 	var b strings.Builder
+	b.Grow(512)
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
 	b.WriteString(canonicalURI(r))
@@ -48,7 +52,18 @@ func CanonicalRequest(r *http.Request, sig *Signature, payloadHash string) strin
 // StringToSign is algorithm, timestamp, scope and the canonical request's hash.
 func StringToSign(sig *Signature, canonical string) string {
 	sum := sha256.Sum256([]byte(canonical))
-	return Algorithm + "\n" + sig.Time.UTC().Format(TimeFormat) + "\n" + sig.Scope() + "\n" + hex.EncodeToString(sum[:])
+	var b strings.Builder
+	b.Grow(len(Algorithm) + len(TimeFormat) + 64 + 3 + 64)
+	b.WriteString(Algorithm)
+	b.WriteByte('\n')
+	b.Write(sig.Time.UTC().AppendFormat(make([]byte, 0, len(TimeFormat)), TimeFormat))
+	b.WriteByte('\n')
+	b.WriteString(sig.Scope())
+	b.WriteByte('\n')
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	b.Write(h[:])
+	return b.String()
 }
 
 // SigningKey derives the scope's key from the secret access key.
@@ -144,6 +159,9 @@ func headerValue(r *http.Request, name string) string {
 	default:
 		values = r.Header.Values(name)
 	}
+	if len(values) == 1 {
+		return collapseSpaces(values[0])
+	}
 	out := make([]string, len(values))
 	for i, v := range values {
 		out[i] = collapseSpaces(v)
@@ -177,12 +195,19 @@ func collapseSpaces(s string) string {
 // (A-Z a-z 0-9 - _ . ~), and '/' when keepSlash, with upper-case hex.
 func uriEncode(s string, keepSlash bool) string {
 	const hexDigits = "0123456789ABCDEF"
+	i := 0
+	for i < len(s) && unreserved(s[i], keepSlash) {
+		i++
+	}
+	if i == len(s) {
+		return s // nothing to encode (most paths): no copy
+	}
 	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '_' || c == '.' || c == '~' || (keepSlash && c == '/') {
+		if unreserved(c, keepSlash) {
 			b.WriteByte(c)
 			continue
 		}
@@ -191,4 +216,10 @@ func uriEncode(s string, keepSlash bool) string {
 		b.WriteByte(hexDigits[c&15])
 	}
 	return b.String()
+}
+
+// unreserved: A-Z a-z 0-9 - _ . ~, and '/' when keepSlash.
+func unreserved(c byte, keepSlash bool) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~' || (keepSlash && c == '/')
 }

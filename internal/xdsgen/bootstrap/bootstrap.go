@@ -64,6 +64,8 @@ type Config struct {
 	Delta bool
 	// SDSSocketPath, when set, adds SDSCluster pointing at this socket.
 	SDSSocketPath string
+	// XDSTLS, when set, makes xds_cluster mTLS with SDS secrets (xdstls.go).
+	XDSTLS *XDSTLS
 	// MetricsService, when set, streams stats to the control plane
 	// (metricsservice.go).
 	MetricsService *MetricsService
@@ -156,7 +158,7 @@ func (c *Config) check() error {
 			return fmt.Errorf("xds replica %d needs a host and a port", i)
 		}
 	}
-	return nil
+	return c.checkXDSTLS()
 }
 
 func buildNode(c *Config) (*corev3.Node, error) {

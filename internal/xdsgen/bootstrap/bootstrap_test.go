@@ -29,6 +29,16 @@ var goldenConfigs = map[string]Config{
 		XDSPort:       15010,
 		SDSSocketPath: "/run/spire/sockets/agent.sock",
 	},
+	// Trellis sidecar enrolled with the built-in CA: xDS over mTLS with
+	// its SVID from its own SDS server; the server must name its host.
+	"sidecar-xds-mtls": {
+		NodeID:        "mesh/demo/virtualNode/front",
+		XDSHost:       "10.0.0.2",
+		XDSPort:       9081,
+		XDSReplicas:   []HostPort{{Host: "trellis-1.example.org", Port: 9081}},
+		SDSSocketPath: "/tmp/trellis-sds-1.sock",
+		XDSTLS:        &XDSTLS{CertSecret: "default", TrustSecret: "trellis.local"},
+	},
 	// Stats streamed to the server's MetricsService every 2 s
 	// (2e9 ns: the live golden signals).
 	"metrics-service": {

@@ -85,7 +85,7 @@ func xdsCluster(c *Config) (*clusterv3.Cluster, error) {
 	if len(servers) > 1 || typ == clusterv3.Cluster_STRICT_DNS {
 		out.HealthChecks = []*corev3.HealthCheck{failoverHealthCheck()}
 	}
-	return out, nil
+	return out, applyXDSTLS(c, out)
 }
 
 // failoverHealthCheck is a connect-only TCP check: a replica whose port
