@@ -22,7 +22,7 @@ func TestRotationLead(t *testing.T) {
 		{"short ttl: the poll gap and margin rule", time.Minute, 0, 36*time.Second + enrol.BundleRefreshMargin},
 		{"default ttl: half a lifetime rules", time.Hour, 0, 30 * time.Minute},
 		{"slow polls", 2 * time.Minute, 5 * time.Minute, 6*time.Minute + enrol.BundleRefreshMargin},
-		{"fast polls, short ttl", time.Minute, 2 * time.Second, 30 * time.Second + 2400*time.Millisecond},
+		{"fast polls, short ttl", time.Minute, 2 * time.Second, 30*time.Second + 2400*time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := enrol.BundleLead(tc.refresh, tc.ttl); got != tc.wantLead {
