@@ -76,9 +76,9 @@ type BundlePoller struct {
 	ID       enrol.ID
 	// Interval between polls (enrol.BundleRefreshInterval if 0).
 	Interval time.Duration
-	// Publish pushes a bundle to Envoy and reports whether it differed
-	// from the one served (SDS.UpdateBundle).
-	Publish func(bundlePEM []byte) (changed bool, err error)
+	// Publish pushes a bundle, asked for at asked, to Envoy and reports
+	// whether it differed from the one served (SDS.UpdateBundle).
+	Publish func(bundlePEM []byte, asked time.Time) (changed bool, err error)
 	Log     *slog.Logger
 	Metrics *BundleMetrics
 }
@@ -127,10 +127,11 @@ func (p *BundlePoller) next(backoff time.Duration, err error) (wait, nextBackoff
 }
 
 func (p *BundlePoller) poll(ctx context.Context) error {
+	asked := time.Now()
 	b, err := p.Enroller.Bundle(ctx, p.ID)
 	changed := false
 	if err == nil {
-		changed, err = p.Publish(b)
+		changed, err = p.Publish(b, asked)
 	}
 	switch {
 	case err != nil:

@@ -78,7 +78,7 @@ func TestBundlePollerRetries(t *testing.T) {
 	defer flaky.Close()
 	published := make(chan int32, 1)
 	p := &BundlePoller{Enroller: &Enroller{APIURL: flaky.URL, Token: token(t, c, "demo", "*", false)}, ID: nodeID("demo", "front"),
-		Interval: time.Millisecond, Publish: func(b []byte) (bool, error) {
+		Interval: time.Millisecond, Publish: func([]byte, time.Time) (bool, error) {
 			select {
 			case published <- calls.Load():
 			default:
@@ -168,7 +168,8 @@ func TestBundleAnswer(t *testing.T) {
 	}
 }
 
-// TestSDSUpdateBundle: an equal bundle is not republished.
+// TestSDSUpdateBundle: an equal bundle is not republished, nor one asked
+// for before the served identity arrived (a racing renewal's is fresher).
 func TestSDSUpdateBundle(t *testing.T) {
 	srv, c := newCA(t, time.Hour)
 	ident, err := (&Enroller{APIURL: srv.URL, Token: token(t, c, "demo", "*", false)}).Enrol(t.Context(), nodeID("demo", "front"))
@@ -176,16 +177,20 @@ func TestSDSUpdateBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	sds := NewSDS(nil)
-	if changed, err := sds.UpdateBundle(ident.BundlePEM); changed || err != nil {
+	now := time.Now()
+	if changed, err := sds.UpdateBundle(ident.BundlePEM, now); changed || err != nil {
 		t.Fatalf("before any identity: %v %v", changed, err)
 	}
 	sds.Update(ident)
-	if changed, err := sds.UpdateBundle(ident.BundlePEM); changed || err != nil {
+	if changed, err := sds.UpdateBundle(ident.BundlePEM, now); changed || err != nil {
 		t.Fatalf("same bundle: %v %v", changed, err)
 	}
 	c.Rotate(t.Context(), false)
 	b, _ := c.Bundle(t.Context())
-	if changed, err := sds.UpdateBundle([]byte(b)); !changed || err != nil {
+	if changed, err := sds.UpdateBundle([]byte(b), ident.Issued.Add(-time.Second)); changed || err != nil {
+		t.Fatalf("bundle asked for before the identity's answer: %v %v", changed, err)
+	}
+	if changed, err := sds.UpdateBundle([]byte(b), now); !changed || err != nil {
 		t.Fatalf("new bundle: %v %v", changed, err)
 	}
 	if cur := sds.Current(); string(cur.BundlePEM) != b || !bytes.Equal(cur.KeyPEM, ident.KeyPEM) {

@@ -62,13 +62,15 @@ func (s *SDS) Update(i *Identity) error {
 	return s.update(i)
 }
 
-// UpdateBundle publishes the current identity with bundlePEM as its trust
-// bundle, and reports whether that changed it. Without an identity yet
-// it does nothing (the first enrolment brings a bundle).
-func (s *SDS) UpdateBundle(bundlePEM []byte) (bool, error) {
+// UpdateBundle publishes the current identity with bundlePEM, asked for
+// at asked, as its trust bundle, and reports whether that changed it.
+// Without an identity yet, or with one whose answer (and bundle) arrived
+// after asked, it does nothing: a renewal racing the poll brought a bundle
+// at least as fresh.
+func (s *SDS) UpdateBundle(bundlePEM []byte, asked time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.current == nil || bytes.Equal(s.current.BundlePEM, bundlePEM) {
+	if s.current == nil || s.current.Issued.After(asked) || bytes.Equal(s.current.BundlePEM, bundlePEM) {
 		return false, nil
 	}
 	next := *s.current
