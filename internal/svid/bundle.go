@@ -20,26 +20,48 @@ import (
 )
 
 // Bundle fetches the CA's trust bundle for id (GET /v1/ca/bundle?spiffeId=
-// id), authenticated as Enrol is: the join token in a header, or Sign.
-// The answer is untrusted input (FuzzParseBundleResponse).
+// id), authenticated as Enrol is: a proof of possession of the current
+// SVID while it is valid, else (or if the CA refuses the proof) the join
+// token in a header, or Sign. The answer is untrusted input
+// (FuzzParseBundleResponse).
 func (e *Enroller) Bundle(ctx context.Context, id enrol.ID) ([]byte, error) {
+	var b []byte
+	var err error
+	p := e.current().proof(enrol.ProofBundle, []byte(id.String()), time.Now())
+	if p != nil {
+		b, err = e.getBundle(ctx, id, p)
+	}
+	if p == nil || (errors.Is(err, ErrRefused) && e.canFallBack()) {
+		b, err = e.getBundle(ctx, id, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseBundleResponse(b, id.TrustDomain)
+}
+
+// getBundle sends one bundle read, with proof p if set, else with the
+// first-enrolment credentials.
+func (e *Enroller) getBundle(ctx context.Context, id enrol.ID, p *enrol.Proof) ([]byte, error) {
 	u := strings.TrimSuffix(e.APIURL, "/") + enrol.BundlePath + "?" + enrol.BundleIDParam + "=" + url.QueryEscape(id.String())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	if e.Token != "" {
+	if p != nil {
+		h, err := enrol.EncodeProofHeader(p)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set(enrol.ProofHeader, h)
+	} else if e.Token != "" {
 		req.Header.Set(enrol.BundleTokenHeader, e.Token)
 	} else if e.Sign != nil {
 		if err := e.Sign(req, nil); err != nil {
 			return nil, fmt.Errorf("sign request: %w", err)
 		}
 	}
-	b, err := e.do(req)
-	if err != nil {
-		return nil, err
-	}
-	return parseBundleResponse(b, id.TrustDomain)
+	return e.do(req)
 }
 
 // parseBundleResponse checks a BundleResponse: the trust domain asked

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
@@ -29,7 +30,24 @@ type Enroller struct {
 	Sign func(*http.Request, []byte) error
 	// Client is the HTTP client (http.DefaultClient if nil).
 	Client *http.Client
+
+	// mu guards cur, the last identity Enrol obtained: while it is valid,
+	// renewals and bundle reads prove possession of it instead of sending
+	// Token (a single-use token is spent at first enrolment) or signing.
+	mu  sync.Mutex
+	cur *Identity
 }
+
+// current is the last identity obtained, or nil.
+func (e *Enroller) current() *Identity {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cur
+}
+
+// canFallBack reports whether a refused proof may be retried with the
+// first-enrolment credentials (an older CA that knows no proofs).
+func (e *Enroller) canFallBack() bool { return e.Token != "" || e.Sign != nil }
 
 // ErrRefused wraps an answer of the CA that refused the request (4xx):
 // retrying the same request will not help until the credentials change.
@@ -45,15 +63,16 @@ func (e *Enroller) Enrol(ctx context.Context, id enrol.ID) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create csr: %w", err)
 	}
-	body, err := json.Marshal(enrol.SignRequest{
-		CSR:   string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})),
-		Token: e.Token,
-	})
-	if err != nil {
-		return nil, err
-	}
+	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 	var resp enrol.SignResponse
-	if err := e.post(ctx, enrol.SignPath, body, &resp); err != nil {
+	p := e.current().proof(enrol.ProofSign, der, time.Now())
+	if p != nil {
+		err = e.sign(ctx, enrol.SignRequest{CSR: csrPEM, Proof: p}, false, &resp)
+	}
+	if p == nil || (errors.Is(err, ErrRefused) && e.canFallBack()) {
+		err = e.sign(ctx, enrol.SignRequest{CSR: csrPEM, Token: e.Token}, true, &resp)
+	}
+	if err != nil {
 		return nil, err
 	}
 	ident, err := parseSignResponse(resp, id, key)
@@ -61,17 +80,29 @@ func (e *Enroller) Enrol(ctx context.Context, id enrol.ID) (*Identity, error) {
 		return nil, fmt.Errorf("sign answer: %w", err)
 	}
 	ident.Issued = time.Now()
+	e.mu.Lock()
+	e.cur = ident
+	e.mu.Unlock()
 	return ident, nil
 }
 
+// sign posts one SignRequest, SigV4-signed if signed and Sign is set.
+func (e *Enroller) sign(ctx context.Context, req enrol.SignRequest, signed bool, out *enrol.SignResponse) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	return e.post(ctx, enrol.SignPath, body, signed, out)
+}
+
 // post sends a JSON body and decodes a JSON answer (bounded).
-func (e *Enroller) post(ctx context.Context, path string, body []byte, out any) error {
+func (e *Enroller) post(ctx context.Context, path string, body []byte, signed bool, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(e.APIURL, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if e.Sign != nil {
+	if signed && e.Sign != nil {
 		if err := e.Sign(req, body); err != nil {
 			return fmt.Errorf("sign request: %w", err)
 		}

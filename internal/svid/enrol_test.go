@@ -265,7 +265,7 @@ func TestEnrolAnswerBound(t *testing.T) {
 			}))
 			defer srv.Close()
 			var out struct{ SpiffeID string }
-			err := (&Enroller{APIURL: srv.URL}).post(t.Context(), "/x", nil, &out)
+			err := (&Enroller{APIURL: srv.URL}).post(t.Context(), "/x", nil, false, &out)
 			if (err == nil) != tc.ok {
 				t.Fatalf("size %d: err %v, want ok=%v", tc.size, err, tc.ok)
 			}

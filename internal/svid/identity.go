@@ -22,6 +22,23 @@ type Identity struct {
 	// Issued is when the answer arrived. The CA backdates NotBefore for
 	// clock skew, so the lifetime that counts for renewal starts here.
 	Issued time.Time
+	// key is the leaf's private key, for a proof of possession at renewal
+	// (nil in an Identity not made by parseSignResponse).
+	key *ecdsa.PrivateKey
+}
+
+// proof signs a proof of possession of i for purpose over subject, or
+// returns nil when i cannot prove anything at now (no key, or expired:
+// then the caller authenticates as at first enrolment).
+func (i *Identity) proof(purpose string, subject []byte, now time.Time) *enrol.Proof {
+	if i == nil || i.key == nil || !now.Before(i.Leaf.NotAfter) {
+		return nil
+	}
+	p, err := enrol.MakeProof(i.key, i.ChainPEM, purpose, subject, now)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // NotBefore and NotAfter are the leaf's validity.
@@ -79,7 +96,7 @@ func parseSignResponse(r enrol.SignResponse, id enrol.ID, key *ecdsa.PrivateKey)
 	if err != nil {
 		return nil, fmt.Errorf("marshal key: %w", err)
 	}
-	return &Identity{ID: id, Leaf: leaf,
+	return &Identity{ID: id, Leaf: leaf, key: key,
 		ChainPEM:  encodeCerts(chain),
 		KeyPEM:    pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
 		BundlePEM: encodeCerts(roots),

@@ -10,7 +10,8 @@ import (
 // NodeBundleHandler is GET /v1/ca/bundle?spiffeId=<id> on its own: the
 // trust bundle for a sidecar's periodic refresh, authenticated as its
 // enrolment is (a join token in enrol.BundleTokenHeader, checked but not
-// consumed; else the Authorizer, e.g. SigV4 with
+// consumed; a proof of possession of its current SVID in
+// enrol.ProofHeader; else the Authorizer, e.g. SigV4 with
 // appmesh:StreamAggregatedResources on the node's ARN). A server routes
 // it around its authentication middleware, as SignHandler.
 func NodeBundleHandler(c *ca.CA, opts Options) http.Handler {
@@ -30,12 +31,25 @@ func (h *handlers) nodeBundle(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest, enrol.BundleIDParam+" is not a SPIFFE id of trust domain "+h.ca.TrustDomain())
 		return
 	}
-	if msg, ok := h.authenticateAs(r, nil, r.Header.Get(enrol.BundleTokenHeader), id, h.ca.CheckToken); !ok {
+	if msg, ok := h.authenticateBundle(r, id); !ok {
 		h.log.Warn("ca: bundle refused", "spiffeId", id.String(), "peer", r.RemoteAddr, "reason", msg)
 		writeError(w, errForbidden, msg)
 		return
 	}
 	h.bundle(w, r)
+}
+
+// authenticateBundle checks a proof of possession of the caller's current
+// SVID (enrol.ProofHeader) if there is one, else as an enrolment.
+func (h *handlers) authenticateBundle(r *http.Request, id enrol.ID) (string, bool) {
+	if v := r.Header.Get(enrol.ProofHeader); v != "" {
+		p, err := enrol.DecodeProofHeader(v)
+		if err != nil {
+			return err.Error(), false
+		}
+		return h.checkProof(r, p, enrol.ProofBundle, []byte(id.String()), id)
+	}
+	return h.authenticateAs(r, nil, r.Header.Get(enrol.BundleTokenHeader), id, h.ca.CheckToken)
 }
 
 // bundleRoute serves a sidecar's refresh (IsNodeBundle) itself and any

@@ -36,7 +36,13 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errBadRequest, err.Error())
 		return
 	}
-	if msg, ok := h.authenticate(r, body, req.Token, id); !ok {
+	msg, ok := "", false
+	if req.Proof != nil { // a renewal: the current SVID, not the token
+		msg, ok = h.checkProof(r, req.Proof, enrol.ProofSign, csr.Raw, id)
+	} else {
+		msg, ok = h.authenticate(r, body, req.Token, id)
+	}
+	if !ok {
 		h.ca.CountRefusal("forbidden")
 		h.log.Warn("ca: enrolment refused", "spiffeId", id.String(), "peer", r.RemoteAddr, "reason", msg)
 		writeError(w, errForbidden, msg)
@@ -51,6 +57,19 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 		"expiration", iss.NotAfter.UTC().Format(time.RFC3339), "peer", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, enrol.SignResponse{CertificateChain: iss.ChainPEM, TrustBundle: iss.BundlePEM,
 		Expiration: iss.NotAfter.UTC().Format(time.RFC3339), SpiffeID: id.String()})
+}
+
+// checkProof verifies a proof of possession of a current SVID for id.
+func (h *handlers) checkProof(r *http.Request, p *enrol.Proof, purpose string, subject []byte, id enrol.ID) (string, bool) {
+	err := h.ca.VerifyProof(r.Context(), p, purpose, subject, id)
+	if err == nil {
+		return "", true
+	}
+	if !errors.Is(err, ca.ErrBadProof) {
+		h.log.Error("ca: proof check failed", "err", err)
+		return "the proof of possession could not be checked", false
+	}
+	return err.Error(), false
 }
 
 // authenticate returns ok, or the message of the refusal. Token errors

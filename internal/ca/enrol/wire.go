@@ -31,6 +31,10 @@ type SignRequest struct {
 	CSR string `json:"csr"`
 	// Token is a join token; optional once SigV4 authenticates the call.
 	Token string `json:"token,omitempty"`
+	// Proof, on a renewal, proves possession of the caller's current SVID
+	// for the same SPIFFE id; the CA then checks it instead of Token or
+	// SigV4. Its subject is the DER of CSR.
+	Proof *Proof `json:"proof,omitempty"`
 }
 
 // SignResponse is the answer of POST /v1/ca/sign.
