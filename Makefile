@@ -59,6 +59,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCSR$$' -fuzztime $(FUZZTIME) ./internal/ca/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) ./internal/ca/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME) ./internal/ca/enrol/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProofHeader$$' -fuzztime $(FUZZTIME) ./internal/ca/enrol/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyProof$$' -fuzztime $(FUZZTIME) ./internal/ca/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSignResponse$$' -fuzztime $(FUZZTIME) ./internal/svid/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseBundleResponse$$' -fuzztime $(FUZZTIME) ./internal/svid/
 	$(GO) test -run '^$$' -fuzz '^FuzzDigest$$' -fuzztime $(FUZZTIME) ./internal/telemetry/

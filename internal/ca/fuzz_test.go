@@ -1,7 +1,9 @@
 package ca
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 )
@@ -38,6 +40,32 @@ func FuzzParseToken(f *testing.F) {
 		}
 		if len(secret) != tokenSecretBytes || len(id) != 12 {
 			t.Fatalf("bad parts of %q", s)
+		}
+	})
+}
+
+// FuzzVerifyProof: a proof made of arbitrary chain, timestamp and
+// signature is refused with ErrBadProof (only the CA's own SVIDs with
+// their keys can prove anything), and never panics.
+func FuzzVerifyProof(f *testing.F) {
+	c, _ := newTestCA(f, time.Minute)
+	csrPEM, _ := csrFor(f, nodeURI)
+	csr, id, err := ParseCSR(csrPEM, c.TrustDomain())
+	if err != nil {
+		f.Fatal(err)
+	}
+	iss, err := c.Sign(f.Context(), csr, id)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(iss.ChainPEM, time.Now().UTC().Format(time.RFC3339), "MEUCIQ==")
+	f.Add("", "", "")
+	f.Add(iss.ChainPEM+iss.BundlePEM, "2026-13-01T00:00:00Z", "!!")
+	f.Fuzz(func(t *testing.T, chain, ts, sig string) {
+		p := &enrol.Proof{CertificateChain: chain, Timestamp: ts, Signature: sig}
+		err := c.VerifyProof(t.Context(), p, enrol.ProofSign, csr.Raw, id)
+		if !errors.Is(err, ErrBadProof) {
+			t.Fatalf("forged proof: err %v, want ErrBadProof", err)
 		}
 	})
 }
