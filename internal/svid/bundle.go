@@ -156,6 +156,7 @@ func (p *BundlePoller) poll(ctx context.Context) error {
 		changed, err = p.Publish(b, asked)
 	}
 	switch {
+	case err != nil && ctx.Err() != nil: // stopping: not a failure
 	case err != nil:
 		p.count("error")
 		p.log().Warn("svid: trust bundle poll failed", "spiffeId", p.ID.String(), "err", err)
