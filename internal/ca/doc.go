@@ -5,7 +5,8 @@
 // id (internal/ca/enrol); it rotates the CA with an overlapping trust
 // bundle and imports an external root or intermediate; and it keeps join
 // tokens, stored as SHA-256 hashes, single-use ones consumed by a store
-// compare-and-swap.
+// compare-and-swap. It verifies proofs of possession of a current SVID
+// (VerifyProof), which authenticate renewals without a join token.
 //
 // The HTTP face is internal/ca/caapi; the wire types are internal/ca/enrol.
 package ca

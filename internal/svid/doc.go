@@ -8,7 +8,9 @@
 // is pushed to Envoy at once. Between renewals a BundlePoller refreshes
 // the trust bundle (GET /v1/ca/bundle?spiffeId=..., about every 30 s) and
 // pushes a changed one at once, so a CA rotation reaches every proxy
-// before the new root signs (enrol.BundleLead).
+// before the new root signs (enrol.BundleLead). Renewals and bundle polls
+// prove possession of the current SVID (enrol.Proof) while it is valid,
+// falling back to the join token or SigV4 when the CA refuses the proof.
 //
 // The wire types are internal/ca/enrol's. The package talks to the server
 // over HTTP only (import rule 3).

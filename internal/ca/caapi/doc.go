@@ -10,5 +10,8 @@
 // the server's middleware guards them (Options.Guard) and enrolment may
 // instead be SigV4-signed (Options.Authorize). A sidecar's bundle refresh,
 // GET /v1/ca/bundle?spiffeId=<id> (NodeBundleHandler), is authenticated as
-// its enrolment is, wherever it comes from.
+// its enrolment is, wherever it comes from. A renewal, and a bundle
+// refresh, may instead carry a proof of possession of the caller's
+// current SVID (enrol.Proof, checked by ca.VerifyProof), so a single-use
+// join token is needed only once.
 package caapi
