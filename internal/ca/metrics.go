@@ -7,6 +7,7 @@ type metrics struct {
 	issued   prometheus.Counter
 	failures *prometheus.CounterVec
 	tokens   *prometheus.CounterVec
+	proofs   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -23,9 +24,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "trellis_ca_join_tokens_total",
 			Help: "Join token checks, by result (accepted, unknown, expired, used, mismatch).",
 		}, []string{"result"}),
+		proofs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trellis_ca_proofs_total",
+			Help: "Proofs of possession of a current SVID (renewals and bundle polls), by result (accepted, refused).",
+		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.issued, m.failures, m.tokens)
+		reg.MustRegister(m.issued, m.failures, m.tokens, m.proofs)
 	}
 	return m
 }

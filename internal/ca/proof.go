@@ -26,6 +26,17 @@ const maxProofChain = 4
 // leaf's only URI SAN is id, the timestamp is within enrol.ProofSkew and
 // the leaf's key signed enrol.ProofMessage(purpose, timestamp, subject).
 func (c *CA) VerifyProof(ctx context.Context, p *enrol.Proof, purpose string, subject []byte, id enrol.ID) error {
+	err := c.verifyProof(ctx, p, purpose, subject, id)
+	switch {
+	case err == nil:
+		c.metrics.proofs.WithLabelValues("accepted").Inc()
+	case errors.Is(err, ErrBadProof):
+		c.metrics.proofs.WithLabelValues("refused").Inc()
+	}
+	return err
+}
+
+func (c *CA) verifyProof(ctx context.Context, p *enrol.Proof, purpose string, subject []byte, id enrol.ID) error {
 	now := c.now()
 	if err := checkProofTime(p.Timestamp, now); err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 )
 
@@ -109,7 +111,13 @@ func TestVerifyProof(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
+				if v := testutil.ToFloat64(c.metrics.proofs.WithLabelValues("accepted")); v != 1 {
+					t.Errorf("accepted proofs = %v, want 1", v)
+				}
 				return
+			}
+			if v := testutil.ToFloat64(c.metrics.proofs.WithLabelValues("refused")); v != 1 {
+				t.Errorf("refused proofs = %v, want 1", v)
 			}
 			if !errors.Is(err, ErrBadProof) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want ErrBadProof containing %q", err, tc.want)
