@@ -71,6 +71,9 @@ func wanted(name []byte) bool {
 		return inboundMetric(stat) != mNone
 	case bytes.HasPrefix(name, []byte(clusterPrefix)):
 		return edgeMetric(stat) != mNone
+	case bytes.HasPrefix(name, []byte(vhostPrefix)):
+		m := edgeMetric(stat)
+		return m != mNone && m != mActive
 	}
 	return false
 }
