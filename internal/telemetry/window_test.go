@@ -45,6 +45,9 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tg, dest, m := classify(tt.stat, "m")
+			if tt.m != mNone && !wanted([]byte(tt.stat)) {
+				t.Errorf("wanted(%q) = false for a stat classify reads", tt.stat)
+			}
 			if dest != tt.dest || m != tt.m || tg != tt.tg {
 				t.Errorf("classify(%q) = %v, %q, %v; want %v, %q, %v", tt.stat, tg, dest, m, tt.tg, tt.dest, tt.m)
 			}

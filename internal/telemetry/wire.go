@@ -100,37 +100,60 @@ func fields(b []byte, f func(field) error) error {
 }
 
 // decodeFrame decodes a StreamMetricsMessage into f, keeping only the
-// identifier's node id and the wanted families.
+// identifier's node id and the wanted families. Its loop runs for every
+// family an Envoy sends, so it is plain code (no per-field closure).
 func decodeFrame(b []byte, f *frame) error {
 	f.size = len(b)
-	return fields(b, func(fl field) error {
-		if fl.typ != protowire.BytesType {
-			return nil
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
 		}
-		switch fl.num {
-		case fieldIdentifier:
-			id := &metricsv3.StreamMetricsMessage_Identifier{}
-			if err := proto.Unmarshal(fl.bytes, id); err != nil {
-				return fmt.Errorf("%w: identifier: %w", errBadWire, err)
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
 			}
-			f.nodeID = id.GetNode().GetId()
-		case fieldEnvoyMetrics:
-			// Reuse the slot (and its histogram slices) of the frame's
-			// previous use: Envoy sends the same families every flush.
-			n := len(f.samples)
-			if n < cap(f.samples) {
-				f.samples = f.samples[:n+1]
-			} else {
-				f.samples = append(f.samples, sample{})
-			}
-			ok, err := decodeFamily(fl.bytes, &f.samples[n])
-			if !ok {
-				f.samples = f.samples[:n]
-			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if err := f.field(num, v); err != nil {
 			return err
 		}
-		return nil
-	})
+	}
+	return nil
+}
+
+// field decodes one length-delimited field of a StreamMetricsMessage.
+func (f *frame) field(num protowire.Number, v []byte) error {
+	switch num {
+	case fieldIdentifier:
+		id := &metricsv3.StreamMetricsMessage_Identifier{}
+		if err := proto.Unmarshal(v, id); err != nil {
+			return fmt.Errorf("%w: identifier: %w", errBadWire, err)
+		}
+		f.nodeID = id.GetNode().GetId()
+	case fieldEnvoyMetrics:
+		// Reuse the slot (and its histogram slices) of the frame's
+		// previous use: Envoy sends the same families every flush.
+		n := len(f.samples)
+		if n < cap(f.samples) {
+			f.samples = f.samples[:n+1]
+		} else {
+			f.samples = append(f.samples, sample{})
+		}
+		ok, err := decodeFamily(v, &f.samples[n])
+		if !ok {
+			f.samples = f.samples[:n]
+		}
+		return err
+	}
+	return nil
 }
 
 // decodeFamily decodes an encoded MetricFamily when its name is wanted.
