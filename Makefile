@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) ./internal/ca/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME) ./internal/ca/enrol/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSignResponse$$' -fuzztime $(FUZZTIME) ./internal/svid/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBundleResponse$$' -fuzztime $(FUZZTIME) ./internal/svid/
 	$(GO) test -run '^$$' -fuzz '^FuzzDigest$$' -fuzztime $(FUZZTIME) ./internal/telemetry/
 
 ## bench: API throughput with 10,000 virtual nodes in one mesh

@@ -28,6 +28,7 @@ var rules = []rule{
 	{"internal/sidecar", []string{"internal/store", "internal/manager", "internal/irgen", "internal/reconcile"}, "the sidecar talks to the server over the network"},
 	{"internal/cli", []string{"internal/store", "internal/manager", "internal/irgen", "internal/reconcile"}, "the CLI talks to the server over the network"},
 	{"internal/", []string{"internal/server", "cmd/"}, "nothing imports server or cmd"},
+	{"internal/console", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/history", "internal/xdsserver", "internal/reconcile"}, "the console is a client of the server's HTTP APIs"},
 	{"internal/auth/policy", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/registry", "internal/auth/audit"}, "policy evaluation is pure"},
 	{"internal/auth/audit", []string{"internal/store", "internal/manager", "internal/apiserver", "internal/registry", "internal/auth/policy"}, "the audit log is a leaf: files only"},
 	{"internal/ca/enrol", []string{"internal/"}, "the CA wire contract is stdlib-only: the sidecar and CLI use it without the store"},
@@ -56,6 +57,7 @@ func TestImportRulesCatch(t *testing.T) {
 		"internal/apis/appmesh": module + "internal/validation",
 		"internal/auth/policy":  module + "internal/store",
 		"internal/auth/audit":   module + "internal/manager",
+		"internal/console":      module + "internal/store",
 	}
 	for pkg, dep := range bad {
 		if len(violations(module+pkg, []string{dep})) == 0 {

@@ -26,6 +26,7 @@ func main() {
 	root.AddCommand(cli.AuditCommand(nil))
 	root.AddCommand(cli.ACMCommand())
 	root.AddCommand(cli.CACommands()...)
+	root.AddCommand(cli.ConsoleCommand(nil))
 	root.AddCommand(demoCommands()...)
 	root.AddCommand(backupCommands()...)
 	if err := root.Execute(); err != nil {

@@ -52,9 +52,9 @@ func (w *auditWriter) Write(b []byte) (int, error) {
 // flushHeader audits a handler that wrote nothing (an implicit 200).
 func (w *auditWriter) flushHeader() { w.WriteHeader(http.StatusOK) }
 
-// Flush passes through for streaming handlers.
+// Flush passes through for streaming handlers (the console's event
+// stream). It goes through http.ResponseController so that writers which
+// only offer Unwrap (the server's metrics recorder) still flush.
 func (w *auditWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush() // nothing to do if the writer cannot flush
 }

@@ -66,6 +66,12 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 		return op(ServiceTrellis, "GetBackup", "*", "trellis.amazonaws.com")
 	case strings.HasPrefix(r.URL.Path, acmPathPrefix):
 		return acmOperation(r, body)
+	case r.URL.Path == "/trellis/v1/history":
+		return op(ServiceTrellis, "GetHistory", "*", "trellis.amazonaws.com")
+	case r.URL.Path == "/trellis/v1/events":
+		return op(ServiceTrellis, "GetEvents", "*", "trellis.amazonaws.com")
+	case r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/"):
+		return op(ServiceTrellis, "GetConsole", "*", "trellis.amazonaws.com")
 	}
 	return c.appMesh(r, body)
 }

@@ -43,6 +43,9 @@ func TestClassify(t *testing.T) {
 		{"GET", "/v1/telemetry/signals", "", "", "trellis:GetTelemetry", "*"},
 		{"GET", "/v1/telemetry/edges", "", "", "trellis:GetTelemetry", "*"},
 		{"GET", "/v1/proxies", "", "", "trellis:GetProxies", "*"},
+		{"GET", "/trellis/v1/history", "", "", "trellis:GetHistory", "*"},
+		{"GET", "/trellis/v1/events", "", "", "trellis:GetEvents", "*"},
+		{"GET", "/ui/app.js", "", "", "trellis:GetConsole", "*"},
 		{"GET", "/admin/backup", "", "", "trellis:GetBackup", "*"},
 	}
 	for _, tc := range tests {

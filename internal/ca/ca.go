@@ -36,9 +36,13 @@ type Options struct {
 	TrustDomain string
 	// SVIDTTL is the lifetime of issued certificates (DefaultSVIDTTL if 0;
 	// MinSVIDTTL to MaxSVIDTTL).
-	SVIDTTL    time.Duration
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	SVIDTTL time.Duration
+	// BundleRefresh is how often sidecars poll the trust bundle
+	// (enrol.BundleRefreshInterval if 0). A rotated-in root signs only
+	// after enrol.BundleLead(BundleRefresh, SVIDTTL).
+	BundleRefresh time.Duration
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
 	// Now is the clock (time.Now if nil); tests move it.
 	Now func() time.Time
 }
@@ -50,6 +54,7 @@ type CA struct {
 	sealer  Sealer
 	td      string
 	ttl     time.Duration
+	lead    time.Duration
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
@@ -86,7 +91,7 @@ func New(opts Options) (*CA, error) {
 		opts.Now = time.Now
 	}
 	return &CA{st: opts.Store, sealer: opts.Sealer, td: opts.TrustDomain, ttl: opts.SVIDTTL,
-		log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Registerer)}, nil
+		lead: enrol.BundleLead(opts.BundleRefresh, opts.SVIDTTL), log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Registerer)}, nil
 }
 
 // TrustDomain is the trust domain of the ids the CA issues.

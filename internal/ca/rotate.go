@@ -33,9 +33,11 @@ func (c *CA) Info(ctx context.Context) (enrol.CAInfo, error) {
 }
 
 // Rotate adds a new generated root. Unless immediate, the new root enters
-// the trust bundle at once but signs only from half an SVID lifetime on,
-// by when every proxy renewing at half-life has fetched the new bundle;
-// the old authority signs until then and stays trusted until its last
+// the trust bundle at once but signs only after enrol.BundleLead: longer
+// than the sidecars' bundle poll gap plus a margin, and no less than half
+// an SVID lifetime, so every proxy has fetched the new bundle (by its poll
+// or its renewal) before any peer presents a certificate from it; the old
+// authority signs until then and stays trusted until its last
 // certificate expires. So no connection fails during a rotation. immediate
 // (after a key compromise) switches at once and retires the old roots now.
 func (c *CA) Rotate(ctx context.Context, immediate bool) error {
@@ -69,7 +71,7 @@ func (c *CA) add(ctx context.Context, chain []*x509.Certificate, key crypto.Sign
 			return err
 		}
 		now := c.now()
-		activeFrom := now.Add(c.ttl / 2)
+		activeFrom := now.Add(c.lead)
 		retire := activeFrom.Add(c.ttl + skew)
 		if immediate {
 			activeFrom, retire = now.Add(-skew), now

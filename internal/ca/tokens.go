@@ -130,7 +130,7 @@ func checkTokenRequest(req enrol.TokenRequest) (time.Duration, error) {
 // single-use token, consumes it atomically: of concurrent uses exactly
 // one succeeds.
 func (c *CA) UseToken(ctx context.Context, tok string, id enrol.ID) error {
-	err := c.useToken(ctx, tok, id)
+	err := c.useToken(ctx, tok, id, true)
 	result := "accepted"
 	switch {
 	case errors.Is(err, ErrTokenUnknown), errors.Is(err, ErrBadToken):
@@ -148,7 +148,14 @@ func (c *CA) UseToken(ctx context.Context, tok string, id enrol.ID) error {
 	return err
 }
 
-func (c *CA) useToken(ctx context.Context, tok string, id enrol.ID) error {
+// CheckToken is UseToken without consuming a single-use token and
+// without counting in trellis_ca_join_tokens_total: it authenticates a
+// sidecar's bundle polls, which repeat every 30 s.
+func (c *CA) CheckToken(ctx context.Context, tok string, id enrol.ID) error {
+	return c.useToken(ctx, tok, id, false)
+}
+
+func (c *CA) useToken(ctx context.Context, tok string, id enrol.ID, consume bool) error {
 	tid, secret, err := ParseToken(tok)
 	if err != nil {
 		return err
@@ -173,7 +180,7 @@ func (c *CA) useToken(ctx context.Context, tok string, id enrol.ID) error {
 	if !tokenCovers(st.TokenInfo, id) {
 		return ErrTokenMismatch
 	}
-	if !st.SingleUse {
+	if !st.SingleUse || !consume {
 		return nil
 	}
 	_, err = c.st.Txn(ctx, []store.Compare{store.KeyAt(kv.Key, kv.ModRevision)}, []store.Op{store.Del(kv.Key)})

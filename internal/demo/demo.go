@@ -159,6 +159,12 @@ func (r *run) main(ctx context.Context) error {
 	}
 	r.env = credentialsEnv(filepath.Join(r.dir, "data"))
 
+	consoleURL, err := r.startConsole(ctx)
+	if err != nil {
+		return err
+	}
+	r.say("Console: %s?mesh=color (topology, proxy status, resource history; updates live)", consoleURL)
+
 	r.say("Applying mesh \"color\": blue and green behind color.local (90/10), gateway \"ingress\" on :%d /color", gatewayPort)
 	if err := r.apply(ctx, MeshDocuments(blueIP, greenIP, 90, 10)); err != nil {
 		return err

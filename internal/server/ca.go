@@ -211,7 +211,8 @@ func (s *Server) guard() func(http.Handler) http.Handler {
 	return caapi.LoopbackOnly
 }
 
-// enrolOr sends POST /v1/ca/sign to the CA's enrolment handler, around
+// enrolOr sends POST /v1/ca/sign, and a sidecar's bundle refresh (GET
+// /v1/ca/bundle?spiffeId=...), to the CA's enrolment handlers, around
 // the auth middleware: a join token authenticates it, or, with API auth
 // on, a SigV4 signature checked for appmesh:StreamAggregatedResources on
 // the node's ARN (authorizeEnrol).
@@ -224,9 +225,14 @@ func (s *Server) enrolOr(next http.Handler) http.Handler {
 		opts.Authorize = s.authorizeEnrol
 	}
 	sign := caapi.SignHandler(s.ca, opts)
+	bundle := caapi.NodeBundleHandler(s.ca, opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == enrol.SignPath {
 			sign.ServeHTTP(w, r)
+			return
+		}
+		if caapi.IsNodeBundle(r) { // a sidecar's refresh, authenticated as its enrolment
+			bundle.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

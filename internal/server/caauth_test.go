@@ -80,6 +80,9 @@ func TestCAWithAuth(t *testing.T) {
 		{"POST", enrol.SignPath, nil, enrol.SignRequest{CSR: newCSR(t, "shop", "web")}, 403},
 		{"POST", enrol.SignPath, &forged, enrol.SignRequest{CSR: newCSR(t, "shop", "web")}, 403},
 		{"POST", enrol.SignPath, &admin, enrol.SignRequest{CSR: newCSR(t, "shop", "web")}, 200},
+		{"GET", enrol.BundlePath + "?spiffeId=spiffe://trellis.local/mesh/shop/virtualNode/web", nil, nil, 403},
+		{"GET", enrol.BundlePath + "?spiffeId=spiffe://trellis.local/mesh/shop/virtualNode/web", &forged, nil, 403},
+		{"GET", enrol.BundlePath + "?spiffeId=spiffe://trellis.local/mesh/shop/virtualNode/web", &admin, nil, 200},
 	} {
 		if got, typ := doCA(t, base, tc.method, tc.path, tc.creds, tc.body, nil); got != tc.want {
 			t.Errorf("%s %s signed=%v: %d %s, want %d", tc.method, tc.path, tc.creds != nil, got, typ, tc.want)

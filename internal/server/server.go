@@ -183,6 +183,8 @@ func Start(cfg Config) (*Server, error) {
 	s.background(func() error { return elector.Run(ctx) }, "election")
 	reg := registry.New(st, registry.Options{TTL: cfg.RegistryTTL, Logger: cfg.Logger, IsLeader: elector.IsLeader})
 	s.background(func() error { return reg.Run(ctx) }, "registry")
+	stopStreams := s.startHistory(ctx, mux)
+	mountConsole(mux)
 	if s.mirror != nil {
 		s.background(func() error { return s.mirror.Run(ctx) }, "auth mirror")
 	}
@@ -211,6 +213,7 @@ func Start(cfg Config) (*Server, error) {
 		TLSConfig: tlsCfg,
 		ErrorLog:  slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	s.api.RegisterOnShutdown(stopStreams)
 	limiter := apiserver.NewConnLimiter(cfg.APILimits, cfg.Logger)
 	limiter.Configure(s.api)
 	s.collectors = append(limiter.Collectors(), regAPI.Collectors()...)

@@ -115,8 +115,9 @@ func (c *Config) spiffeID() enrol.ID {
 }
 
 // startWorkload enrols (blocking until the first SVID is served, ctx ends
-// or the CA refuses), then serves SDS and renews in the background until
-// bg ends (after Envoy has drained). The returned wait blocks until both
+// or the CA refuses), then serves SDS, renews and polls the trust bundle
+// (svid.BundlePoller) in the background until
+// bg ends (after Envoy has drained). The returned wait blocks until all
 // have stopped. Without enrolment it does nothing.
 func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error) {
 	c := &s.cfg
@@ -162,8 +163,10 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 		cleanup()
 		return nil, err
 	}
+	poller := &svid.BundlePoller{Enroller: enroller, ID: r.ID, Publish: sds.UpdateBundle, Log: log,
+		Metrics: svid.NewBundleMetrics(c.Workload.Registerer)}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		if err := sds.ServeListener(bg, ln); err != nil {
@@ -175,6 +178,10 @@ func (s *sidecar) startWorkload(ctx, bg context.Context) (wait func(), err error
 		if err := r.Run(bg, first); err != nil {
 			log.Error("svid renewal stopped", "err", err)
 		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = poller.Run(bg)
 	}()
 	return func() { wg.Wait(); cleanup() }, nil
 }

@@ -5,7 +5,10 @@
 // Envoy over SDS on a Unix socket, as the SPIRE agent did for App Mesh:
 // the SVID under its SPIFFE id and under "default", the trust bundle under
 // the trust domain name and under spiffe://<trust-domain>. Every renewal
-// is pushed to Envoy at once.
+// is pushed to Envoy at once. Between renewals a BundlePoller refreshes
+// the trust bundle (GET /v1/ca/bundle?spiffeId=..., about every 30 s) and
+// pushes a changed one at once, so a CA rotation reaches every proxy
+// before the new root signs (enrol.BundleLead).
 //
 // The wire types are internal/ca/enrol's. The package talks to the server
 // over HTTP only (import rule 3).

@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,25 +76,9 @@ func (e *Enroller) post(ctx context.Context, path string, body []byte, out any) 
 			return fmt.Errorf("sign request: %w", err)
 		}
 	}
-	c := e.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	res, err := c.Do(req)
+	b, err := e.do(req)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("POST %s: %w", path, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		msg := fmt.Sprintf("POST %s: %s %s: %s", path, res.Status, res.Header.Get("X-Amzn-ErrorType"), bytes.TrimSpace(b))
-		if res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests {
-			return fmt.Errorf("%w: %s", ErrRefused, msg)
-		}
-		return errors.New(msg)
+		return err
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("POST %s: decode answer: %w", path, err)

@@ -22,3 +22,25 @@ func FuzzParseSignResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBundleResponse: the bundle answer is untrusted input; parsing
+// must never panic, and what it accepts holds only CA certificates.
+func FuzzParseBundleResponse(f *testing.F) {
+	f.Add([]byte(`{"trustDomain":"trellis.local","trustBundle":""}`))
+	f.Add([]byte(`{"trustDomain":"trellis.local","trustBundle":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := parseBundleResponse(b, "trellis.local")
+		if err != nil {
+			return
+		}
+		certs, err := parseCerts(out)
+		if err != nil {
+			t.Fatalf("accepted bundle does not parse: %v", err)
+		}
+		for _, c := range certs {
+			if !c.IsCA {
+				t.Fatal("accepted a non-CA certificate")
+			}
+		}
+	})
+}

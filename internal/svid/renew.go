@@ -127,7 +127,10 @@ func (r *Renewer) count(result string) {
 	}
 }
 
-func (r *Renewer) sleep(ctx context.Context, d time.Duration) error {
+func (r *Renewer) sleep(ctx context.Context, d time.Duration) error { return sleep(ctx, d) }
+
+// sleep waits d or until ctx ends (then it returns ctx.Err()).
+func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

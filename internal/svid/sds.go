@@ -1,6 +1,7 @@
 package svid
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,29 @@ func SecretNames(i *Identity) (cert, bundle []string) {
 
 // Update publishes an identity (a renewal or a new trust bundle).
 func (s *SDS) Update(i *Identity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.update(i)
+}
+
+// UpdateBundle publishes the current identity with bundlePEM, asked for
+// at asked, as its trust bundle, and reports whether that changed it.
+// Without an identity yet, or with one whose answer (and bundle) arrived
+// after asked, it does nothing: a renewal racing the poll brought a bundle
+// at least as fresh.
+func (s *SDS) UpdateBundle(bundlePEM []byte, asked time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current == nil || s.current.Issued.After(asked) || bytes.Equal(s.current.BundlePEM, bundlePEM) {
+		return false, nil
+	}
+	next := *s.current
+	next.BundlePEM = bundlePEM
+	return true, s.update(&next)
+}
+
+// update publishes i; s.mu is held.
+func (s *SDS) update(i *Identity) error {
 	certNames, bundleNames := SecretNames(i)
 	res := map[string]types.Resource{}
 	for _, n := range certNames {
@@ -74,8 +98,6 @@ func (s *SDS) Update(i *Identity) error {
 			return fmt.Errorf("secret %s: %w", n, err)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.current = i
 	s.cache.SetResources(res)
 	s.log.Info("sds: secrets updated", "spiffeId", i.ID.String(), "notAfter", i.NotAfter().UTC().Format(time.RFC3339))

@@ -13,6 +13,8 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 )
 
 // TestSDSServesAndPushes: Envoy's view of the SDS socket. The secrets are
@@ -30,32 +32,7 @@ func TestSDSServesAndPushes(t *testing.T) {
 	if err := sds.Update(first); err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(t.TempDir(), "sds.sock")
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	ln, err := Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { defer wg.Done(); _ = sds.ServeListener(ctx, ln) }()
-	defer func() { cancel(); wg.Wait() }()
-
-	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sctx, scancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer scancel()
-	stream, err := secretv3.NewSecretDiscoveryServiceClient(conn).StreamSecrets(sctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := []string{id.String(), SVIDAlias, "trellis.local", "spiffe://trellis.local"}
-	if err := stream.Send(&discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.SecretType, ResourceNames: names}); err != nil {
-		t.Fatal(err)
-	}
+	stream, names := sdsStream(t, sds, id)
 	got := recvSecrets(t, stream, names)
 	if len(got) != 4 {
 		t.Fatalf("got %d secrets, want 4", len(got))
@@ -82,6 +59,38 @@ func TestSDSServesAndPushes(t *testing.T) {
 	if string(got[id.String()].GetTlsCertificate().GetPrivateKey().GetInlineBytes()) != string(second.KeyPEM) {
 		t.Error("rotation not pushed")
 	}
+}
+
+// sdsStream serves sds on a socket and opens a stream asking for id's
+// secrets, until the test ends.
+func sdsStream(t *testing.T, sds *SDS, id enrol.ID) (secretv3.SecretDiscoveryService_StreamSecretsClient, []string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "sds.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer wg.Done(); _ = sds.ServeListener(ctx, ln) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(scancel)
+	stream, err := secretv3.NewSecretDiscoveryServiceClient(conn).StreamSecrets(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{id.String(), SVIDAlias, "trellis.local", "spiffe://trellis.local"}
+	if err := stream.Send(&discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.SecretType, ResourceNames: names}); err != nil {
+		t.Fatal(err)
+	}
+	return stream, names
 }
 
 func recvSecrets(t *testing.T, stream secretv3.SecretDiscoveryService_StreamSecretsClient, names []string) map[string]*tlsv3.Secret {

@@ -39,13 +39,21 @@ type workloadCA struct {
 
 func startWorkloadCA(t *testing.T, ttl time.Duration) *workloadCA {
 	t.Helper()
+	return startWorkloadCAWith(t, ca.Options{SVIDTTL: ttl})
+}
+
+// startWorkloadCAWith is startWorkloadCA with more CA options (its store,
+// sealer and logger are filled in).
+func startWorkloadCAWith(t *testing.T, opts ca.Options) *workloadCA {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "ca.db"), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	sealer, _ := ca.NewAESGCM(make([]byte, ca.KeySize))
-	c, err := ca.New(ca.Options{Store: st, Sealer: sealer, SVIDTTL: ttl, Logger: slog.New(slog.DiscardHandler)})
+	opts.Store, opts.Sealer, opts.Logger = st, sealer, slog.New(slog.DiscardHandler)
+	c, err := ca.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +73,7 @@ type workload struct {
 	sock     string
 	id       enrol.ID
 	sds      *svid.SDS
+	enroller *svid.Enroller
 	renewals atomic.Int32
 }
 
@@ -89,7 +98,8 @@ func (w *workloadCA) enrolKind(t *testing.T, mesh, kind, name string, renew bool
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	wl := &workload{sock: filepath.Join(dir, "sds.sock"), sds: svid.NewSDS(nil),
 		id: enrol.ID{TrustDomain: td, Mesh: mesh, Kind: kind, Name: name}}
-	r := &svid.Renewer{Enroller: &svid.Enroller{APIURL: w.url, Token: tok.Token}, ID: wl.id,
+	wl.enroller = &svid.Enroller{APIURL: w.url, Token: tok.Token}
+	r := &svid.Renewer{Enroller: wl.enroller, ID: wl.id,
 		Publish: func(i *svid.Identity) error { wl.renewals.Add(1); return wl.sds.Update(i) }}
 	first, err := r.First(t.Context())
 	if err != nil {

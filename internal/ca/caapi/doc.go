@@ -8,5 +8,7 @@
 // With API authentication off, the admin API and the bundle are served to
 // loopback callers only and enrolment requires a join token; with it on,
 // the server's middleware guards them (Options.Guard) and enrolment may
-// instead be SigV4-signed (Options.Authorize).
+// instead be SigV4-signed (Options.Authorize). A sidecar's bundle refresh,
+// GET /v1/ca/bundle?spiffeId=<id> (NodeBundleHandler), is authenticated as
+// its enrolment is, wherever it comes from.
 package caapi

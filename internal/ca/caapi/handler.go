@@ -35,25 +35,26 @@ type Options struct {
 // route enrolment around its authentication middleware (a join token is
 // a credential the middleware does not know).
 func SignHandler(c *ca.CA, opts Options) http.Handler {
+	h := newHandlers(c, opts)
+	return http.HandlerFunc(h.sign)
+}
+
+func newHandlers(c *ca.CA, opts Options) *handlers {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &handlers{ca: c, log: opts.Logger, authorize: opts.Authorize}
-	return http.HandlerFunc(h.sign)
+	return &handlers{ca: c, log: opts.Logger, authorize: opts.Authorize}
 }
 
 // Mount registers the CA routes on mux.
 func Mount(mux *http.ServeMux, c *ca.CA, opts Options) {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
 	guard := opts.Guard
 	if guard == nil {
 		guard = LoopbackOnly
 	}
-	h := &handlers{ca: c, log: opts.Logger, authorize: opts.Authorize}
+	h := newHandlers(c, opts)
 	mux.Handle("POST "+enrol.SignPath, http.HandlerFunc(h.sign))
-	mux.Handle("GET "+enrol.BundlePath, guard(http.HandlerFunc(h.bundle)))
+	mux.Handle("GET "+enrol.BundlePath, h.bundleRoute(guard(http.HandlerFunc(h.bundle))))
 	mux.Handle("GET "+enrol.AdminCAPath, guard(http.HandlerFunc(h.show)))
 	mux.Handle("POST "+enrol.AdminRotatePath, guard(http.HandlerFunc(h.rotate)))
 	mux.Handle("POST "+enrol.AdminImportPath, guard(http.HandlerFunc(h.importCA)))

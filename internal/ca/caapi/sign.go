@@ -2,6 +2,7 @@ package caapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -55,8 +56,15 @@ func (h *handlers) sign(w http.ResponseWriter, r *http.Request) {
 // authenticate returns ok, or the message of the refusal. Token errors
 // all read the same so a caller learns nothing about which tokens exist.
 func (h *handlers) authenticate(r *http.Request, body []byte, token string, id enrol.ID) (string, bool) {
+	return h.authenticateAs(r, body, token, id, h.ca.UseToken)
+}
+
+// authenticateAs is authenticate with the join token checked by use
+// (UseToken to enrol, CheckToken to read the bundle).
+func (h *handlers) authenticateAs(r *http.Request, body []byte, token string, id enrol.ID,
+	use func(context.Context, string, enrol.ID) error) (string, bool) {
 	if token != "" {
-		err := h.ca.UseToken(r.Context(), token, id)
+		err := use(r.Context(), token, id)
 		if err == nil {
 			return "", true
 		}
