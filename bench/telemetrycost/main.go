@@ -44,6 +44,7 @@ func main() {
 		backends = flag.Int("backends", 10, "egress clusters per sidecar (each a callee virtual node)")
 		child    = flag.String("child", "", "internal: run the simulated Envoys against this address")
 		profile  = flag.String("cpuprofile", "", "write the server's CPU profile of the measurement to this file")
+		window   = flag.Int("window", 0, "HTTP/2 initial stream and connection window of the server in bytes (0: gRPC's default)")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
@@ -51,7 +52,7 @@ func main() {
 	if *child != "" {
 		err = runSidecars(*child, *sidecars, *backends, *flush)
 	} else {
-		err = run(*sidecars, *backends, *flush, *duration, *profile)
+		err = run(*sidecars, *backends, *flush, *duration, *profile, *window)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "telemetrycost:", err)
@@ -59,13 +60,16 @@ func main() {
 	}
 }
 
-func run(n, backends int, flush, duration time.Duration, profile string) error {
+func run(n, backends int, flush, duration time.Duration, profile string, window int) error {
 	fmt.Printf("GOGC=%d (as trellis server runs)\n", server.TuneGC())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := prometheus.NewRegistry()
 	tel := telemetry.New(telemetry.Options{Logger: log, Registerer: reg})
-	srv := xdsserver.New(xdsserver.Options{Logger: log, Services: tel.RegisterService,
-		ServerOptions: []grpc.ServerOption{tel.ServerOption()}})
+	opts := []grpc.ServerOption{tel.ServerOption()}
+	if window > 0 {
+		opts = append(opts, grpc.InitialWindowSize(int32(window)), grpc.InitialConnWindowSize(int32(window)))
+	}
+	srv := xdsserver.New(xdsserver.Options{Logger: log, Services: tel.RegisterService, ServerOptions: opts})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

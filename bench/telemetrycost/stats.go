@@ -18,7 +18,9 @@ var envoyBounds = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 50
 // stats is one simulated Envoy's used stats, in the shape a sidecar with
 // `backends` egress clusters reports them: per cluster ~50 counters and
 // gauges and 3 histograms, the ingress and egress HTTP managers, three
-// listeners, and the server, runtime, cluster manager and xDS stats.
+// listeners, the catch-all virtual cluster of each backend's egress
+// virtual host (ir.VirtualHost.StatsName: 10 counters and a histogram),
+// and the server, runtime, cluster manager and xDS stats.
 type stats struct {
 	fams []*dto.MetricFamily
 	rng  *rand.Rand
@@ -52,6 +54,16 @@ func newStats(node string, backends int) *stats {
 		for _, n := range []string{"upstream_rq_time", "upstream_cx_connect_ms", "upstream_cx_length_ms"} {
 			s.add(histFam(p + n))
 		}
+	}
+	for b := range backends {
+		vs := fmt.Sprintf("backend-%d.bench.local", b)
+		p := "vhost." + vs + ".vcluster." + vs + "."
+		for _, n := range []string{"upstream_rq_completed", "upstream_rq_5xx", "upstream_rq_2xx", "upstream_rq_200", "upstream_rq_total",
+			"upstream_rq_timeout", "upstream_rq_retry", "upstream_rq_retry_limit_exceeded", "upstream_rq_retry_overflow",
+			"upstream_rq_retry_success"} {
+			s.add(counterFam(p + n))
+		}
+		s.add(histFam(p + "upstream_rq_time"))
 	}
 	for _, hcm := range []string{"http.ingress.", "http.egress."} {
 		for _, n := range []string{"downstream_rq_completed", "downstream_rq_5xx", "downstream_rq_2xx", "downstream_rq_4xx", "downstream_rq_total",

@@ -56,7 +56,8 @@ func TestTopAndGetProxies(t *testing.T) {
 			fam("http.ingress.downstream_rq_completed", dto.MetricType_COUNTER, 600),
 			fam("http.ingress.downstream_rq_5xx", dto.MetricType_COUNTER, 6),
 			fam(edge+"upstream_rq_completed", dto.MetricType_COUNTER, 120),
-			fam(edge+"upstream_cx_active", dto.MetricType_GAUGE, 2)},
+			fam(edge+"upstream_cx_active", dto.MetricType_GAUGE, 2),
+			fam("vhost.back.shop.local.vcluster.back.shop.local.upstream_rq_completed", dto.MetricType_COUNTER, 60)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +75,9 @@ func TestTopAndGetProxies(t *testing.T) {
 	out = mustRun(t, ep, "top", "--once", "--edges")
 	if !strings.Contains(out, "shop  front   back         1        2.0  100.00%  -    -    2") {
 		t.Errorf("top --edges:\n%s", out)
+	}
+	if out = mustRun(t, ep, "top", "--once", "--services"); !strings.Contains(out, "shop  back.shop.local  1        1.0  100.00%") {
+		t.Errorf("top --services:\n%s", out)
 	}
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out, node); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -13,6 +13,12 @@ type VirtualHost struct {
 	Domains []string `json:"domains"`
 	// Routes are evaluated in order; the first match wins.
 	Routes []Route `json:"routes,omitempty"`
+	// StatsName, when set, makes Envoy count every request of the host
+	// (a catch-all virtual cluster of that name): its stats are
+	// vhost.<Name>.vcluster.<StatsName>.upstream_rq_* (rq counts by class,
+	// upstream_rq_time). Egress hosts of virtual services set it to the
+	// service name, for per-service golden signals (internal/telemetry).
+	StatsName string `json:"statsName,omitempty"`
 }
 
 // Route is one match → action rule.

@@ -106,7 +106,7 @@ func (t *translator) planNodeProvider(plan *outboundPlan, vs string, vn *meshvie
 	for _, l := range sortedListeners(vn.Spec.Listeners) {
 		port, proto := uint32(l.PortMapping.Port), l.PortMapping.Protocol
 		if ir.Protocol(proto).IsHTTP() {
-			plan.addVHost(port, proto, ir.VirtualHost{Name: vs, Domains: vhostDomains(vs, port),
+			plan.addVHost(port, proto, ir.VirtualHost{Name: vs, Domains: vhostDomains(vs, port), StatsName: vs,
 				Routes: []ir.Route{t.nodeRoute(vn, l, policy)}})
 			continue
 		}
@@ -134,7 +134,7 @@ func (t *translator) planRouterProvider(plan *outboundPlan, vs string, vr *meshv
 		}
 		port, proto := uint32(l.PortMapping.Port), l.PortMapping.Protocol
 		if ir.Protocol(proto).IsHTTP() {
-			plan.addVHost(port, proto, ir.VirtualHost{Name: vs, Domains: vhostDomains(vs, port),
+			plan.addVHost(port, proto, ir.VirtualHost{Name: vs, Domains: vhostDomains(vs, port), StatsName: vs,
 				Routes: t.routerRoutes(vr, proto, port, policy)})
 			continue
 		}

@@ -18,6 +18,7 @@ func (s *Server) newTelemetry(mux *http.ServeMux) {
 	h := s.telemetry.Handler()
 	mux.Handle("GET /v1/telemetry/signals", h)
 	mux.Handle("GET /v1/telemetry/edges", h)
+	mux.Handle("GET /v1/telemetry/services", h)
 }
 
 // xdsOptions configures the xDS server: its metrics on the server's

@@ -2,13 +2,16 @@
 // gRPC MetricsService (envoy.service.metrics.v3) on the xDS server, turns
 // each proxy's cumulative stats into deltas (handling Envoy restarts and
 // counter resets), and keeps, per virtual node or gateway (inbound) and per
-// caller → callee edge (the caller's cds_egress_* cluster stats), a bounded
-// sliding window of request rate, success rate, latency p50/p99 and active
-// connections.
+// caller → callee edge (the caller's cds_egress_* cluster stats), and per
+// virtual service summed over its callers (the catch-all virtual cluster
+// of each caller's egress virtual host, ir.VirtualHost.StatsName), a
+// bounded sliding window of request rate, success rate, latency p50/p99
+// and active connections.
 //
 // It serves them as Prometheus series (a collector registered on
-// Options.Registerer, the server's /metrics registry) and as JSON (Handler: /v1/telemetry/signals
-// and /v1/telemetry/edges, documented in docs/telemetry-api.md).
+// Options.Registerer, the server's /metrics registry) and as JSON (Handler:
+// /v1/telemetry/signals, /v1/telemetry/edges and /v1/telemetry/services,
+// documented in docs/telemetry-api.md).
 //
 // Envoy sends every stat it has; the codec (ServerOption) decodes messages
 // straight from the wire into frames holding only the stats read here, so

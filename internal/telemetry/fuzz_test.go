@@ -20,6 +20,8 @@ func FuzzDigest(f *testing.F) {
 		counter("cluster.cds_egress_m_b_http_80.upstream_rq_5xx", 1),
 		histogram("cluster.cds_egress_m_b_http_80.upstream_rq_time", map[float64]uint64{3: 4, 70: 1}),
 		gauge("http.ingress.http.80.downstream_cx_active", 2),
+		counter("vhost.s.m.vcluster.s.m.upstream_rq_completed", 5),
+		histogram("vhost.s.m.vcluster.s.m.upstream_rq_time", map[float64]uint64{3: 5}),
 	}}
 	b, err := proto.Marshal(seed)
 	if err != nil {

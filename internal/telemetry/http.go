@@ -3,19 +3,33 @@ package telemetry
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// SignalsResponse is the body of GET /v1/telemetry/signals and
-// /v1/telemetry/edges (docs/telemetry-api.md).
+// SignalsResponse is the body of GET /v1/telemetry/signals,
+// /v1/telemetry/edges and /v1/telemetry/services (docs/telemetry-api.md).
 type SignalsResponse struct {
 	// GeneratedAt is when the figures were computed.
 	GeneratedAt time.Time `json:"generatedAt"`
 	// WindowSeconds is the span the rates and quantiles cover.
 	WindowSeconds float64 `json:"windowSeconds"`
-	// Nodes (signals) or Edges (edges); the other is omitted.
-	Nodes []NodeSignals `json:"nodes,omitzero"`
-	Edges []EdgeSignals `json:"edges,omitzero"`
+	// Nodes (signals), Edges (edges) or Services (services); the others
+	// are omitted.
+	Nodes    []NodeSignals    `json:"nodes,omitzero"`
+	Edges    []EdgeSignals    `json:"edges,omitzero"`
+	Services []ServiceSignals `json:"services,omitzero"`
+}
+
+// ServiceSignals are the figures of one virtual service as all its
+// callers' proxies measured them at their egress (active connections are
+// not counted per service and stay 0).
+type ServiceSignals struct {
+	Mesh    string `json:"mesh"`
+	Service string `json:"service"`
+	// Proxies is the number of connected caller proxies reporting.
+	Proxies int `json:"proxies"`
+	Signals
 }
 
 // NodeSignals are the inbound figures of one virtual node or gateway.
@@ -41,8 +55,29 @@ type EdgeSignals struct {
 	Signals
 }
 
-// Handler serves GET /v1/telemetry/signals and /v1/telemetry/edges;
-// ?mesh=<name> keeps one mesh. Mount it on both paths.
+// view is which list a response holds.
+type view int
+
+const (
+	viewNodes view = iota
+	viewEdges
+	viewServices
+)
+
+// viewOf picks the view from the request path's last element.
+func viewOf(path string) view {
+	switch {
+	case strings.HasSuffix(path, "/edges"):
+		return viewEdges
+	case strings.HasSuffix(path, "/services"):
+		return viewServices
+	}
+	return viewNodes
+}
+
+// Handler serves GET /v1/telemetry/signals, /v1/telemetry/edges and
+// /v1/telemetry/services; ?mesh=<name> keeps one mesh. Mount it on all
+// three paths.
 func (t *Telemetry) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -50,8 +85,7 @@ func (t *Telemetry) Handler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		edges := len(r.URL.Path) >= len("/edges") && r.URL.Path[len(r.URL.Path)-len("/edges"):] == "/edges"
-		resp := t.response(r.URL.Query().Get("mesh"), edges)
+		resp := t.response(r.URL.Query().Get("mesh"), viewOf(r.URL.Path))
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
@@ -60,22 +94,35 @@ func (t *Telemetry) Handler() http.Handler {
 	})
 }
 
-func (t *Telemetry) response(mesh string, edges bool) SignalsResponse {
+func (t *Telemetry) response(mesh string, v view) SignalsResponse {
 	resp := SignalsResponse{GeneratedAt: t.opts.Now().UTC(), WindowSeconds: t.Span().Seconds()}
-	resp.Nodes, resp.Edges = []NodeSignals{}, []EdgeSignals{}
 	for _, e := range t.Snapshot(mesh) {
 		switch {
-		case e.Dest == "" && !edges:
+		case e.Kind == serviceKind && v == viewServices:
+			resp.Services = append(resp.Services, ServiceSignals{Mesh: e.Mesh, Service: e.Name, Proxies: e.Proxies, Signals: e.Signals})
+		case e.Kind == serviceKind:
+		case e.Dest == "" && v == viewNodes:
 			resp.Nodes = append(resp.Nodes, NodeSignals{Mesh: e.Mesh, Kind: e.Kind, Name: e.Name, Proxies: e.Proxies, Signals: e.Signals})
-		case e.Dest != "" && edges:
+		case e.Dest != "" && v == viewEdges:
 			resp.Edges = append(resp.Edges, EdgeSignals{Mesh: e.Mesh, SourceKind: e.Kind, Source: e.Name,
 				Destination: e.Dest, Proxies: e.Proxies, Signals: e.Signals})
 		}
 	}
-	if edges {
-		resp.Nodes = nil
-	} else {
-		resp.Edges = nil
+	// The view's list is [] when empty, the others are omitted (nil).
+	switch v {
+	case viewNodes:
+		resp.Nodes = nonNil(resp.Nodes)
+	case viewEdges:
+		resp.Edges = nonNil(resp.Edges)
+	case viewServices:
+		resp.Services = nonNil(resp.Services)
 	}
 	return resp
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -86,15 +86,18 @@ func newDescs(prefix, what string, labels []string) descs {
 // Series names: trellis_node_* are a proxy's inbound figures (virtual
 // node or gateway), trellis_edge_* a caller's figures toward a callee.
 // Both are built once per scrape (the collector holds no state).
-func (c *collector) descs() (node, edge descs) {
+// trellis_service_* a virtual service's figures summed over its callers.
+func (c *collector) descs() (node, edge, service descs) {
 	return newDescs("trellis_node_", "inbound at the virtual node or gateway", []string{"mesh", "kind", "node"}),
 		newDescs("trellis_edge_", "from the caller's proxy to the callee virtual node",
-			[]string{"mesh", "source_kind", "source", "destination"})
+			[]string{"mesh", "source_kind", "source", "destination"}),
+		newDescs("trellis_service_", "at the virtual service, measured by its callers' proxies",
+			[]string{"mesh", "service"})
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	node, edge := c.descs()
-	for _, d := range []descs{node, edge} {
+	node, edge, service := c.descs()
+	for _, d := range []descs{node, edge, service} {
 		for _, x := range []*prometheus.Desc{d.rate, d.success, d.latency, d.active, d.requests, d.errors} {
 			ch <- x
 		}
@@ -102,14 +105,19 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	node, edge := c.descs()
+	node, edge, service := c.descs()
 	for _, e := range c.t.Snapshot("") {
 		d, labels := node, []string{e.Mesh, e.Kind, e.Name}
-		if e.Dest != "" {
+		switch {
+		case e.Kind == serviceKind:
+			d, labels = service, []string{e.Mesh, e.Name}
+		case e.Dest != "":
 			d, labels = edge, []string{e.Mesh, e.Kind, e.Name, e.Dest}
 		}
 		ch <- prometheus.MustNewConstMetric(d.rate, prometheus.GaugeValue, e.RequestRate, labels...)
-		ch <- prometheus.MustNewConstMetric(d.active, prometheus.GaugeValue, e.ActiveConnections, labels...)
+		if e.Kind != serviceKind {
+			ch <- prometheus.MustNewConstMetric(d.active, prometheus.GaugeValue, e.ActiveConnections, labels...)
+		}
 		ch <- prometheus.MustNewConstMetric(d.requests, prometheus.CounterValue, e.TotalRequests, labels...)
 		ch <- prometheus.MustNewConstMetric(d.errors, prometheus.CounterValue, e.TotalErrors, labels...)
 		if e.SuccessRate != nil {

@@ -9,11 +9,28 @@ import (
 // connection managers (http.ingress[.<proto>.<port>].*), which see what
 // callers see, including replies Envoy makes itself; edge figures come from
 // the caller's egress clusters, cluster.cds_egress_<mesh>_<node>_<proto>_<port>.*
-// (irgen's EgressClusterName).
+// (irgen's EgressClusterName); per-service figures from the catch-all
+// virtual cluster of the caller's egress virtual host of each virtual
+// service, vhost.<service>.vcluster.<service>.* (ir.VirtualHost.StatsName).
 const (
 	inboundPrefix = "http.ingress"
 	clusterPrefix = "cluster.cds_egress_"
+	vhostPrefix   = "vhost."
+	vclusterInfix = ".vcluster."
 	allowAllName  = "mesh-allow-all"
+)
+
+// serviceKind is Key.Kind of a virtual service's window (Name is the
+// service, Dest empty), summed over its callers' proxies.
+const serviceKind = "virtualService"
+
+// target is which window a stat feeds.
+type target int
+
+const (
+	tInbound target = iota // the proxy's own inbound window
+	tEdge                  // the edge to a callee virtual node
+	tService               // a virtual service the proxy calls
 )
 
 // metric is what a stat feeds.
@@ -56,15 +73,48 @@ func edgeMetric(stat string) metric {
 	return mNone
 }
 
-// classify says which window a stat feeds (dest is "" for the proxy's own
-// inbound window, else the callee virtual node of an edge) and as what.
-// mesh is the proxy's mesh, which its egress cluster names embed.
-func classify(name, mesh string) (dest string, m metric) {
+// classify says which window a stat feeds (tInbound, tEdge to the callee
+// virtual node dest, or tService for the virtual service dest) and as
+// what. mesh is the proxy's mesh, which its egress cluster names embed.
+func classify(name, mesh string) (tg target, dest string, m metric) {
 	dot := strings.LastIndexByte(name, '.')
 	if dot < 0 {
-		return "", mNone
+		return tInbound, "", mNone
 	}
 	head, stat := name[:dot], name[dot+1:]
+	if strings.HasPrefix(head, vhostPrefix) {
+		if m = edgeMetric(stat); m == mNone || m == mActive {
+			return tInbound, "", mNone
+		}
+		if dest = serviceOf(head[len(vhostPrefix):]); dest == "" {
+			return tInbound, "", mNone
+		}
+		return tService, dest, m
+	}
+	dest, m = classifyProxy(head, stat, mesh)
+	if dest != "" {
+		return tEdge, dest, m
+	}
+	return tInbound, "", m
+}
+
+// serviceOf returns <service> of "<service>.vcluster.<service>" (names
+// may hold dots, so the two halves are compared), else "".
+func serviceOf(s string) string {
+	n := len(s) - len(vclusterInfix)
+	if n <= 0 || n%2 != 0 {
+		return ""
+	}
+	half := n / 2
+	if s[half:half+len(vclusterInfix)] != vclusterInfix || s[:half] != s[half+len(vclusterInfix):] {
+		return ""
+	}
+	return s[:half]
+}
+
+// classifyProxy classifies the stats of the proxy's own listeners and
+// egress clusters (see classify).
+func classifyProxy(head, stat, mesh string) (dest string, m metric) {
 	switch {
 	case strings.HasPrefix(head, inboundPrefix):
 		// "http.ingress" or "http.ingress.<proto>.<port>" (several listeners).

@@ -36,7 +36,7 @@ type Options struct {
 	// (only the stats Trellis reads are kept; others are not stored).
 	// Further series are ignored and counted.
 	MaxSeries int
-	// MaxWindows bounds the node and edge windows kept over all meshes;
+	// MaxWindows bounds the node, edge and service windows kept over all meshes;
 	// data for a new key beyond it is dropped and counted.
 	MaxWindows int
 	// MaxMessageBytes bounds one stream message; a larger one ends the

@@ -62,11 +62,14 @@ func (t *Telemetry) digest(ps *proxyStream, samples []sample) (map[Key]*delta, m
 	deltas, gauges := ps.deltas, ps.gauges
 	for i := range samples {
 		sm := &samples[i]
-		dest, m := classify(sm.name, ps.mesh)
+		tg, dest, m := classify(sm.name, ps.mesh)
 		if m == mNone || !finite(sm.value) {
 			continue
 		}
 		k := Key{Mesh: ps.mesh, Kind: ps.kind, Name: ps.name, Dest: dest}
+		if tg == tService {
+			k = Key{Mesh: ps.mesh, Kind: serviceKind, Name: dest}
+		}
 		switch {
 		case m == mActive && sm.kind == kindGauge:
 			gauges[k] += sm.value

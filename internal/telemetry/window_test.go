@@ -14,30 +14,42 @@ func TestClassify(t *testing.T) {
 		name, stat string
 		dest       string
 		m          metric
+		tg         target
 	}{
-		{"inbound requests", "http.ingress.downstream_rq_completed", "", mRequests},
-		{"inbound multi listener", "http.ingress.http.8080.downstream_rq_5xx", "", mErrors},
-		{"inbound latency", "http.ingress.downstream_rq_time", "", mLatency},
-		{"inbound active", "http.ingress.downstream_cx_active", "", mActive},
-		{"egress hcm is not inbound", "http.egress.downstream_rq_completed", "", mNone},
-		{"ingress-like prefix", "http.ingressx.downstream_rq_completed", "", mNone},
-		{"user agent sub-stat", "http.ingress.user_agent.ios.downstream_rq_completed", "", mNone},
-		{"edge requests", "cluster.cds_egress_m_colorteller-red_http_9080.upstream_rq_completed", "colorteller-red", mRequests},
-		{"edge with underscores", "cluster.cds_egress_m_a_b_c_http2_80.upstream_rq_5xx", "a_b_c", mErrors},
-		{"edge latency", "cluster.cds_egress_m_red_grpc_80.upstream_rq_time", "red", mLatency},
-		{"edge active", "cluster.cds_egress_m_red_tcp_80.upstream_cx_active", "red", mActive},
-		{"allow all", "cluster.cds_egress_m_mesh-allow-all.upstream_rq_completed", allowAllName, mRequests},
-		{"other mesh", "cluster.cds_egress_other_red_http_80.upstream_rq_completed", "", mNone},
-		{"ingress cluster", "cluster.cds_ingress_m_red_http_80.upstream_rq_completed", "", mNone},
-		{"zone sub-stat", "cluster.cds_egress_m_red_http_80.zone.a.b.upstream_rq_completed", "", mNone},
-		{"other stat", "cluster.cds_egress_m_red_http_80.upstream_rq_retry", "", mNone},
-		{"no dot", "uptime", "", mNone},
+		{"inbound requests", "http.ingress.downstream_rq_completed", "", mRequests, tInbound},
+		{"inbound multi listener", "http.ingress.http.8080.downstream_rq_5xx", "", mErrors, tInbound},
+		{"inbound latency", "http.ingress.downstream_rq_time", "", mLatency, tInbound},
+		{"inbound active", "http.ingress.downstream_cx_active", "", mActive, tInbound},
+		{"egress hcm is not inbound", "http.egress.downstream_rq_completed", "", mNone, tInbound},
+		{"ingress-like prefix", "http.ingressx.downstream_rq_completed", "", mNone, tInbound},
+		{"user agent sub-stat", "http.ingress.user_agent.ios.downstream_rq_completed", "", mNone, tInbound},
+		{"edge requests", "cluster.cds_egress_m_colorteller-red_http_9080.upstream_rq_completed", "colorteller-red", mRequests, tEdge},
+		{"edge with underscores", "cluster.cds_egress_m_a_b_c_http2_80.upstream_rq_5xx", "a_b_c", mErrors, tEdge},
+		{"edge latency", "cluster.cds_egress_m_red_grpc_80.upstream_rq_time", "red", mLatency, tEdge},
+		{"edge active", "cluster.cds_egress_m_red_tcp_80.upstream_cx_active", "red", mActive, tEdge},
+		{"allow all", "cluster.cds_egress_m_mesh-allow-all.upstream_rq_completed", allowAllName, mRequests, tEdge},
+		{"other mesh", "cluster.cds_egress_other_red_http_80.upstream_rq_completed", "", mNone, tInbound},
+		{"ingress cluster", "cluster.cds_ingress_m_red_http_80.upstream_rq_completed", "", mNone, tInbound},
+		{"zone sub-stat", "cluster.cds_egress_m_red_http_80.zone.a.b.upstream_rq_completed", "", mNone, tInbound},
+		{"other stat", "cluster.cds_egress_m_red_http_80.upstream_rq_retry", "", mNone, tInbound},
+		{"no dot", "uptime", "", mNone, tInbound},
+		{"service requests", "vhost.color.local.vcluster.color.local.upstream_rq_completed", "color.local", mRequests, tService},
+		{"service errors", "vhost.a.vcluster.a.upstream_rq_5xx", "a", mErrors, tService},
+		{"service latency", "vhost.svc.m.local.vcluster.svc.m.local.upstream_rq_time", "svc.m.local", mLatency, tService},
+		{"service halves differ", "vhost.a.b.vcluster.c.d.upstream_rq_completed", "", mNone, tInbound},
+		{"service default vcluster", "vhost.a.vcluster.other.upstream_rq_completed", "", mNone, tInbound},
+		{"service other stat", "vhost.a.vcluster.a.upstream_rq_retry", "", mNone, tInbound},
+		{"service gauge name", "vhost.a.vcluster.a.upstream_cx_active", "", mNone, tInbound},
+		{"vhost only", "vhost..upstream_rq_completed", "", mNone, tInbound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dest, m := classify(tt.stat, "m")
-			if dest != tt.dest || m != tt.m {
-				t.Errorf("classify(%q) = %q, %v; want %q, %v", tt.stat, dest, m, tt.dest, tt.m)
+			tg, dest, m := classify(tt.stat, "m")
+			if tt.m != mNone && !wanted([]byte(tt.stat)) {
+				t.Errorf("wanted(%q) = false for a stat classify reads", tt.stat)
+			}
+			if dest != tt.dest || m != tt.m || tg != tt.tg {
+				t.Errorf("classify(%q) = %v, %q, %v; want %v, %q, %v", tt.stat, tg, dest, m, tt.tg, tt.dest, tt.m)
 			}
 		})
 	}

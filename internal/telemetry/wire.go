@@ -69,68 +69,87 @@ type field struct {
 	num64 uint64
 }
 
-// fields calls f for every field of the encoded message b.
-func fields(b []byte, f func(field) error) error {
+// nextField decodes the first field of the encoded message b and returns
+// it and the rest of b. Decoders loop over it in plain code: they run for
+// every stat an Envoy sends, where a closure per field costs.
+func nextField(b []byte) (fl field, rest []byte, err error) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return fl, nil, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+	}
+	b = b[n:]
+	fl = field{num: num, typ: typ}
+	switch typ {
+	case protowire.BytesType:
+		fl.bytes, n = protowire.ConsumeBytes(b)
+	case protowire.VarintType:
+		fl.num64, n = protowire.ConsumeVarint(b)
+	case protowire.Fixed64Type:
+		fl.num64, n = protowire.ConsumeFixed64(b)
+	default:
+		n = protowire.ConsumeFieldValue(num, typ, b)
+	}
+	if n < 0 {
+		return fl, nil, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+	}
+	return fl, b[n:], nil
+}
+
+// decodeFrame decodes a StreamMetricsMessage into f, keeping only the
+// identifier's node id and the wanted families. Its loop runs for every
+// family an Envoy sends, so it is plain code (no per-field closure).
+func decodeFrame(b []byte, f *frame) error {
+	f.size = len(b)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
 		}
 		b = b[n:]
-		fl := field{num: num, typ: typ}
-		switch typ {
-		case protowire.BytesType:
-			fl.bytes, n = protowire.ConsumeBytes(b)
-		case protowire.VarintType:
-			fl.num64, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed64Type:
-			fl.num64, n = protowire.ConsumeFixed64(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+			}
+			b = b[n:]
+			continue
 		}
+		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
 			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
 		}
 		b = b[n:]
-		if err := f(fl); err != nil {
+		if err := f.field(num, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// decodeFrame decodes a StreamMetricsMessage into f, keeping only the
-// identifier's node id and the wanted families.
-func decodeFrame(b []byte, f *frame) error {
-	f.size = len(b)
-	return fields(b, func(fl field) error {
-		if fl.typ != protowire.BytesType {
-			return nil
+// field decodes one length-delimited field of a StreamMetricsMessage.
+func (f *frame) field(num protowire.Number, v []byte) error {
+	switch num {
+	case fieldIdentifier:
+		id := &metricsv3.StreamMetricsMessage_Identifier{}
+		if err := proto.Unmarshal(v, id); err != nil {
+			return fmt.Errorf("%w: identifier: %w", errBadWire, err)
 		}
-		switch fl.num {
-		case fieldIdentifier:
-			id := &metricsv3.StreamMetricsMessage_Identifier{}
-			if err := proto.Unmarshal(fl.bytes, id); err != nil {
-				return fmt.Errorf("%w: identifier: %w", errBadWire, err)
-			}
-			f.nodeID = id.GetNode().GetId()
-		case fieldEnvoyMetrics:
-			// Reuse the slot (and its histogram slices) of the frame's
-			// previous use: Envoy sends the same families every flush.
-			n := len(f.samples)
-			if n < cap(f.samples) {
-				f.samples = f.samples[:n+1]
-			} else {
-				f.samples = append(f.samples, sample{})
-			}
-			ok, err := decodeFamily(fl.bytes, &f.samples[n])
-			if !ok {
-				f.samples = f.samples[:n]
-			}
-			return err
+		f.nodeID = id.GetNode().GetId()
+	case fieldEnvoyMetrics:
+		// Reuse the slot (and its histogram slices) of the frame's
+		// previous use: Envoy sends the same families every flush.
+		n := len(f.samples)
+		if n < cap(f.samples) {
+			f.samples = f.samples[:n+1]
+		} else {
+			f.samples = append(f.samples, sample{})
 		}
-		return nil
-	})
+		ok, err := decodeFamily(v, &f.samples[n])
+		if !ok {
+			f.samples = f.samples[:n]
+		}
+		return err
+	}
+	return nil
 }
 
 // decodeFamily decodes an encoded MetricFamily when its name is wanted.
@@ -145,24 +164,30 @@ func decodeFamily(b []byte, s *sample) (bool, error) {
 		s.name = string(name)
 	}
 	s.kind, s.value = kindOther, 0
-	err = fields(metric, func(fl field) error {
+	for b := metric; len(b) > 0; {
+		var fl field
+		if fl, b, err = nextField(b); err != nil {
+			return false, err
+		}
 		if fl.typ != protowire.BytesType {
-			return nil
+			continue
 		}
 		switch fl.num {
 		case fieldGauge:
 			s.kind, s.value = kindGauge, 0
-			return fields(fl.bytes, s.scalar)
+			err = s.scalar(fl.bytes)
 		case fieldCounter:
 			s.kind, s.value = kindCounter, 0
-			return fields(fl.bytes, s.scalar)
+			err = s.scalar(fl.bytes)
 		case fieldHistogram:
 			s.kind = kindHistogram
-			return s.histogram(fl.bytes)
+			err = s.histogram(fl.bytes)
 		}
-		return nil
-	})
-	return err == nil, err
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // familyFields returns a MetricFamily's name (the last, as proto decoding
@@ -197,9 +222,16 @@ func familyFields(b []byte) (name, metric []byte, seenMetric bool, err error) {
 }
 
 // scalar reads Gauge.value or Counter.value.
-func (s *sample) scalar(fl field) error {
-	if fl.num == fieldValue && fl.typ == protowire.Fixed64Type {
-		s.value = math.Float64frombits(fl.num64)
+func (s *sample) scalar(b []byte) error {
+	for len(b) > 0 {
+		fl, rest, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = rest
+		if fl.num == fieldValue && fl.typ == protowire.Fixed64Type {
+			s.value = math.Float64frombits(fl.num64)
+		}
 	}
 	return nil
 }
@@ -209,29 +241,43 @@ func (s *sample) scalar(fl field) error {
 func (s *sample) histogram(b []byte) error {
 	s.bounds, s.cum = s.bounds[:0], s.cum[:0]
 	var count float64
-	err := fields(b, func(fl field) error {
+	for len(b) > 0 {
+		fl, rest, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = rest
 		switch {
 		case fl.num == fieldSampleCount && fl.typ == protowire.VarintType:
 			count = float64(fl.num64)
 		case fl.num == fieldBucket && fl.typ == protowire.BytesType:
-			var ub, cum float64
-			err := fields(fl.bytes, func(bf field) error {
-				switch {
-				case bf.num == fieldCumulative && bf.typ == protowire.VarintType:
-					cum = float64(bf.num64)
-				case bf.num == fieldUpperBound && bf.typ == protowire.Fixed64Type:
-					ub = math.Float64frombits(bf.num64)
-				}
-				return nil
-			})
+			ub, cum, err := bucketOf(fl.bytes)
+			if err != nil {
+				return err
+			}
 			finite := !math.IsNaN(ub) && !math.IsInf(ub, 0)
-			if err == nil && finite && (len(s.bounds) == 0 || ub > s.bounds[len(s.bounds)-1]) {
+			if finite && (len(s.bounds) == 0 || ub > s.bounds[len(s.bounds)-1]) {
 				s.bounds, s.cum = append(s.bounds, ub), append(s.cum, cum)
 			}
-			return err
 		}
-		return nil
-	})
+	}
 	s.cum = append(s.cum, count)
-	return err
+	return nil
+}
+
+// bucketOf reads a Bucket's upper bound and cumulative count.
+func bucketOf(b []byte) (ub, cum float64, err error) {
+	for len(b) > 0 {
+		var fl field
+		if fl, b, err = nextField(b); err != nil {
+			return 0, 0, err
+		}
+		switch {
+		case fl.num == fieldCumulative && fl.typ == protowire.VarintType:
+			cum = float64(fl.num64)
+		case fl.num == fieldUpperBound && fl.typ == protowire.Fixed64Type:
+			ub = math.Float64frombits(fl.num64)
+		}
+	}
+	return ub, cum, nil
 }

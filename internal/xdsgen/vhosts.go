@@ -27,7 +27,7 @@ func (mm *Memo) buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, erro
 	if v, ok := mm.vhostsByIR.Get(key); ok {
 		return v, nil
 	}
-	v := &routev3.VirtualHost{Name: vh.Name, Domains: slices.Clone(vh.Domains)}
+	v := &routev3.VirtualHost{Name: vh.Name, Domains: slices.Clone(vh.Domains), VirtualClusters: virtualClusters(vh)}
 	for j := range vh.Routes {
 		r, err := buildRoute(&vh.Routes[j])
 		if err != nil {
@@ -65,4 +65,15 @@ func (mm *Memo) validateRouteConfig(rc *routev3.RouteConfiguration) error {
 		}
 	}
 	return validateDomains(rc)
+}
+
+// virtualClusters is the host's catch-all virtual cluster (every request
+// has a :path, or :authority for CONNECT), named StatsName, so Envoy keeps
+// per-host request counts and latency (vhost.<name>.vcluster.<StatsName>.*).
+func virtualClusters(vh *ir.VirtualHost) []*routev3.VirtualCluster {
+	if vh.StatsName == "" {
+		return nil
+	}
+	return []*routev3.VirtualCluster{{Name: vh.StatsName, Headers: []*routev3.HeaderMatcher{{
+		Name: ":authority", HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}}}}}
 }

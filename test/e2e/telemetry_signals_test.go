@@ -116,7 +116,44 @@ func TestGoldenSignalsAccuracy(t *testing.T) {
 	})
 	checkNode(t, "blue", nodeOf(nodes, "blue"), blue, blueErr)
 	checkNode(t, "green", nodeOf(nodes, "green"), green, 0)
+	checkService(t, api, blue+green, blueErr)
 	checkPrometheus(t, api, blue, green, blueErr)
+}
+
+// checkService: the virtual service color.local, as front's egress
+// virtual cluster counts it, saw every request and blue's errors; its p99
+// lies at or above green's 25 ms bucket (green is 10 % of the traffic,
+// each request over 30 ms).
+func checkService(t *testing.T, api string, requests, errors float64) {
+	t.Helper()
+	var svc telemetry.ServiceSignals
+	eventually(t, 15*time.Second, func() error {
+		var resp telemetry.SignalsResponse
+		if err := getJSON(api+"/v1/telemetry/services?mesh=color", &resp); err != nil {
+			return err
+		}
+		svc = telemetry.ServiceSignals{}
+		for _, s := range resp.Services {
+			if s.Service == "color.local" {
+				svc = s
+			}
+		}
+		if svc.Requests != requests {
+			return fmt.Errorf("service color.local requests %v, want %v (%+v)", svc.Requests, requests, resp.Services)
+		}
+		return nil
+	})
+	if svc.Errors != errors || svc.Proxies != 1 {
+		t.Errorf("service color.local: errors %v proxies %d, want %v 1", svc.Errors, svc.Proxies, errors)
+	}
+	if svc.SuccessRate == nil || math.Abs(*svc.SuccessRate-(1-errors/requests)) > 1e-9 {
+		t.Errorf("service success %v, want %v", deref(svc.SuccessRate), 1-errors/requests)
+	}
+	if svc.LatencyP99Ms == nil || *svc.LatencyP99Ms < 25 {
+		t.Errorf("service p99 %v ms, want ≥ 25 (green's bucket)", deref(svc.LatencyP99Ms))
+	}
+	t.Logf("service color.local: %v requests, %v errors, %.3f rps, success %.4f, p50 %.1f ms, p99 %.1f ms",
+		svc.Requests, svc.Errors, svc.RequestRate, deref(svc.SuccessRate), deref(svc.LatencyP50Ms), deref(svc.LatencyP99Ms))
 }
 
 func checkEdges(t *testing.T, edges telemetry.SignalsResponse, blue, green, blueErr float64) {
@@ -180,6 +217,8 @@ func checkPrometheus(t *testing.T, api string, blue, green, blueErr float64) {
 		{"trellis_edge_success_ratio", edge("blue"), 1 - blueErr/blue},
 		{"trellis_node_requests_total", node, blue},
 		{"trellis_node_success_ratio", node, 1 - blueErr/blue},
+		{"trellis_service_requests_total", map[string]string{"mesh": "color", "service": "color.local"}, blue + green},
+		{"trellis_service_errors_total", map[string]string{"mesh": "color", "service": "color.local"}, blueErr},
 	}
 	for _, c := range checks {
 		got, ok := promValue(fams[c.name], c.labels)
