@@ -130,7 +130,11 @@ func testFailover(t *testing.T, reps []*replica, setup func(*proxyConfig)) {
 	})
 	reconnect := time.Since(killed)
 	// The surviving replica now configures Envoy: a change there shows.
-	live.cp.updateRoute(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("green", 100))))
+	// The change keeps blue's cluster: a change that drops a cluster while
+	// Envoy's routes still name it is a separate, known gap (the xDS cache
+	// does not yet keep a removed cluster until the routes that used it
+	// are acknowledged, so such a change can cost a few ms of 503 NC).
+	live.cp.updateRoute(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("blue", 50), wt("green", 50))))
 	eventually(t, 20*time.Second, c.expectBody(addr, "color.local", "/", nil, "green"))
 	converged := time.Since(killed)
 	time.Sleep(time.Second)
