@@ -1,8 +1,8 @@
 package xdsserver
 
 import (
-	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 )
@@ -92,26 +92,11 @@ func proxyOf(ns NodeStatus) ProxyStatus {
 // ProxiesHandler serves Proxies as JSON on GET (/v1/proxies); ?mesh=
 // keeps one mesh.
 func (s *Server) ProxiesHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
+	return jsonGET(func(r *http.Request) any {
 		ps := s.Proxies()
 		if mesh := r.URL.Query().Get("mesh"); mesh != "" {
-			kept := ps[:0]
-			for _, p := range ps {
-				if p.Mesh == mesh {
-					kept = append(kept, p)
-				}
-			}
-			ps = kept
+			ps = slices.DeleteFunc(ps, func(p ProxyStatus) bool { return p.Mesh != mesh })
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"proxies": ps}) // the client is gone if this fails
+		return map[string]any{"proxies": ps}
 	})
 }

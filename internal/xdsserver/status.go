@@ -3,6 +3,7 @@ package xdsserver
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 )
@@ -103,26 +104,29 @@ func (s *Server) statusOf(st *streamState) NodeStatus {
 // StatusHandler serves Status as JSON on GET (the API port's /debug/xds).
 // ?node=<id> keeps only that node id's streams.
 func (s *Server) StatusHandler() http.Handler {
+	return jsonGET(func(r *http.Request) any {
+		st := s.Status()
+		if node := r.URL.Query().Get("node"); node != "" {
+			st = slices.DeleteFunc(st, func(ns NodeStatus) bool { return ns.NodeID != node })
+		}
+		return st
+	})
+}
+
+// jsonGET answers GET and HEAD with the indented JSON of what body
+// returns for the request, uncached; other methods get 405.
+func jsonGET(body func(*http.Request) any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		st := s.Status()
-		if node := r.URL.Query().Get("node"); node != "" {
-			kept := st[:0]
-			for _, ns := range st {
-				if ns.NodeID == node {
-					kept = append(kept, ns)
-				}
-			}
-			st = kept
-		}
+		v := body(r)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(st) // the client is gone if this fails
+		_ = enc.Encode(v) // the client is gone if this fails
 	})
 }
