@@ -16,4 +16,9 @@
 // node id it claims matches what its transport proves: the SPIFFE id of a
 // client certificate, or a principal whose Identity.Authorize hook accepts
 // the node id (the server wires SigV4 call credentials there).
+//
+// Options.Services registers further gRPC services on the same listeners
+// (the telemetry room's MetricsService); Proxies (proxies.go, JSON on
+// /v1/proxies) summarises each proxy's config state for the CLI and the
+// console.
 package xdsserver
