@@ -78,7 +78,14 @@ func TestNoProxyStranded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// They connected together, so they were built together: one batch.
-	count, sum := batches(t, reg, "connect")
+	// The batch is observed once its last snapshot is published, which
+	// can be after a stream has read its answer: wait for the figure.
+	var count uint64
+	var sum float64
+	eventually(t, "the connect batch observed", func() bool {
+		count, sum = batches(t, reg, "connect")
+		return count > 0
+	})
 	if count != 1 || sum != streams {
 		t.Errorf("%d connect batches of %v proxies in all, want 1 of %d", count, sum, streams)
 	}
