@@ -21,5 +21,7 @@
 // Every cost is bounded: the size of one stream message, the number of
 // series remembered per stream, the number of concurrent streams, and the
 // number of windows kept (see Options). A stream whose first message does
-// not name a virtual node or gateway is refused after that one message.
+// not name a virtual node or gateway is refused after that one message, and
+// one that sends no first message within FirstMessageTimeout is ended, so
+// silent streams (which MaxStreams does not count) are bounded in time.
 package telemetry
