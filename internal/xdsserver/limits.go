@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,8 @@ func (l *Limits) defaults() {
 	if l.MaxStreamsPerConn <= 0 {
 		l.MaxStreamsPerConn = DefaultMaxStreamsPerConn
 	}
+	// HTTP/2 carries the per-connection cap in 32 bits.
+	l.MaxStreamsPerConn = int(min(uint64(l.MaxStreamsPerConn), math.MaxUint32))
 	if l.FirstRequestTimeout <= 0 {
 		l.FirstRequestTimeout = DefaultFirstRequestTimeout
 	}

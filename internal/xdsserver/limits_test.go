@@ -2,6 +2,7 @@ package xdsserver
 
 import (
 	"context"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -224,6 +225,7 @@ func TestLimitsDefaults(t *testing.T) {
 		{Limits{}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout}},
 		{Limits{-1, -1, -1}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout}},
 		{Limits{3, 2, time.Second}, Limits{3, 2, time.Second}},
+		{Limits{MaxStreamsPerConn: math.MaxUint32 + 1}, Limits{DefaultMaxStreams, math.MaxUint32, DefaultFirstRequestTimeout}},
 	}
 	for _, tt := range tests {
 		got := tt.in
