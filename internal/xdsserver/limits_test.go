@@ -66,7 +66,7 @@ var flavours = []struct {
 }{{"sotw", openSotw}, {"delta", openDelta}}
 
 // conn opens a client connection that closes with the test.
-func (h *harness) conn(t *testing.T) *grpc.ClientConn {
+func (h *harness) conn(t testing.TB) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -77,7 +77,7 @@ func (h *harness) conn(t *testing.T) *grpc.ClientConn {
 }
 
 // mustOpen opens a stream that names node and waits until it is identified.
-func (h *harness) mustOpen(t *testing.T, open openADS, cc *grpc.ClientConn, node string) adsStream {
+func (h *harness) mustOpen(t testing.TB, open openADS, cc *grpc.ClientConn, node string) adsStream {
 	t.Helper()
 	st, err := open(t.Context(), cc)
 	if err != nil {
