@@ -88,8 +88,10 @@ func (s *Server) limitOptions() []grpc.ServerOption {
 // admits a stream within MaxStreams (counted over all the Server's
 // listeners) and, for ADS, reads the first request within firstTimeout,
 // handing it on as if unread (replayStream). reads counts the goroutines
-// reading first requests; the Serve call waits for them.
-func (s *Server) limitStreams(firstTimeout time.Duration, reads *sync.WaitGroup) grpc.StreamServerInterceptor {
+// reading first requests; the Serve call waits for them. When ctx (the
+// Serve call's) ends, a stream still waiting ends with status OK, as
+// go-control-plane ends identified ones, so a graceful stop need not wait.
+func (s *Server) limitStreams(ctx context.Context, firstTimeout time.Duration, reads *sync.WaitGroup) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		release, err := s.admit(ss.Context())
 		if err != nil {
@@ -99,14 +101,15 @@ func (s *Server) limitStreams(firstTimeout time.Duration, reads *sync.WaitGroup)
 		if !isADS(info.FullMethod) {
 			return handler(srv, ss) // the MetricsService keeps its own deadline
 		}
-		first, err := readFirst(ss, info.FullMethod, firstTimeout, reads)
+		first, err := readFirst(ctx, ss, info.FullMethod, firstTimeout, reads)
 		switch {
+		case errors.Is(err, errServeEnded), errors.Is(err, io.EOF):
+			// Serve is stopping, or the client closed its side first.
+			return nil
 		case errors.Is(err, errNoFirstRequest):
 			err := status.Errorf(codes.DeadlineExceeded, "xds: no request within %s of opening the stream", firstTimeout)
 			s.refused(peerAddr(ss.Context()), reasonNoRequest, err)
 			return err
-		case errors.Is(err, io.EOF):
-			return nil // the client closed its side without a request
 		case err != nil:
 			return err
 		}
@@ -137,13 +140,17 @@ func (s *Server) admit(ctx context.Context) (release func(), err error) {
 	}, nil
 }
 
-var errNoFirstRequest = errors.New("no request naming a node in time")
+var (
+	errNoFirstRequest = errors.New("no request naming a node in time")
+	errServeEnded     = errors.New("serve ended")
+)
 
 // readFirst receives an ADS stream's first request within timeout. On a
 // timeout the receiving goroutine stays blocked until the caller returns
 // and gRPC ends the stream, which unblocks it at once; it touches nothing
-// but its own buffered channel, and reads counts it.
-func readFirst(ss grpc.ServerStream, method string, timeout time.Duration, reads *sync.WaitGroup) (proto.Message, error) {
+// but its own buffered channel, and reads counts it. It gives up with
+// errServeEnded when ctx ends.
+func readFirst(ctx context.Context, ss grpc.ServerStream, method string, timeout time.Duration, reads *sync.WaitGroup) (proto.Message, error) {
 	var m proto.Message = &discoveryv3.DiscoveryRequest{}
 	if strings.HasSuffix(method, "/DeltaAggregatedResources") {
 		m = &discoveryv3.DeltaDiscoveryRequest{}
@@ -161,6 +168,8 @@ func readFirst(ss grpc.ServerStream, method string, timeout time.Duration, reads
 		return m, err
 	case <-t.C:
 		return nil, errNoFirstRequest
+	case <-ctx.Done():
+		return nil, errServeEnded
 	}
 }
 

@@ -2,6 +2,7 @@ package xdsserver
 
 import (
 	"context"
+	"io"
 	"math"
 	"net"
 	"strings"
@@ -233,5 +234,33 @@ func TestLimitsDefaults(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%+v.defaults() = %+v, want %+v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestSilentStreamEndsOnStop: a stream still waiting for its first request
+// ends with status OK when Serve's context ends, as identified streams do,
+// rather than holding the graceful stop until its connection is cut.
+func TestSilentStreamEndsOnStop(t *testing.T) {
+	srv := New(Options{Limits: Limits{FirstRequestTimeout: time.Hour}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	h := &harness{srv: srv, addr: ln.Addr().String()}
+	st, err := openSotw(t.Context(), h.conn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.cancel()
+	eventually(t, "the stream admitted", func() bool { return srv.openStreams.Load() == 1 })
+	cancel()
+	if err := st.recv(); err != io.EOF {
+		t.Errorf("silent stream on stop: %v, want status OK (EOF)", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }

@@ -176,7 +176,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, firstTimeout time.D
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		// limitStreams first, so a refused stream costs nothing more.
-		grpc.ChainStreamInterceptor(s.limitStreams(firstTimeout, &firstReads), s.logCallCredentials),
+		grpc.ChainStreamInterceptor(s.limitStreams(ctx, firstTimeout, &firstReads), s.logCallCredentials),
 		// Fixed flow-control windows, as Istio's xDS server sets them: the
 		// requests a proxy sends are small, and with a static window
 		// grpc-go does not run its bandwidth estimator, which answers every
