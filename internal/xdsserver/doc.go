@@ -21,7 +21,8 @@
 // server-wide cap on open streams (RESOURCE_EXHAUSTED past it), a
 // per-connection HTTP/2 stream cap, and a deadline for an ADS stream's
 // first request; refusals are counted by reason and logged once per burst
-// (refused.go). gRPC keepalives (serve) detect dead peers.
+// (refused.go). gRPC keepalives (serve) detect dead peers, and a
+// connection without streams is closed after Limits.IdleConnTimeout.
 //
 // Options.Services registers further gRPC services on the same listeners
 // (the telemetry room's MetricsService); Proxies (proxies.go, JSON on

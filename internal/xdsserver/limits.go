@@ -27,6 +27,7 @@ const (
 	DefaultMaxStreams          = 50000
 	DefaultMaxStreamsPerConn   = 100
 	DefaultFirstRequestTimeout = 30 * time.Second
+	DefaultIdleConnTimeout     = 5 * time.Minute
 )
 
 // Limits bound the streams clients can make the Server hold, so that a
@@ -53,6 +54,12 @@ type Limits struct {
 	// DEADLINE_EXCEEDED, counted in
 	// trellis_xds_streams_refused_total{reason="no_request"}.
 	FirstRequestTimeout time.Duration
+	// IdleConnTimeout closes (GOAWAY) a connection that has had no open
+	// stream for that long, so a client cannot hold file descriptors with
+	// connections it does not use. Envoy keeps its ADS stream open on its
+	// xDS connection, so only idle clients see it; gRPC clients reconnect
+	// when they next need to.
+	IdleConnTimeout time.Duration
 }
 
 func (l *Limits) defaults() {
@@ -66,6 +73,9 @@ func (l *Limits) defaults() {
 	l.MaxStreamsPerConn = int(min(uint64(l.MaxStreamsPerConn), math.MaxUint32))
 	if l.FirstRequestTimeout <= 0 {
 		l.FirstRequestTimeout = DefaultFirstRequestTimeout
+	}
+	if l.IdleConnTimeout <= 0 {
+		l.IdleConnTimeout = DefaultIdleConnTimeout
 	}
 }
 

@@ -223,10 +223,11 @@ func TestLimitsDefaults(t *testing.T) {
 	tests := []struct {
 		in, want Limits
 	}{
-		{Limits{}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout}},
-		{Limits{-1, -1, -1}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout}},
-		{Limits{3, 2, time.Second}, Limits{3, 2, time.Second}},
-		{Limits{MaxStreamsPerConn: math.MaxUint32 + 1}, Limits{DefaultMaxStreams, math.MaxUint32, DefaultFirstRequestTimeout}},
+		{Limits{}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
+		{Limits{-1, -1, -1, -1}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
+		{Limits{3, 2, time.Second, time.Minute}, Limits{3, 2, time.Second, time.Minute}},
+		{Limits{MaxStreamsPerConn: math.MaxUint32 + 1},
+			Limits{DefaultMaxStreams, math.MaxUint32, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
 	}
 	for _, tt := range tests {
 		got := tt.in
@@ -263,4 +264,21 @@ func TestSilentStreamEndsOnStop(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
+}
+
+// TestIdleConnectionClosed: a connection whose last stream ended is closed
+// by the server after IdleConnTimeout; one with an open stream is kept.
+func TestIdleConnectionClosed(t *testing.T) {
+	h := startWith(t, Options{Limits: Limits{IdleConnTimeout: 50 * time.Millisecond}})
+	busy := h.mustOpen(t, openSotw, h.conn(t), "mesh/m/virtualNode/busy")
+	idle := h.mustOpen(t, openSotw, h.conn(t), "mesh/m/virtualNode/idle")
+	if got := testutil.ToFloat64(h.srv.metrics.grpcConns); got != 2 {
+		t.Fatalf("gRPC connections = %v, want 2", got)
+	}
+	idle.cancel()
+	eventually(t, "the idle connection closed", func() bool { return testutil.ToFloat64(h.srv.metrics.grpcConns) == 1 })
+	if !h.srv.Node("mesh/m/virtualNode/busy").Connected {
+		t.Error("the busy connection's stream was closed")
+	}
+	busy.cancel()
 }

@@ -174,7 +174,10 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, firstTimeout time.D
 		// The App Mesh bootstrap pings every 10 s; grpc-go's default policy
 		// (one ping per 5 min) would answer that with GOAWAY too_many_pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// A dead peer is found within Time+Timeout; a connection with no
+		// stream for IdleConnTimeout gets GOAWAY (limits.go).
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second,
+			MaxConnectionIdle: s.limits.IdleConnTimeout}),
 		// limitStreams first, so a refused stream costs nothing more.
 		grpc.ChainStreamInterceptor(s.limitStreams(ctx, firstTimeout, &firstReads), s.logCallCredentials),
 		// Fixed flow-control windows, as Istio's xDS server sets them: the
