@@ -14,8 +14,14 @@ import (
 // MetricsService is registered on the xDS gRPC servers (startXDS), and
 // Stop waits for its stream loops after those servers stopped.
 func (s *Server) newTelemetry(mux *http.ServeMux) {
+	// Metrics streams count against the xDS server's stream cap, so the
+	// receiver admits as many: one flag sizes both for the fleet.
+	maxStreams := s.cfg.XDSLimits.MaxStreams
+	if maxStreams <= 0 {
+		maxStreams = xdsserver.DefaultMaxStreams
+	}
 	s.telemetry = telemetry.New(telemetry.Options{Logger: s.log, Registerer: s.metrics,
-		FirstMessageTimeout: s.cfg.XDSLimits.FirstRequestTimeout})
+		MaxStreams: maxStreams, FirstMessageTimeout: s.cfg.XDSLimits.FirstRequestTimeout})
 	h := s.telemetry.Handler()
 	mux.Handle("GET /v1/telemetry/signals", h)
 	mux.Handle("GET /v1/telemetry/edges", h)
