@@ -35,6 +35,7 @@ type metrics struct {
 	authRefused   *prometheus.CounterVec
 	conns         prometheus.Gauge
 	connsRejected prometheus.Counter
+	mbb           *mbbMetrics // make before break (mbb.go)
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -82,13 +83,14 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		conns: gauge("trellis_xds_authenticated_listener_connections", "Open connections on authenticated (mTLS) xDS listeners."),
 		connsRejected: counter("trellis_xds_connections_rejected_total",
 			"Connections closed at accept because an authenticated xDS listener was at its connection cap."),
+		mbb: newMBBMetrics(),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.refused, m.acks, m.nacks, m.pushes,
 		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches,
-		m.authRefused, m.conns, m.connsRejected} {
+		m.authRefused, m.conns, m.connsRejected, m.mbb.held, m.mbb.stages, m.mbb.skipped} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.

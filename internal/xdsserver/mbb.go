@@ -1,0 +1,291 @@
+package xdsserver
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Make before break. A snapshot that moves a route from one cluster to
+// another (blue 100 -> green 100) adds green and drops blue. Sent as is, in
+// type order, Envoy removes blue on the CDS response while the routes it
+// runs still send there, and the route configuration naming green lands a
+// few milliseconds later: requests in between fail with 503 NC
+// (cluster_not_found). Sent routes first, they may name green before it has
+// warmed. Envoy's xDS protocol asks the server to order it: clusters (and
+// their endpoints) before the listeners and routes that use them, and
+// removals only once no route names them.
+//
+// So set publishes such a snapshot (the target) in stages, each a complete,
+// consistent snapshot of the node:
+//
+//	make:   the providers (clusters, endpoints, secrets) of the current
+//	        snapshot and the target together; listeners and routes as
+//	        Envoy has them. Waits until every stream of the node has
+//	        acknowledged those clusters and endpoints: Envoy holds its CDS
+//	        ACK while a new cluster warms, so this also waits for warming.
+//	switch: the same providers; the target's listeners and routes. Waits
+//	        until every stream acknowledged them.
+//	break:  the target.
+//
+// A stage is skipped when it changes nothing: a snapshot that only adds
+// clusters has no break stage, one that only removes them no make stage,
+// one whose listeners and routes do not change is the target at once. A
+// stream that rejects a stage holds its node at that stage (it still runs
+// the routes that need the kept clusters) until the next set. A node with
+// no stream open gets the target at once.
+
+// defaultMaxHeld bounds the clusters a node's staged publication keeps
+// beyond its target; past it the target is published at once (counted in
+// trellis_xds_mbb_skipped_total).
+const defaultMaxHeld = 1024
+
+// mbbStage is one snapshot of a staged publication and the types every
+// stream of the node must have taken before the next is published.
+type mbbStage struct {
+	name string // make, switch or break
+	snap *nodeVersions
+	wait []types.ResponseType
+}
+
+// mbbPlan is the rest of a node's staged publication: the published
+// stage's wait, the stages still to publish (the last is the target) and
+// how many clusters the published stage holds beyond the target. The
+// node's state owns it; a set replaces it, and it ends when the target
+// is published or the node is cleared.
+type mbbPlan struct {
+	wait   []types.ResponseType
+	making bool // the published stage is a make stage
+	rest   []mbbStage
+	held   int
+}
+
+// mbbMetrics are the make-before-break collectors.
+type mbbMetrics struct {
+	held    prometheus.Gauge
+	stages  *prometheus.CounterVec
+	skipped prometheus.Counter
+}
+
+func newMBBMetrics() *mbbMetrics {
+	return &mbbMetrics{
+		held: gauge("trellis_xds_mbb_held_clusters",
+			"Clusters kept in nodes' snapshots for make before break: their routes may still name them until every stream acknowledged the routes that do not."),
+		stages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trellis_xds_mbb_stages_total",
+			Help: "Intermediate snapshots published for make before break, by stage (make, switch)."}, []string{"stage"}),
+		skipped: counter("trellis_xds_mbb_skipped_total",
+			"Snapshots published without make-before-break stages because they would keep more clusters than the bound."),
+	}
+}
+
+// isProvider reports whether listeners and routes depend on type t's
+// resources: those are published before them and withdrawn after.
+func isProvider(t types.ResponseType) bool {
+	return t == types.Cluster || t == types.Endpoint || t == types.Secret
+}
+
+// planStages returns the stages that take a node from cur to target (nil:
+// publish the target at once) and the clusters they hold beyond it.
+// making says the published snapshot is a make stage not yet taken by
+// every stream, and inPlan that a staged publication is under way: its
+// streams may not have taken the routes yet either.
+func planStages(cur, target *nodeVersions, making, inPlan bool, now time.Time) ([]mbbStage, int) {
+	if cur == nil {
+		return nil, 0
+	}
+	switching, added, removed := inPlan, false, false
+	for t := range types.UnknownType {
+		c, n := cur.types[t], target.types[t]
+		if !isProvider(t) {
+			switching = switching || c.version != n.version || c.present != n.present
+			continue
+		}
+		added = added || !covers(c.content, n.content)
+		removed = removed || !covers(n.content, c.content)
+	}
+	if !switching || (!added && !making && !removed) {
+		return nil, 0
+	}
+	union := &nodeVersions{version: target.version}
+	held := 0
+	for t := range types.UnknownType {
+		union.types[t] = target.types[t]
+		if isProvider(t) {
+			var extra int
+			union.types[t], extra = unionType(cur.types[t], target.types[t], target.version, now)
+			if t == types.Cluster {
+				held = extra
+			}
+		}
+	}
+	var stages []mbbStage
+	if added || making {
+		mk := &nodeVersions{version: target.version, types: union.types}
+		for t := range types.UnknownType {
+			if !isProvider(t) {
+				mk.types[t] = cur.types[t]
+			}
+		}
+		stages = append(stages, mbbStage{name: "make", snap: mk, wait: []types.ResponseType{types.Cluster, types.Endpoint}})
+	}
+	if removed {
+		var users []types.ResponseType
+		for t := range types.UnknownType {
+			if !isProvider(t) {
+				users = append(users, t)
+			}
+		}
+		stages = append(stages, mbbStage{name: "switch", snap: union, wait: users})
+	}
+	return append(stages, mbbStage{name: "break", snap: target}), held
+}
+
+// covers reports whether a has every name b has.
+func covers(a, b *typeContent) bool {
+	if b == nil {
+		return true
+	}
+	for _, p := range b.entries {
+		if a.lookup(p.name) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// unionType is the target's content of a type with the resources only cur
+// has added, and how many those are. When there are none it is the
+// target's own typeVersion; otherwise its version is the target's with a
+// "+mbb" suffix, which no plain snapshot uses.
+func unionType(cur, target typeVersion, version string, now time.Time) (typeVersion, int) {
+	if !cur.present || cur.content == nil {
+		return target, 0
+	}
+	var prs []*prepared
+	if target.content != nil {
+		prs = slices.Clone(target.content.entries)
+	}
+	extra := 0
+	for _, p := range cur.content.entries {
+		if target.content.lookup(p.name) == nil {
+			prs = append(prs, p)
+			extra++
+		}
+	}
+	if extra == 0 {
+		return target, 0
+	}
+	slices.SortFunc(prs, func(a, b *prepared) int { return strings.Compare(a.name, b.name) })
+	if slices.Equal(prs, cur.content.entries) {
+		return cur, extra // the union the node already has (a plan replaced by one with the same target)
+	}
+	var sum uint64
+	for _, p := range prs {
+		sum += p.sum
+	}
+	return typeVersion{version: version + "+mbb", sum: sum, present: true, content: newTypeContent(prs), since: now}, extra
+}
+
+// publishNext publishes the plan's next stage; the plan ends with its
+// target. c.mu is held.
+func (c *adsCache) publishNext(st *nodeState) {
+	s := st.plan.rest[0]
+	st.plan.rest = st.plan.rest[1:]
+	if len(st.plan.rest) == 0 {
+		c.endPlan(st)
+	} else {
+		st.plan.wait, st.plan.making = s.wait, s.name == "make"
+		c.mbb.stages.WithLabelValues(s.name).Inc()
+	}
+	c.install(st, s.snap)
+}
+
+// advance publishes the node's next stages while every stream has taken
+// the published one; c.mu is held.
+func (c *adsCache) advance(st *nodeState) {
+	for st.plan != nil && st.caughtUp(st.plan.wait) {
+		c.publishNext(st)
+	}
+}
+
+// endPlan drops the node's plan, if any; c.mu is held.
+func (c *adsCache) endPlan(st *nodeState) {
+	if st.plan != nil {
+		c.addHeld(-st.plan.held)
+		st.plan = nil
+	}
+}
+
+// addHeld counts clusters kept by plans; c.mu is held.
+func (c *adsCache) addHeld(n int) {
+	if n != 0 {
+		c.held += n
+		c.mbb.held.Set(float64(c.held))
+	}
+}
+
+// saw records that the stream of response channel ch asked for type t.
+func (st *nodeState) saw(ch any, t types.ResponseType) {
+	if st.seen == nil {
+		st.seen = map[any]uint32{}
+	}
+	st.seen[ch] |= 1 << t
+}
+
+// caughtUp reports whether every stream of the node has taken the
+// published snapshot's content of each type in ts that it asked for
+// before: it waits in an open watch of the type having acknowledged (not
+// rejected) that version (state of the world) or with nothing of it left
+// to receive (delta). A stream with no open watch left has gone.
+func (st *nodeState) caughtUp(ts []types.ResponseType) bool {
+	for ch, seen := range st.seen {
+		if !st.watching(ch) {
+			delete(st.seen, ch)
+			continue
+		}
+		for _, t := range ts {
+			if seen&(1<<t) != 0 && !st.took(ch, t) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// watching reports whether the stream of channel ch has an open watch.
+func (st *nodeState) watching(ch any) bool {
+	for t := range types.UnknownType {
+		for _, w := range st.sotw[t] {
+			if any(w.ch) == ch {
+				return true
+			}
+		}
+		for _, w := range st.delta[t] {
+			if any(w.ch) == ch {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// took reports whether the stream of channel ch has taken the published
+// snapshot's content of type t (see caughtUp).
+func (st *nodeState) took(ch any, t types.ResponseType) bool {
+	tv := st.snap.types[t]
+	for _, w := range st.sotw[t] {
+		if any(w.ch) == ch {
+			return w.req.GetErrorDetail() == nil && w.req.GetVersionInfo() == tv.version
+		}
+	}
+	for _, w := range st.delta[t] {
+		if any(w.ch) == ch {
+			changed, removed := deltaChanges(w, tv)
+			return w.req.GetErrorDetail() == nil && len(changed) == 0 && len(removed) == 0
+		}
+	}
+	return false
+}
