@@ -179,12 +179,12 @@ func unionType(cur, target typeVersion, version string, now time.Time) (typeVers
 		return target, 0
 	}
 	slices.SortFunc(prs, func(a, b *prepared) int { return strings.Compare(a.name, b.name) })
-	if slices.Equal(prs, cur.content.entries) {
-		return cur, extra // the union the node already has (a plan replaced by one with the same target)
-	}
 	var sum uint64
 	for _, p := range prs {
 		sum += p.sum
+	}
+	if sum == cur.sum && len(prs) == len(cur.content.entries) {
+		return cur, extra // the union the node has already (a plan replaced by one with the same target)
 	}
 	return typeVersion{version: version + "+mbb", sum: sum, present: true, content: newTypeContent(prs), since: now}, extra
 }
