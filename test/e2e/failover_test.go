@@ -152,6 +152,10 @@ func testFailover(t *testing.T, reps []*replica, setup func(*proxyConfig)) {
 	if l.ok.Load() == 0 {
 		t.Error("no request succeeded")
 	}
+	// Every request counts, the polls for green's body included.
+	if n := sumStats(front.statsMatching(`^http\.[^.]+\.no_cluster$`)); n != 0 {
+		t.Errorf("front answered %d requests with no cluster (503 NC)", n)
+	}
 }
 
 // hasXDSHost checks that Envoy's xds_cluster holds a host at addr (so a

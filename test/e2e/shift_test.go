@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
+	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 )
 
 // TestTrafficShiftNo503 moves all of a route's weight from one target to
@@ -24,16 +25,19 @@ import (
 // only after the routes stopped naming them). Not one request may fail.
 func TestTrafficShiftNo503(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		delta bool
-	}{{"sotw", false}, {"delta", true}} {
-		t.Run(tc.name, func(t *testing.T) { testTrafficShift(t, tc.delta) })
+		name       string
+		delta, eds bool
+	}{{"sotw", false, false}, {"delta", true, false}, {"sotw-cloudmap", false, true}, {"delta-cloudmap", true, true}} {
+		t.Run(tc.name, func(t *testing.T) { testTrafficShift(t, tc.delta, tc.eds) })
 	}
 }
 
-func testTrafficShift(t *testing.T, delta bool) {
+// testTrafficShift runs the shifts on SotW or delta xDS, with blue and
+// green found by DNS (STRICT_DNS clusters) or through Cloud Map (EDS
+// clusters, whose endpoints must arrive before the routes that use them).
+func testTrafficShift(t *testing.T, delta, eds bool) {
 	envoyBinary(t)
-	m, accessLog := setupShift(t, delta)
+	m, accessLog := setupShift(t, delta, eds)
 	eventually(t, 10*time.Second, m.c.expectBody(m.frontAddr, "color.local", "/", nil, "blue"))
 	const (
 		shifts = 16
@@ -118,16 +122,21 @@ func sumStats(lines string) int {
 // setupShift is setupColorXDS (all weight on blue) with the front
 // proxy's access log in a file, its lines carrying Envoy's response flags
 // and the upstream cluster, to explain any failure.
-func setupShift(t *testing.T, delta bool) (*colorMesh, string) {
+func setupShift(t *testing.T, delta, eds bool) (*colorMesh, string) {
 	t.Helper()
-	c := startTrellis(t)
-	m := &colorMesh{cp: c, c: newClient()}
 	blueIP, greenIP, frontIP := loopbackIP(), loopbackIP(), loopbackIP()
+	var c *cp
+	if eds {
+		c = startCloudMapColor(t, blueIP, greenIP)
+	} else {
+		c = startTrellis(t)
+		c.mesh(t, "color", "")
+		c.node(t, "color", "blue", nodeSpec(blueIP, colorPort, types.PortProtocolHttp))
+		c.node(t, "color", "green", nodeSpec(greenIP, colorPort, types.PortProtocolHttp))
+	}
+	m := &colorMesh{cp: c, c: newClient()}
 	m.blue = startApp(t, "blue", blueIP, colorPort)
 	m.green = startApp(t, "green", greenIP, colorPort)
-	c.mesh(t, "color", "")
-	c.node(t, "color", "blue", nodeSpec(blueIP, colorPort, types.PortProtocolHttp))
-	c.node(t, "color", "green", nodeSpec(greenIP, colorPort, types.PortProtocolHttp))
 	accessLog := filepath.Join(t.TempDir(), "front-access.log")
 	front := nodeSpec("", 0, "", "color.local")
 	front.Logging = &types.Logging{AccessLog: &types.AccessLogMemberFile{Value: types.FileAccessLog{
@@ -142,6 +151,26 @@ func setupShift(t *testing.T, delta bool) (*colorMesh, string) {
 	m.front = startEnvoy(t, c, proxyConfig{NodeID: "mesh/color/virtualNode/front", IP: frontIP, Delta: delta})
 	m.frontAddr = fmt.Sprintf("%s:%d", frontIP, colorPort)
 	return m, accessLog
+}
+
+// startCloudMapColor starts a server whose mesh color has virtual nodes
+// blue and green discovered through Cloud Map, one registered instance
+// each (the TTL outlasts the test, so no heartbeat is needed).
+func startCloudMapColor(t *testing.T, blueIP, greenIP string) *cp {
+	t.Helper()
+	c, reg := startTrellisTTL(t, time.Hour)
+	ctx := c.ctx
+	op := must[*sd.CreateHttpNamespaceOutput](t)(reg.CreateHttpNamespace(ctx, &sd.CreateHttpNamespaceInput{Name: aws.String("apps.local")}))
+	nsID := must[*sd.GetOperationOutput](t)(reg.GetOperation(ctx, &sd.GetOperationInput{OperationId: op.OperationId})).Operation.Targets["NAMESPACE"]
+	svcID := must[*sd.CreateServiceOutput](t)(reg.CreateService(ctx, &sd.CreateServiceInput{Name: aws.String("color"), NamespaceId: aws.String(nsID)})).Service.Id
+	for _, inst := range [][2]string{{"blue", blueIP}, {"green", greenIP}} {
+		must[*sd.RegisterInstanceOutput](t)(reg.RegisterInstance(ctx, &sd.RegisterInstanceInput{ServiceId: svcID, InstanceId: aws.String(inst[0]),
+			Attributes: map[string]string{"AWS_INSTANCE_IPV4": inst[1], "AWS_INSTANCE_PORT": strconv.Itoa(colorPort), "version": inst[0]}}))
+	}
+	c.mesh(t, "color", "")
+	c.node(t, "color", "blue", cloudMapNode("blue"))
+	c.node(t, "color", "green", cloudMapNode("green"))
+	return c
 }
 
 // failedLines returns the access log's lines of non-2xx responses (at
