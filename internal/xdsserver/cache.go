@@ -42,6 +42,9 @@ type adsCache struct {
 	prepared *preparedCache // holds the published snapshots' resources
 	mbb      *mbbMetrics
 	maxHeld  int // clusters a node's staged publication may keep beyond its target
+	// stageTimeout is how long a stage waits for the node's streams
+	// (sweep); guarded by mu.
+	stageTimeout time.Duration
 
 	mu     sync.Mutex
 	nodes  map[string]*nodeState
@@ -78,7 +81,8 @@ type deltaWatch struct {
 var errFetch = errors.New("xds: fetch (REST xDS) is not served; use ADS over gRPC")
 
 func newADSCache(hash cachev3.NodeHash, prepared *preparedCache, mbb *mbbMetrics) *adsCache {
-	return &adsCache{hash: hash, prepared: prepared, mbb: mbb, maxHeld: defaultMaxHeld, nodes: map[string]*nodeState{}}
+	return &adsCache{hash: hash, prepared: prepared, mbb: mbb, maxHeld: defaultMaxHeld, stageTimeout: defaultStageTimeout,
+		nodes: map[string]*nodeState{}}
 }
 
 // state returns a node's state, creating it; c.mu is held.

@@ -1,6 +1,7 @@
 package xdsserver
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,11 @@ import (
 //	        until every stream acknowledged them.
 //	break:  the target.
 //
+// A stage that waits longer than the stage timeout (10 s: a stream that
+// neither acknowledges nor goes, a rejected stage) is followed by the next
+// anyway, so that one stuck proxy does not hold the others of its node
+// key (counted in trellis_xds_mbb_timeouts_total).
+//
 // A stage is skipped when it changes nothing: a snapshot that only adds
 // clusters has no break stage, one that only removes them no make stage,
 // one whose listeners and routes do not change is the target at once. A
@@ -42,6 +48,13 @@ import (
 // beyond its target; past it the target is published at once (counted in
 // trellis_xds_mbb_skipped_total).
 const defaultMaxHeld = 1024
+
+// defaultStageTimeout bounds how long a stage waits for the node's
+// streams; sweepEvery is how often Serve looks for stages past it.
+const (
+	defaultStageTimeout = 10 * time.Second
+	sweepEvery          = time.Second
+)
 
 // mbbStage is one snapshot of a staged publication and the types every
 // stream of the node must have taken before the next is published.
@@ -58,16 +71,18 @@ type mbbStage struct {
 // is published or the node is cleared.
 type mbbPlan struct {
 	wait   []types.ResponseType
-	making bool // the published stage is a make stage
+	making bool      // the published stage is a make stage
+	since  time.Time // when the published stage was
 	rest   []mbbStage
 	held   int
 }
 
 // mbbMetrics are the make-before-break collectors.
 type mbbMetrics struct {
-	held    prometheus.Gauge
-	stages  *prometheus.CounterVec
-	skipped prometheus.Counter
+	held     prometheus.Gauge
+	stages   *prometheus.CounterVec
+	skipped  prometheus.Counter
+	timeouts prometheus.Counter
 }
 
 func newMBBMetrics() *mbbMetrics {
@@ -78,6 +93,8 @@ func newMBBMetrics() *mbbMetrics {
 			Help: "Intermediate snapshots published for make before break, by stage (make, switch)."}, []string{"stage"}),
 		skipped: counter("trellis_xds_mbb_skipped_total",
 			"Snapshots published without make-before-break stages because they would keep more clusters than the bound."),
+		timeouts: counter("trellis_xds_mbb_timeouts_total",
+			"Make-before-break stages followed by the next without every stream of the node having taken them, after the stage timeout."),
 	}
 }
 
@@ -197,7 +214,7 @@ func (c *adsCache) publishNext(st *nodeState) {
 	if len(st.plan.rest) == 0 {
 		c.endPlan(st)
 	} else {
-		st.plan.wait, st.plan.making = s.wait, s.name == "make"
+		st.plan.wait, st.plan.making, st.plan.since = s.wait, s.name == "make", time.Now()
 		c.mbb.stages.WithLabelValues(s.name).Inc()
 	}
 	c.install(st, s.snap)
@@ -208,6 +225,29 @@ func (c *adsCache) publishNext(st *nodeState) {
 func (c *adsCache) advance(st *nodeState) {
 	for st.plan != nil && st.caughtUp(st.plan.wait) {
 		c.publishNext(st)
+	}
+}
+
+// sweep, until ctx ends, publishes the next stage of every plan whose
+// published stage has waited past the stage timeout.
+func (c *adsCache) sweep(ctx context.Context) {
+	tick := time.NewTicker(sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			c.mu.Lock()
+			for _, st := range c.nodes {
+				if st.plan != nil && now.Sub(st.plan.since) >= c.stageTimeout {
+					c.mbb.timeouts.Inc()
+					c.publishNext(st)
+					c.advance(st)
+				}
+			}
+			c.mu.Unlock()
+		}
 	}
 }
 

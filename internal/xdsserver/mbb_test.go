@@ -207,3 +207,22 @@ func TestMBBNoStream(t *testing.T) {
 	}
 	h.checkMetrics(t, map[string]float64{"trellis_xds_mbb_held_clusters": 0})
 }
+
+// TestMBBStageTimeout: a stream that never acknowledges does not hold its
+// node: past the stage timeout the next stage follows (counted).
+func TestMBBStageTimeout(t *testing.T) {
+	h := start(t)
+	st := h.sotwAtBlue(t)
+	h.srv.cache.mu.Lock()
+	h.srv.cache.stageTimeout = 0
+	h.srv.cache.mu.Unlock()
+	if err := h.srv.SetResources(nodeA, "v2", routedTo(t, "green")); err != nil {
+		t.Fatal(err)
+	}
+	cds := expectSotW(t, st, resourcev3.ClusterType, "v2+mbb", "blue", "green")
+	expectSotW(t, st, resourcev3.RouteType, "v2", "r1") // neither acknowledged
+	// A state-of-the-world stream is sent clusters again once it asks.
+	ack(t, st, cds)
+	expectSotW(t, st, resourcev3.ClusterType, "v2", "green")
+	h.checkMetrics(t, map[string]float64{"trellis_xds_mbb_timeouts_total": 2, "trellis_xds_mbb_held_clusters": 0})
+}

@@ -90,7 +90,7 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.refused, m.acks, m.nacks, m.pushes,
 		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches,
-		m.authRefused, m.conns, m.connsRejected, m.mbb.held, m.mbb.stages, m.mbb.skipped} {
+		m.authRefused, m.conns, m.connsRejected, m.mbb.held, m.mbb.stages, m.mbb.skipped, m.mbb.timeouts} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.

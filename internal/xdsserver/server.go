@@ -148,6 +148,10 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, creds credential
 func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.ServerOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Make-before-break stages past their timeout move on (mbb.go).
+	swept := make(chan struct{})
+	go func() { defer close(swept); s.cache.sweep(ctx) }()
+	defer func() { cancel(); <-swept }()
 	cb := &callbacks{s: s, serve: s.serves.Add(1)}
 	// Ordered ADS sends responses in the cache's type order (CDS, EDS, LDS,
 	// RDS), the make-before-break order the xDS protocol asks for.
