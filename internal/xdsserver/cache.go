@@ -60,10 +60,9 @@ type nodeState struct {
 	// plan is the staged publication under way, nil when snap is the
 	// target (mbb.go).
 	plan *mbbPlan
-	// seen is, per stream (its response channel), the types it has asked
-	// for, as a bit set by type; a stream with no open watch left is
-	// forgotten.
-	seen map[any]uint32
+	// streams is the node's streams by response channel: the types each
+	// asked for and its open watches (mbb.go).
+	streams map[any]*streamView
 }
 
 type sotwWatch struct {
@@ -128,6 +127,7 @@ func (c *adsCache) install(st *nodeState, snap *nodeVersions) {
 		for id, w := range st.sotw[t] {
 			if w.req.GetVersionInfo() != snap.types[t].version && respondSotw(w, snap.types[t]) {
 				delete(st.sotw[t], id)
+				st.dropSotw(t, w, false)
 			}
 		}
 		if len(st.delta[t]) == 0 || (prev != nil && prev.types[t] == snap.types[t]) {
@@ -136,6 +136,7 @@ func (c *adsCache) install(st *nodeState, snap *nodeVersions) {
 		for id, w := range st.delta[t] {
 			if respondDelta(w, snap.types[t]) {
 				delete(st.delta[t], id)
+				st.dropDelta(t, w, false)
 			}
 		}
 	}
@@ -186,16 +187,17 @@ func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Su
 		return func() {}, nil
 	}
 	defer c.mu.Unlock()
-	st.saw(ch, t)
+	v := st.view(ch, t)
 	defer c.advance(st) // an acknowledgement may complete a stage
 	w := &sotwWatch{req: req, sub: sub, ch: ch}
 	if st.snap != nil {
 		tv := st.snap.types[t]
 		if (req.GetVersionInfo() != tv.version || unsent(sub, tv.content)) && respondSotw(w, tv) {
-			return func() {}, nil
+			return c.answered(st, ch), nil
 		}
 	}
-	return addWatch(c, key, st, &st.sotw[t], w), nil
+	v.setSotw(t, w)
+	return addWatch(c, key, st, &st.sotw[t], w, func(open bool) { st.cancelled(w.ch, open, func() { st.dropSotw(t, w, true) }) }), nil
 }
 
 // CreateDeltaWatch answers a delta request at once when the snapshot has
@@ -207,18 +209,20 @@ func (c *adsCache) CreateDeltaWatch(req *discoveryv3.DeltaDiscoveryRequest, sub 
 		return func() {}, nil
 	}
 	defer c.mu.Unlock()
-	st.saw(ch, t)
+	v := st.view(ch, t)
 	defer c.advance(st)
 	w := &deltaWatch{req: req, sub: sub, ch: ch}
 	if st.snap != nil && respondDelta(w, st.snap.types[t]) {
-		return func() {}, nil
+		return c.answered(st, ch), nil
 	}
-	return addWatch(c, key, st, &st.delta[t], w), nil
+	v.setDelta(t, w)
+	return addWatch(c, key, st, &st.delta[t], w, func(open bool) { st.cancelled(w.ch, open, func() { st.dropDelta(t, w, true) }) }), nil
 }
 
 // addWatch registers a watch of node key under a new id and returns its
-// cancel function; c.mu is held.
-func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]W, w W) func() {
+// cancel function, which calls drop (saying whether the watch was still
+// open) with c.mu held; c.mu is held.
+func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]W, w W, drop func(open bool)) func() {
 	if *watches == nil {
 		*watches = map[int64]W{}
 	}
@@ -228,7 +232,9 @@ func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]
 	return func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		_, open := (*watches)[id]
 		delete(*watches, id)
+		drop(open)
 		if st.snap == nil && st.idle() && c.nodes[key] == st {
 			delete(c.nodes, key) // a node that never got a snapshot and left
 		}

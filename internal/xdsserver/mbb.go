@@ -267,27 +267,97 @@ func (c *adsCache) addHeld(n int) {
 	}
 }
 
-// saw records that the stream of response channel ch asked for type t.
-func (st *nodeState) saw(ch any, t types.ResponseType) {
-	if st.seen == nil {
-		st.seen = map[any]uint32{}
+// streamView is one stream of a node as the cache sees it: the types it
+// has asked for (a bit set by type) and its open watches, one per type at
+// most. It is forgotten when its last open watch is cancelled (the stream
+// closed, or asks again and gets a new view).
+type streamView struct {
+	seen  uint32
+	open  int
+	sotw  [types.UnknownType]*sotwWatch
+	delta [types.UnknownType]*deltaWatch
+}
+
+// view returns the stream of channel ch, noting that it asked for t.
+func (st *nodeState) view(ch any, t types.ResponseType) *streamView {
+	if st.streams == nil {
+		st.streams = map[any]*streamView{}
 	}
-	st.seen[ch] |= 1 << t
+	v := st.streams[ch]
+	if v == nil {
+		v = &streamView{}
+		st.streams[ch] = v
+	}
+	v.seen |= 1 << t
+	return v
+}
+
+func (v *streamView) setSotw(t types.ResponseType, w *sotwWatch) {
+	if v.sotw[t] == nil {
+		v.open++
+	}
+	v.sotw[t] = w
+}
+
+func (v *streamView) setDelta(t types.ResponseType, w *deltaWatch) {
+	if v.delta[t] == nil {
+		v.open++
+	}
+	v.delta[t] = w
+}
+
+// dropSotw closes w in its stream's view; forget drops a view left with
+// no open watch (a cancel, not an answer: an answered stream is alive).
+func (st *nodeState) dropSotw(t types.ResponseType, w *sotwWatch, forget bool) {
+	if v := st.streams[w.ch]; v != nil && v.sotw[t] == w {
+		v.sotw[t] = nil
+		st.dropped(w.ch, v, forget)
+	}
+}
+
+func (st *nodeState) dropDelta(t types.ResponseType, w *deltaWatch, forget bool) {
+	if v := st.streams[w.ch]; v != nil && v.delta[t] == w {
+		v.delta[t] = nil
+		st.dropped(w.ch, v, forget)
+	}
+}
+
+// cancelled is a watch's cancel: drop closes it if it was open; a stream
+// left with no open watch is forgotten (it closed, or asks for the type
+// again and is seen anew).
+func (st *nodeState) cancelled(ch any, open bool, drop func()) {
+	if open {
+		drop()
+	} else if v := st.streams[ch]; v != nil && v.open == 0 {
+		delete(st.streams, ch)
+	}
+}
+
+// answered is the cancel of a watch answered when it was made: it
+// forgets the stream if that left it with no open watch.
+func (c *adsCache) answered(st *nodeState, ch any) func() {
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		st.cancelled(ch, false, nil)
+	}
+}
+
+func (st *nodeState) dropped(ch any, v *streamView, forget bool) {
+	if v.open--; v.open == 0 && forget {
+		delete(st.streams, ch)
+	}
 }
 
 // caughtUp reports whether every stream of the node has taken the
 // published snapshot's content of each type in ts that it asked for
 // before: it waits in an open watch of the type having acknowledged (not
 // rejected) that version (state of the world) or with nothing of it left
-// to receive (delta). A stream with no open watch left has gone.
+// to receive (delta). It costs a look per stream and type.
 func (st *nodeState) caughtUp(ts []types.ResponseType) bool {
-	for ch, seen := range st.seen {
-		if !st.watching(ch) {
-			delete(st.seen, ch)
-			continue
-		}
+	for _, v := range st.streams {
 		for _, t := range ts {
-			if seen&(1<<t) != 0 && !st.took(ch, t) {
+			if v.seen&(1<<t) != 0 && !v.took(t, st.snap.types[t]) {
 				return false
 			}
 		}
@@ -295,37 +365,14 @@ func (st *nodeState) caughtUp(ts []types.ResponseType) bool {
 	return true
 }
 
-// watching reports whether the stream of channel ch has an open watch.
-func (st *nodeState) watching(ch any) bool {
-	for t := range types.UnknownType {
-		for _, w := range st.sotw[t] {
-			if any(w.ch) == ch {
-				return true
-			}
-		}
-		for _, w := range st.delta[t] {
-			if any(w.ch) == ch {
-				return true
-			}
-		}
+// took reports whether the stream has taken tv (see caughtUp).
+func (v *streamView) took(t types.ResponseType, tv typeVersion) bool {
+	if w := v.sotw[t]; w != nil {
+		return w.req.GetErrorDetail() == nil && w.req.GetVersionInfo() == tv.version
 	}
-	return false
-}
-
-// took reports whether the stream of channel ch has taken the published
-// snapshot's content of type t (see caughtUp).
-func (st *nodeState) took(ch any, t types.ResponseType) bool {
-	tv := st.snap.types[t]
-	for _, w := range st.sotw[t] {
-		if any(w.ch) == ch {
-			return w.req.GetErrorDetail() == nil && w.req.GetVersionInfo() == tv.version
-		}
-	}
-	for _, w := range st.delta[t] {
-		if any(w.ch) == ch {
-			changed, removed := deltaChanges(w, tv)
-			return w.req.GetErrorDetail() == nil && len(changed) == 0 && len(removed) == 0
-		}
+	if w := v.delta[t]; w != nil {
+		changed, removed := deltaChanges(w, tv)
+		return w.req.GetErrorDetail() == nil && len(changed) == 0 && len(removed) == 0
 	}
 	return false
 }

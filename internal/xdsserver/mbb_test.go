@@ -1,6 +1,7 @@
 package xdsserver
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -225,4 +226,31 @@ func TestMBBStageTimeout(t *testing.T) {
 	ack(t, st, cds)
 	expectSotW(t, st, resourcev3.ClusterType, "v2", "green")
 	h.checkMetrics(t, map[string]float64{"trellis_xds_mbb_timeouts_total": 2, "trellis_xds_mbb_held_clusters": 0})
+}
+
+// TestMBBForgetsClosedStreams: the cache's view of a node's streams ends
+// with them, so a node whose proxies reconnect again and again does not
+// grow it.
+func TestMBBForgetsClosedStreams(t *testing.T) {
+	h := start(t)
+	views := func() int {
+		h.srv.cache.mu.Lock()
+		defer h.srv.cache.mu.Unlock()
+		return len(h.srv.cache.nodes[nodeA].streams)
+	}
+	for range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		st, err := h.client(t).StreamAggregatedResources(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subscribe(t, st, nodeA)
+		if err := h.srv.SetResources(nodeA, "v1", routedTo(t, "blue")); err != nil {
+			t.Fatal(err)
+		}
+		recvTypes(t, st, resourcev3.ClusterType, resourcev3.ListenerType) // answered: no watch open
+		eventually(t, "the stream seen", func() bool { return views() == 1 })
+		cancel()
+		eventually(t, "the closed stream forgotten", func() bool { return views() == 0 })
+	}
 }
