@@ -10,22 +10,80 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
-// routedTo is cluster c, listener l1 and route configuration r1 sending
-// everything to c: what a route with all its weight on one target becomes.
-func routedTo(t *testing.T, c string) map[string][]types.Resource {
+// routedTo is clusters cs, listener l1 and route configuration r1
+// splitting everything evenly across them: with one cluster, what a route
+// with all its weight on one target becomes.
+func routedTo(t *testing.T, cs ...string) map[string][]types.Resource {
+	var clusters []types.Resource
+	split := &routev3.WeightedCluster{}
+	for _, c := range cs {
+		clusters = append(clusters, cluster(c, time.Second))
+		split.Clusters = append(split.Clusters, &routev3.WeightedCluster_ClusterWeight{Name: c, Weight: wrapperspb.UInt32(1)})
+	}
+	action := &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_WeightedClusters{WeightedClusters: split}}
+	if len(cs) == 1 {
+		action.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: cs[0]}
+	}
 	rc := &routev3.RouteConfiguration{Name: "r1", VirtualHosts: []*routev3.VirtualHost{{
 		Name: "vh", Domains: []string{"*"},
 		Routes: []*routev3.Route{{
 			Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-			Action: &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: c}}},
+			Action: &routev3.Route_Route{Route: action},
 		}},
 	}}}
 	return map[string][]types.Resource{
-		resourcev3.ClusterType:  {cluster(c, time.Second)},
+		resourcev3.ClusterType:  clusters,
 		resourcev3.ListenerType: {listener(t, "l1", "r1")},
 		resourcev3.RouteType:    {rc},
+	}
+}
+
+// TestPlanStages: which stages a change takes, and how many clusters
+// they hold.
+func TestPlanStages(t *testing.T) {
+	prepared := newPreparedCache()
+	build := func(prev *nodeVersions, version string, res map[string][]types.Resource) *nodeVersions {
+		p, err := newPendingSnapshot(prepared, prev, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.version(prev, version, time.Now())
+	}
+	blue := build(nil, "v1", routedTo(t, "blue"))
+	for _, tc := range []struct {
+		name     string
+		cur      *nodeVersions
+		target   map[string][]types.Resource
+		inPlan   bool
+		want     []string
+		wantHeld int
+	}{
+		{"first snapshot", nil, routedTo(t, "green"), false, nil, 0},
+		{"same content", blue, routedTo(t, "blue"), false, nil, 0},
+		{"shift", blue, routedTo(t, "green"), false, []string{"make", "switch", "break"}, 1},
+		{"canary added", blue, routedTo(t, "blue", "green"), false, []string{"make", "break"}, 0},
+		{"canary done", build(nil, "v1", routedTo(t, "blue", "green")), routedTo(t, "green"), false, []string{"switch", "break"}, 1},
+		{"other cluster and listener", blue, resources(t, time.Second), false, []string{"make", "switch", "break"}, 1},
+		{"unused cluster removed", build(nil, "v1", twoClusters(t, time.Second, true)), twoClusters(t, time.Second, false), false, nil, 0},
+		{"same target again, plan under way", blue, routedTo(t, "blue"), true, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := build(tc.cur, "v2", tc.target)
+			stages, held := planStages(tc.cur, target, false, tc.inPlan, time.Now())
+			var got []string
+			for _, s := range stages {
+				got = append(got, s.name)
+			}
+			if !slices.Equal(got, tc.want) || held != tc.wantHeld {
+				t.Fatalf("stages %v holding %d, want %v holding %d", got, held, tc.want, tc.wantHeld)
+			}
+			if len(stages) > 0 && stages[len(stages)-1].snap != target {
+				t.Fatal("the last stage is not the target")
+			}
+		})
 	}
 }
 
