@@ -41,8 +41,13 @@ import (
 // clusters has no break stage, one that only removes them no make stage,
 // one whose listeners and routes do not change is the target at once. A
 // stream that rejects a stage holds its node at that stage (it still runs
-// the routes that need the kept clusters) until the next set. A node with
-// no stream open gets the target at once.
+// the routes that need the kept clusters) until the next set or the stage
+// timeout. A node with no stream open gets the target at once.
+//
+// Stages are planned against the node's published snapshot on this
+// server. A proxy that failed over from another replica before this one
+// published anything for its node holds clusters this server cannot know;
+// a state-of-the-world CDS response without them removes them.
 
 // defaultMaxHeld bounds the clusters a node's staged publication keeps
 // beyond its target; past it the target is published at once (counted in
