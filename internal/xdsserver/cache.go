@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -32,19 +33,36 @@ import (
 //
 // Watches of a node are answered in type order (clusters, endpoints,
 // listeners, routes, ...), the make-before-break order ADS asks for.
+//
+// A snapshot that changes which clusters the routes use is published in
+// make-before-break stages (mbb.go): set hands the node its target, and
+// the watches' requests (Envoy's ACKs) move it on stage by stage.
 type adsCache struct {
-	hash cachev3.NodeHash
+	hash     cachev3.NodeHash
+	prepared *preparedCache // holds the published snapshots' resources
+	mbb      *mbbMetrics
+	maxHeld  int // clusters a node's staged publication may keep beyond its target
+	// stageTimeout is how long a stage waits for the node's streams
+	// (sweep); guarded by mu.
+	stageTimeout time.Duration
 
 	mu     sync.Mutex
 	nodes  map[string]*nodeState
 	nextID int64
+	held   int // clusters all plans keep, the trellis_xds_mbb_held_clusters gauge
 }
 
 // nodeState is one node key's snapshot and open watches.
 type nodeState struct {
-	snap  *nodeVersions // nil until SetResources
+	snap  *nodeVersions // the published snapshot, nil until SetResources
 	sotw  [types.UnknownType]map[int64]*sotwWatch
 	delta [types.UnknownType]map[int64]*deltaWatch
+	// plan is the staged publication under way, nil when snap is the
+	// target (mbb.go).
+	plan *mbbPlan
+	// streams is the node's streams by response channel: the types each
+	// asked for and its open watches (mbb.go).
+	streams map[any]*streamView
 }
 
 type sotwWatch struct {
@@ -61,8 +79,9 @@ type deltaWatch struct {
 
 var errFetch = errors.New("xds: fetch (REST xDS) is not served; use ADS over gRPC")
 
-func newADSCache(hash cachev3.NodeHash) *adsCache {
-	return &adsCache{hash: hash, nodes: map[string]*nodeState{}}
+func newADSCache(hash cachev3.NodeHash, prepared *preparedCache, mbb *mbbMetrics) *adsCache {
+	return &adsCache{hash: hash, prepared: prepared, mbb: mbb, maxHeld: defaultMaxHeld, stageTimeout: defaultStageTimeout,
+		nodes: map[string]*nodeState{}}
 }
 
 // state returns a node's state, creating it; c.mu is held.
@@ -75,17 +94,40 @@ func (c *adsCache) state(key string) *nodeState {
 	return st
 }
 
-// set installs a node's snapshot and answers the watches it satisfies.
+// set makes snap the node's target: it is published at once, or in
+// make-before-break stages (mbb.go) when it changes which clusters the
+// node's listeners and routes use while streams are open.
 func (c *adsCache) set(key string, snap *nodeVersions) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.state(key)
+	making := st.plan != nil && st.plan.making
+	stages, held := planStages(st.snap, snap, making, st.plan != nil, time.Now())
+	if held > c.maxHeld {
+		c.mbb.skipped.Inc()
+		stages, held = nil, 0
+	}
+	if stages == nil {
+		stages = []mbbStage{{name: "break", snap: snap}}
+	}
+	c.endPlan(st)
+	st.plan = &mbbPlan{rest: stages, held: held}
+	c.addHeld(held)
+	c.publishNext(st)
+	c.advance(st)
+}
+
+// install publishes a node's snapshot, answers the watches it satisfies
+// and moves the hold on prepared resources to it; c.mu is held.
+func (c *adsCache) install(st *nodeState, snap *nodeVersions) {
 	prev := st.snap
 	st.snap = snap
+	defer handOver(c.prepared, prev, snap)
 	for t := range types.UnknownType {
 		for id, w := range st.sotw[t] {
 			if w.req.GetVersionInfo() != snap.types[t].version && respondSotw(w, snap.types[t]) {
 				delete(st.sotw[t], id)
+				st.dropSotw(t, w, false)
 			}
 		}
 		if len(st.delta[t]) == 0 || (prev != nil && prev.types[t] == snap.types[t]) {
@@ -94,6 +136,7 @@ func (c *adsCache) set(key string, snap *nodeVersions) {
 		for id, w := range st.delta[t] {
 			if respondDelta(w, snap.types[t]) {
 				delete(st.delta[t], id)
+				st.dropDelta(t, w, false)
 			}
 		}
 	}
@@ -103,6 +146,10 @@ func (c *adsCache) set(key string, snap *nodeVersions) {
 func (c *adsCache) clear(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if st := c.nodes[key]; st != nil {
+		c.endPlan(st)
+		handOver(c.prepared, st.snap, nil)
+	}
 	delete(c.nodes, key)
 }
 
@@ -140,14 +187,17 @@ func (c *adsCache) CreateWatch(req *discoveryv3.DiscoveryRequest, sub cachev3.Su
 		return func() {}, nil
 	}
 	defer c.mu.Unlock()
+	v := st.view(ch, t)
+	defer c.advance(st) // an acknowledgement may complete a stage
 	w := &sotwWatch{req: req, sub: sub, ch: ch}
 	if st.snap != nil {
 		tv := st.snap.types[t]
 		if (req.GetVersionInfo() != tv.version || unsent(sub, tv.content)) && respondSotw(w, tv) {
-			return func() {}, nil
+			return c.answered(st, ch), nil
 		}
 	}
-	return addWatch(c, key, st, &st.sotw[t], w), nil
+	v.setSotw(t, w)
+	return addWatch(c, key, st, &st.sotw[t], w, func(open bool) { st.cancelled(w.ch, open, func() { st.dropSotw(t, w, true) }) }), nil
 }
 
 // CreateDeltaWatch answers a delta request at once when the snapshot has
@@ -159,16 +209,20 @@ func (c *adsCache) CreateDeltaWatch(req *discoveryv3.DeltaDiscoveryRequest, sub 
 		return func() {}, nil
 	}
 	defer c.mu.Unlock()
+	v := st.view(ch, t)
+	defer c.advance(st)
 	w := &deltaWatch{req: req, sub: sub, ch: ch}
 	if st.snap != nil && respondDelta(w, st.snap.types[t]) {
-		return func() {}, nil
+		return c.answered(st, ch), nil
 	}
-	return addWatch(c, key, st, &st.delta[t], w), nil
+	v.setDelta(t, w)
+	return addWatch(c, key, st, &st.delta[t], w, func(open bool) { st.cancelled(w.ch, open, func() { st.dropDelta(t, w, true) }) }), nil
 }
 
 // addWatch registers a watch of node key under a new id and returns its
-// cancel function; c.mu is held.
-func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]W, w W) func() {
+// cancel function, which calls drop (saying whether the watch was still
+// open) with c.mu held; c.mu is held.
+func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]W, w W, drop func(open bool)) func() {
 	if *watches == nil {
 		*watches = map[int64]W{}
 	}
@@ -178,9 +232,14 @@ func addWatch[W any](c *adsCache, key string, st *nodeState, watches *map[int64]
 	return func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		_, open := (*watches)[id]
 		delete(*watches, id)
+		drop(open)
 		if st.snap == nil && st.idle() && c.nodes[key] == st {
 			delete(c.nodes, key) // a node that never got a snapshot and left
+		}
+		if c.nodes[key] == st {
+			c.advance(st) // a stream that left no longer holds a stage
 		}
 	}
 }
@@ -258,9 +317,18 @@ func respondSotw(w *sotwWatch, tv typeVersion) bool {
 // whether it did. The first response of a wildcard subscription is sent
 // even when empty: Envoy waits for it to finish initialising.
 func respondDelta(w *deltaWatch, tv typeVersion) bool {
+	changed, removed := deltaChanges(w, tv)
+	if len(changed) == 0 && len(removed) == 0 && (!w.sub.IsWildcard() || w.req.GetResponseNonce() != "") {
+		return false
+	}
+	w.ch <- &deltaResponse{req: w.req, version: tv.version, resources: changed, removed: removed, next: nextVersions(w.sub, tv.content)}
+	return true
+}
+
+// deltaChanges is what the stream lacks of tv (new or changed resources)
+// and holds that tv lacks (removed names, sorted).
+func deltaChanges(w *deltaWatch, tv typeVersion) (changed []*discoveryv3.Resource, removed []string) {
 	sent := w.sub.ReturnedResources()
-	var changed []*discoveryv3.Resource
-	var removed []string
 	if w.sub.IsWildcard() {
 		if tv.content != nil {
 			for _, p := range tv.content.entries {
@@ -288,12 +356,8 @@ func respondDelta(w *deltaWatch, tv typeVersion) bool {
 		// Subscriptions are a map: order the response as a wildcard one.
 		slices.SortFunc(changed, func(a, b *discoveryv3.Resource) int { return strings.Compare(a.GetName(), b.GetName()) })
 	}
-	if len(changed) == 0 && len(removed) == 0 && (!w.sub.IsWildcard() || w.req.GetResponseNonce() != "") {
-		return false
-	}
 	slices.Sort(removed)
-	w.ch <- &deltaResponse{req: w.req, version: tv.version, resources: changed, removed: removed, next: nextVersions(w.sub, tv.content)}
-	return true
+	return changed, removed
 }
 
 // nextVersions is what a delta stream holds once sent the content: every

@@ -8,6 +8,13 @@
 // coalescing set of changed node keys over the connected-node table, lossless
 // by construction), and as Prometheus metrics, reconcile's included.
 //
+// A snapshot that changes which clusters the listeners and routes use is
+// published make before break (mbb.go): old and new clusters and endpoints
+// first, then the new listeners and routes once every stream of the node
+// acknowledged those, then the old clusters' removal once they
+// acknowledged the routes, so that Envoy never routes to a cluster it has
+// not warmed or has already removed (503 NC).
+//
 // It knows Envoy and App Mesh node ids but no App Mesh resource: reconcile
 // hands it complete, consistent per-node resource sets (SetResources) built
 // by xdsgen. It must not import apis, irgen, manager or store.

@@ -40,6 +40,7 @@ type metrics struct {
 	streams      prometheus.Gauge
 	grpcConns    prometheus.Gauge
 	connsAtLimit prometheus.Counter
+	mbb          *mbbMetrics // make before break (mbb.go)
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -95,13 +96,15 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		grpcConns: gauge("trellis_xds_grpc_connections", "gRPC connections open on the xDS listeners."),
 		connsAtLimit: counter("trellis_xds_connection_stream_limit_reached_total",
 			"Times a connection's open streams reached --xds-max-streams-per-connection (further streams wait or are reset by HTTP/2)."),
+		mbb: newMBBMetrics(),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.refused, m.acks, m.nacks, m.pushes,
 		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches,
-		m.authRefused, m.conns, m.connsRejected, m.streams, m.grpcConns, m.connsAtLimit} {
+		m.authRefused, m.conns, m.connsRejected, m.streams, m.grpcConns, m.connsAtLimit,
+		m.mbb.held, m.mbb.stages, m.mbb.skipped, m.mbb.timeouts} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.

@@ -118,11 +118,7 @@ func New(opts Options) *Server {
 		log:    log,
 		extra:  opts.Services,
 		// A copy: the caller keeps its slice.
-		grpcOpt: append([]grpc.ServerOption(nil), opts.ServerOptions...),
-		// ads=true: a state-of-the-world RDS/EDS request is only answered once
-		// the snapshot has every name it asks for, as ADS consistency needs.
-		// The same cache answers delta streams (CreateDeltaWatch).
-		cache:    newADSCache(keys),
+		grpcOpt:  append([]grpc.ServerOption(nil), opts.ServerOptions...),
 		metrics:  newMetrics(opts.Registerer, log),
 		streams:  make(map[streamKey]*streamState),
 		nodes:    make(map[string]*connectedNode),
@@ -130,6 +126,10 @@ func New(opts Options) *Server {
 		deltas:   make(map[string]int),
 		prepared: newPreparedCache(),
 	}
+	// A state-of-the-world RDS/EDS request is only answered once the
+	// snapshot has every name it asks for, as ADS consistency needs. The
+	// same cache answers delta streams (CreateDeltaWatch).
+	s.cache = newADSCache(keys, s.prepared, s.metrics.mbb)
 	s.ObserveCache("node_keys", keys.keys.Len)
 	s.ObserveCache("prepared_resources", s.prepared.size)
 	return s
@@ -159,6 +159,10 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, creds credential
 func (s *Server) serve(ctx context.Context, ln net.Listener, firstTimeout time.Duration, extra ...grpc.ServerOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Make-before-break stages past their timeout move on (mbb.go).
+	swept := make(chan struct{})
+	go func() { defer close(swept); s.cache.sweep(ctx) }()
+	defer func() { cancel(); <-swept }()
 	cb := &callbacks{s: s, serve: s.serves.Add(1)}
 	// Ordered ADS sends responses in the cache's type order (CDS, EDS, LDS,
 	// RDS), the make-before-break order the xDS protocol asks for.
@@ -275,10 +279,8 @@ func (s *Server) SetResources(nodeID, version string, resources map[string][]typ
 	// buffered, so this does not wait for any stream.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prev := s.cache.snapshot(nodeID)
-	next := p.version(prev, version, time.Now())
-	s.cache.set(nodeID, next)
-	handOver(s.prepared, prev, next)
+	next := p.version(s.cache.snapshot(nodeID), version, time.Now())
+	s.cache.set(nodeID, next) // publishes it, or its first make-before-break stage
 	return nil
 }
 
@@ -297,7 +299,6 @@ func (s *Server) ClearNode(nodeID string) {
 		s.log.Debug("xds snapshot kept: node still connected", "node", nodeID)
 		return
 	}
-	handOver(s.prepared, s.cache.snapshot(nodeID), nil)
 	s.cache.clear(nodeID)
 }
 

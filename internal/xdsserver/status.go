@@ -31,7 +31,9 @@ type NodeStatus struct {
 // DesiredVersion.
 type TypeStatus struct {
 	// DesiredVersion is the type's version in the node's snapshot: the
-	// version of the last SetResources that changed the type's content.
+	// version of the last SetResources that changed the type's content
+	// (while a make-before-break plan runs, the published stage's: its
+	// clusters and endpoints carry <version>+mbb).
 	DesiredVersion string    `json:"desiredVersion,omitempty"`
 	SentVersion    string    `json:"sentVersion"`
 	SentAt         time.Time `json:"sentAt"`

@@ -30,6 +30,7 @@ import (
 
 	"github.com/trellis-mesh/trellis/internal/server"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
+	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
 // failoverChildEnv selects the child mode of the failover tests: the
@@ -129,12 +130,13 @@ func testFailover(t *testing.T, reps []*replica, setup func(*proxyConfig)) {
 		return nil
 	})
 	reconnect := time.Since(killed)
-	// The surviving replica now configures Envoy: a change there shows.
-	// The change keeps blue's cluster: a change that drops a cluster while
-	// Envoy's routes still name it is a separate, known gap (the xDS cache
-	// does not yet keep a removed cluster until the routes that used it
-	// are acknowledged, so such a change can cost a few ms of 503 NC).
-	live.cp.updateRoute(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("blue", 50), wt("green", 50))))
+	// The surviving replica now configures Envoy: a change there shows,
+	// even one that moves all the weight (blue's cluster goes, green's
+	// comes): the survivor publishes it make before break. It can do so
+	// once it has configured Envoy itself: before, it cannot know the
+	// clusters Envoy holds from the dead replica (docs/fleet.md).
+	eventually(t, 20*time.Second, func() error { return synced(live.api, node) })
+	live.cp.updateRoute(t, "color", "color-router", "color-route", prefixRoute("/", weighted(wt("green", 100))))
 	eventually(t, 20*time.Second, c.expectBody(addr, "color.local", "/", nil, "green"))
 	converged := time.Since(killed)
 	time.Sleep(time.Second)
@@ -149,6 +151,10 @@ func testFailover(t *testing.T, reps []*replica, setup func(*proxyConfig)) {
 	}
 	if l.ok.Load() == 0 {
 		t.Error("no request succeeded")
+	}
+	// Every request counts, the polls for green's body included.
+	if n := sumStats(front.statsMatching(`^http\.[^.]+\.no_cluster$`)); n != 0 {
+		t.Errorf("front answered %d requests with no cluster (503 NC)", n)
 	}
 }
 
@@ -191,6 +197,32 @@ func connected(api, node string) bool {
 	defer resp.Body.Close()
 	var st []json.RawMessage
 	return json.NewDecoder(resp.Body).Decode(&st) == nil && len(st) > 0
+}
+
+// synced reports, as an eventually-condition, whether the replica at api
+// has a snapshot for node and every type it sent the node's stream is
+// acknowledged at the snapshot's version.
+func synced(api, node string) error {
+	resp, err := http.Get("http://" + api + "/debug/xds?node=" + node)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var st []xdsserver.NodeStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return err
+	}
+	// Envoy names the version it holds: when the survivor's snapshot has
+	// the same, nothing needs sending and Types stays empty.
+	if len(st) != 1 || st[0].DesiredVersion == "" {
+		return fmt.Errorf("%s: streams %+v, want one with a snapshot", node, st)
+	}
+	for typ, ts := range st[0].Types {
+		if ts.DesiredVersion == "" || ts.AckedVersion != ts.DesiredVersion {
+			return fmt.Errorf("%s %s: acked %q, desired %q", node, typ, ts.AckedVersion, ts.DesiredVersion)
+		}
+	}
+	return nil
 }
 
 // startReplica re-executes the test binary as a control-plane child with
