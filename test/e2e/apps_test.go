@@ -126,21 +126,19 @@ func (c *client) expectBody(addr, host, path string, hdr map[string]string, want
 }
 
 // load sends requests at a steady rate from several goroutines until ctx
-// ends and counts statuses.
+// ends and counts statuses. Read the counts after wait.
 type load struct {
 	ok, failed atomic.Int64
 	mu         sync.Mutex
 	failures   map[string]int
+	wg         sync.WaitGroup
 }
 
 func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int) *load {
 	l := &load{failures: map[string]int{}}
 	interval := time.Duration(workers) * time.Second / time.Duration(rps)
-	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		l.wg.Go(func() {
 			tick := time.NewTicker(interval)
 			defer tick.Stop()
 			for {
@@ -162,11 +160,15 @@ func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int
 				l.failures[fmt.Sprintf("%d %s %v", code, body, err)]++
 				l.mu.Unlock()
 			}
-		}()
+		})
 	}
-	go func() { <-ctx.Done(); wg.Wait() }()
 	return l
 }
+
+// wait returns once every worker has seen ctx end and counted its last
+// request (requests do not carry ctx: one in flight finishes first, within
+// the client's timeout). ctx must be done or about to be.
+func (l *load) wait() { l.wg.Wait() }
 
 // expectEach is an eventually-condition: within 50 requests, all 200,
 // every body is seen. Split tests wait for it before they count, so that a

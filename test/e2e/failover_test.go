@@ -139,7 +139,7 @@ func testFailover(t *testing.T, reps []*replica, setup func(*proxyConfig)) {
 	converged := time.Since(killed)
 	time.Sleep(time.Second)
 	cancel()
-	time.Sleep(200 * time.Millisecond) // let in-flight requests of the load finish counting
+	l.wait()
 	t.Logf("replica killed: envoy reconnected to the other in %v; new config from it served %v after the kill; requests ok %d, failed %d",
 		reconnect.Round(time.Millisecond), converged.Round(time.Millisecond), l.ok.Load(), l.failed.Load())
 	if n := l.failed.Load(); n != 0 {

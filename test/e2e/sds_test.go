@@ -267,7 +267,7 @@ func TestSDSRotationUnderLoad(t *testing.T) {
 			t.Log("CA rotated")
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the load goroutines see ctx end
+	l.wait()
 	fr, sr := m.front.renewals.Load()-1, m.secure.renewals.Load()-1
 	t.Logf("ok=%d (%.0f rps) failed=%d renewals front=%d secure=%d",
 		l.ok.Load(), float64(l.ok.Load())/run.Seconds(), l.failed.Load(), fr, sr)
@@ -330,7 +330,7 @@ func TestAutoMTLSMigration(t *testing.T) {
 	eventually(t, 15*time.Second, callerSeen(false))
 	time.Sleep(2 * time.Second)
 	stop()
-	time.Sleep(200 * time.Millisecond)
+	l.wait()
 	t.Logf("ok=%d failed=%d", l.ok.Load(), l.failed.Load())
 	if l.failed.Load() != 0 {
 		t.Errorf("%d requests failed during the migration: %v", l.failed.Load(), l.failures)

@@ -30,7 +30,7 @@ func TestZeroErrorUpdates(t *testing.T) {
 		time.Sleep(every)
 	}
 	<-ctx.Done()
-	time.Sleep(200 * time.Millisecond) // let in-flight requests finish
+	l.wait()
 	elapsed := time.Since(start)
 	ok, failed := l.ok.Load(), l.failed.Load()
 	t.Logf("%d route edits in %v under %.0f rps: %d requests succeeded, %d failed",
