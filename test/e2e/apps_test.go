@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,11 +17,15 @@ import (
 
 var nextIP atomic.Int32
 
-// loopbackIP hands each proxy or app its own 127.0.1.x address, so every
-// test can use fixed, readable ports.
+// loopbackIP hands each proxy or app its own 127.p.x.y address, so every
+// test can use fixed, readable ports. p comes from the process id: two
+// e2e processes on one machine (a developer's run beside another's, a
+// re-executed child) otherwise hand out the same addresses in the same
+// order and collide on them ("bind: address already in use"). p is never
+// 0, so the addresses stay clear of 127.0.0.1 and the demo's 127.0.x.y.
 func loopbackIP() string {
 	n := nextIP.Add(1)
-	return fmt.Sprintf("127.0.%d.%d", 1+n/250, 1+n%250)
+	return fmt.Sprintf("127.%d.%d.%d", 1+os.Getpid()%250, 1+n/250, 1+n%250)
 }
 
 // app is a small HTTP upstream that answers with its name and counts

@@ -38,7 +38,7 @@ func envoyBinary(t *testing.T) string {
 // proxyConfig is one Envoy's identity and where its listeners bind.
 type proxyConfig struct {
 	NodeID string
-	// IP is the loopback address the proxy's listeners bind (127.0.0.x), so
+	// IP is the loopback address the proxy's listeners bind (127.p.x.y), so
 	// several proxies share ports without colliding.
 	IP string
 	// AppPorts maps virtual node listener ports to the app's real ports.
