@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,13 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh"
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/status"
 
 	"github.com/trellis-mesh/trellis/internal/auth/awscreds"
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
@@ -63,12 +58,7 @@ func (c envoyCallCreds) GetRequestMetadata(ctx context.Context, uri ...string) (
 func (envoyCallCreds) RequireTransportSecurity() bool { return true }
 
 // sigv4StreamCode opens an ADS stream over TLS (no client certificate),
-// signed with creds when set, claiming node; it returns OK once the first
-// response arrives (the node must exist, so that the server has one to
-// send), or the code the server ended the stream with. Either comes
-// without waiting for a clock: a stream is never judged accepted because
-// it stayed open a while, which a slow refusal on a loaded machine also
-// does. sigv4Wait only bounds a hang.
+// signed with creds when set, claiming node, and returns its firstAnswer.
 func sigv4StreamCode(t *testing.T, xds string, roots *x509.CertPool, creds *aws.Credentials, node string) codes.Code {
 	t.Helper()
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))}
@@ -80,23 +70,8 @@ func sigv4StreamCode(t *testing.T, xds string, roots *x509.CertPool, creds *aws.
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), sigv4Wait)
-	defer cancel()
-	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
-	if err == nil {
-		err = st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: node}, TypeUrl: resourcev3.ClusterType})
-	}
-	if err == nil || err == io.EOF { // EOF: the server ended the stream; Recv has its status
-		_, err = st.Recv()
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("stream as %s: neither a response nor a refusal within %v: %v", node, sigv4Wait, err)
-	}
-	return status.Code(err)
+	return firstAnswer(t, cc, node)
 }
-
-// sigv4Wait bounds one stream's wait for its answer.
-const sigv4Wait = 30 * time.Second
 
 // TestXDSSigV4: with API auth and --xds-mtls on, a stock App Mesh Envoy's
 // stream (TLS, SigV4 call credentials) is served only when the signature
