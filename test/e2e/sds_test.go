@@ -318,17 +318,26 @@ func TestAutoMTLSMigration(t *testing.T) {
 			return nil
 		}
 	}
+	// step logs the load's figures after each step, so that a failure
+	// names the transition it happened in.
+	step := func(name string) {
+		t.Logf("after %s: ok=%d failed=%d", name, l.ok.Load(), l.failed.Load())
+	}
 	tag("PERMISSIVE")
 	eventually(t, 15*time.Second, callerSeen(true))
 	eventually(t, 5*time.Second, plaintextOK(true))
+	step("off -> PERMISSIVE")
 	tag("STRICT")
 	eventually(t, 15*time.Second, plaintextOK(false))
+	step("PERMISSIVE -> STRICT")
 	tag("PERMISSIVE")
 	eventually(t, 15*time.Second, plaintextOK(true))
+	step("STRICT -> PERMISSIVE")
 	must[*appmesh.UntagResourceOutput](t)(m.cp.client.UntagResource(m.cp.ctx, &appmesh.UntagResourceInput{
 		ResourceArn: aws.String(arn), TagKeys: []string{"trellis.io/mtls"}}))
 	eventually(t, 15*time.Second, callerSeen(false))
 	time.Sleep(2 * time.Second)
+	step("PERMISSIVE -> off")
 	stop()
 	l.wait()
 	t.Logf("ok=%d failed=%d", l.ok.Load(), l.failed.Load())
