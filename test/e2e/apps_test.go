@@ -142,16 +142,10 @@ type load struct {
 func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int) *load {
 	l := &load{failures: map[string]int{}}
 	interval := time.Duration(workers) * time.Second / time.Duration(rps)
-	for range workers {
+	for i := range workers {
 		l.wg.Go(func() {
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
+			next := time.Now().Add(time.Duration(i) * interval / time.Duration(workers)) // staggered
+			for pace(ctx, &next, interval) {
 				code, body, err := c.get(addr, host, "/", nil)
 				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 					return
@@ -168,6 +162,31 @@ func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int
 		})
 	}
 	return l
+}
+
+// pace waits for a worker's next send time, one interval after the last,
+// and reports false once ctx ends. A worker whose request took longer than
+// an interval sends its next one at once and catches up (a ticker would
+// drop those ticks, and a loaded machine would offer less than the rate
+// asked for); one more than a second behind starts over from now rather
+// than bursting.
+func pace(ctx context.Context, next *time.Time, interval time.Duration) bool {
+	*next = next.Add(interval)
+	d := time.Until(*next)
+	if d < -time.Second {
+		*next, d = time.Now(), 0
+	}
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // wait returns once every worker has seen ctx end and counted its last
