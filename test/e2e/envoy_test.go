@@ -236,17 +236,6 @@ func (s *syncWriter) String() string {
 	return ""
 }
 
-// freePort asks the kernel for a free TCP port on ip.
-func freePort(t *testing.T, ip string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // hasStat reports whether Envoy exposes the named stat.
 func (e *envoyProc) hasStat(t *testing.T, name string) bool {
 	t.Helper()

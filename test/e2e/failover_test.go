@@ -242,27 +242,6 @@ func runFailoverChild(dir, xdsAddr string) {
 	os.Exit(3)
 }
 
-// freePortOnBoth returns a TCP port free on both loopback addresses, so
-// two replicas behind one name can share it.
-func freePortOnBoth(t *testing.T, a, b string) string {
-	t.Helper()
-	for range 20 {
-		la, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := net.SplitHostPort(la.Addr().String())
-		lb, err := net.Listen("tcp", net.JoinHostPort(b, port))
-		la.Close()
-		if err == nil {
-			lb.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free on both addresses")
-	return ""
-}
-
 // useResolver points the xds_cluster's DNS lookups at the test server.
 func useResolver(t *testing.T, b *bootstrapv3.Bootstrap, dnsAddr string) {
 	t.Helper()
