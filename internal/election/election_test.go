@@ -68,6 +68,21 @@ func oneLeader(t *testing.T, rs []*replica) *replica {
 	return nil
 }
 
+// waitGauge waits for r's trellis_election_leader gauge to read want. The
+// replica stores its leadership (IsLeader) before it sets the gauge, so a
+// test that saw IsLeader change can read the gauge a moment early; 10 s
+// only bounds a hang.
+func waitGauge(t *testing.T, r *replica, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for got := testutil.ToFloat64(r.e.gauge); got != want; got = testutil.ToFloat64(r.e.gauge) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: leader gauge = %v, want %v", r.e.opts.ID, got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestFailover checks that exactly one of three replicas leads, that the
 // leader's gauge says so, and that leadership moves when the leader stops
 // and when the etcd leader is killed.
@@ -75,9 +90,7 @@ func TestFailover(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	rs := startReplicas(t, c, 3)
 	first := oneLeader(t, rs)
-	if got := testutil.ToFloat64(first.e.gauge); got != 1 {
-		t.Fatalf("leader gauge = %v, want 1", got)
-	}
+	waitGauge(t, first, 1)
 	start := time.Now()
 	first.stop()
 	var rest []*replica
@@ -88,9 +101,7 @@ func TestFailover(t *testing.T) {
 	}
 	second := oneLeader(t, rest)
 	t.Logf("leadership moved from %s to %s in %v after a graceful stop", first.e.opts.ID, second.e.opts.ID, time.Since(start))
-	if got := testutil.ToFloat64(first.e.gauge); got != 0 {
-		t.Fatalf("stopped leader's gauge = %v, want 0", got)
-	}
+	waitGauge(t, first, 0)
 	c.Kill(t, c.Leader(t))
 	third := oneLeader(t, rest)
 	t.Logf("after kill -9 of the etcd leader, %s leads", third.e.opts.ID)

@@ -86,7 +86,16 @@ func TestAuditSurvivesKill9(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(400 * time.Millisecond) // under the 1,000-mesh limit, so the kill lands mid-write
+	// Kill once a few calls were acknowledged (far under the 1,000-mesh
+	// limit, so the kill lands mid-write); 30 s only bounds a hang.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 100 {
+			break
+		}
+	}
 	down.Store(true)
 	kill()
 	wg.Wait()

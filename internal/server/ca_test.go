@@ -10,12 +10,15 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
@@ -73,8 +76,7 @@ func pemKey(t *testing.T, key *ecdsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: b})
 }
 
-// streamCode opens an ADS stream as node and returns the code it ends
-// with, or OK when it is still open after a short wait.
+// streamCode opens an mTLS ADS stream as node and returns its firstAnswer.
 func streamCode(t *testing.T, xds string, cert tls.Certificate, roots *x509.CertPool, node string) codes.Code {
 	t.Helper()
 	cc, err := grpc.NewClient(xds, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
@@ -83,22 +85,34 @@ func streamCode(t *testing.T, xds string, cert tls.Certificate, roots *x509.Cert
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithCancel(t.Context())
+	return firstAnswer(t, cc, node)
+}
+
+// firstAnswer opens an ADS stream on cc claiming node and returns OK once
+// the first response arrives (the node must exist, so that the server has
+// one to send), or the code the server ended the stream with. Either comes
+// without waiting for a clock: a stream is never judged accepted because
+// it stayed open a while, which a slow refusal on a loaded machine also
+// does. answerWait only bounds a hang.
+func firstAnswer(t *testing.T, cc *grpc.ClientConn, node string) codes.Code {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), answerWait)
 	defer cancel()
-	stop := time.AfterFunc(time.Second, cancel)
-	defer stop.Stop()
 	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
 	if err == nil {
 		err = st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: node}, TypeUrl: resourcev3.ClusterType})
 	}
-	if err == nil {
+	if err == nil || err == io.EOF { // EOF: the server ended the stream; Recv has its status
 		_, err = st.Recv()
 	}
-	if status.Code(err) == codes.Canceled {
-		return codes.OK
+	if ctx.Err() != nil {
+		t.Fatalf("stream as %s: neither a response nor a refusal within %v: %v", node, answerWait, err)
 	}
 	return status.Code(err)
 }
+
+// answerWait bounds one stream's wait for its first answer.
+const answerWait = 30 * time.Second
 
 // TestEnrolThenMTLSXDS: a node enrols with a join token on the API port,
 // then its mTLS ADS stream is served under its own id and refused under
@@ -112,6 +126,15 @@ func TestEnrolThenMTLSXDS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Stop() })
+	// The node exists, so its accepted stream gets a first response.
+	c := newClient(s.Addr())
+	if _, err := c.CreateMesh(t.Context(), &appmesh.CreateMeshInput{MeshName: aws.String("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateVirtualNode(t.Context(), &appmesh.CreateVirtualNodeInput{MeshName: aws.String("shop"),
+		VirtualNodeName: aws.String("web"), Spec: dnsNode("web.local")}); err != nil {
+		t.Fatal(err)
+	}
 	cert, roots := enrolNode(t, s.Addr(), "shop", "web")
 	if got := streamCode(t, s.XDSAddr(), cert, roots, "mesh/shop/virtualNode/web"); got != codes.OK {
 		t.Errorf("own id: %s", got)

@@ -263,20 +263,21 @@ func (l *load) fail(err error) bool {
 	return true
 }
 
-// waitForCreates blocks until n creates were acknowledged.
-func (l *load) waitForCreates(n int) {
+// waitForWrites blocks until at least creates creates and updates updates
+// were acknowledged. 30 s only bounds a hang on a loaded machine.
+func (l *load) waitForWrites(creates, updates int) {
 	l.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		l.mu.Lock()
-		got := l.creates
+		c, u := l.creates, l.updates
 		l.mu.Unlock()
-		if got >= n {
+		if c >= creates && u >= updates {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	l.t.Fatalf("fewer than %d creates acknowledged within 10s", n)
+	l.t.Fatalf("fewer than %d creates and %d updates acknowledged within 30s", creates, updates)
 }
 
 // verify checks every acknowledged write against the server behind c.
@@ -333,7 +334,9 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	}
 	wg := l.run()
-	time.Sleep(time.Second)
+	// Kill once every writer had a few writes acknowledged, so the kill
+	// lands in the middle of a running load however slow the machine.
+	l.waitForWrites(len(l.shared)+10*writers, 5*writers)
 	l.down.Store(true)
 	kill()
 	wg.Wait()
@@ -357,7 +360,7 @@ func TestGracefulShutdown(t *testing.T) {
 	l := newLoad(t, newClient(s.Addr(), noKeepAlive))
 	mustMesh(t, l.client)
 	wg := l.run()
-	l.waitForCreates(2 * writers)
+	l.waitForWrites(2*writers, 0)
 	l.down.Store(true)
 	if err := stop(); err != nil {
 		t.Fatalf("Stop: %v", err)

@@ -130,13 +130,22 @@ func TestSupervisorKillsStubborn(t *testing.T) {
 	}
 	begin := time.Now()
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // bounds a hang; the time is not the claim
+		t.Fatal("run did not return after cancel")
 	}
+	// It waited stopTimeout for SIGTERM before killing. How much longer
+	// the kill and reaping took depends on the machine's load: logged,
+	// not asserted.
 	took := time.Since(begin)
-	if took < s.stopTimeout || took > s.stopTimeout+2*time.Second {
-		t.Errorf("stop took %v, want about stopTimeout %v", took, s.stopTimeout)
+	if took < s.stopTimeout {
+		t.Errorf("stop took %v, want at least stopTimeout %v before the kill", took, s.stopTimeout)
 	}
+	t.Logf("stop took %v (stopTimeout %v)", took.Round(time.Millisecond), s.stopTimeout)
 	if len(rec.find("ignored SIGTERM")) != 1 || len(rec.find("envoy killed")) != 1 {
 		t.Error("kill not logged")
 	}

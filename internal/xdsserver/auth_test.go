@@ -19,6 +19,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -126,8 +127,11 @@ func startAuth(t *testing.T, p *pki, opts AuthOptions) *harness {
 }
 
 // openAs opens a stream with cert (nil: none) claiming node and returns
-// the status code of its first Recv (codes.OK if a response or nothing
-// came within a short wait, i.e. the stream was accepted).
+// codes.OK once the first response arrives (accepted: give the node
+// resources with serveNodes first), or the code the stream ended with.
+// Either comes without waiting for a clock: a stream is never judged
+// accepted because it stayed open a while, which a slow refusal on a
+// loaded machine also does. wait only bounds a hang.
 func openAs(t *testing.T, h *harness, roots *x509.CertPool, cert *tls.Certificate, node string) codes.Code {
 	t.Helper()
 	cfg := &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
@@ -139,24 +143,29 @@ func openAs(t *testing.T, h *harness, roots *x509.CertPool, cert *tls.Certificat
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	// A cancel, not a deadline: a server's DeadlineExceeded stays distinct.
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	stop := time.AfterFunc(time.Second, cancel)
-	defer stop.Stop()
 	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
-	if err != nil {
-		return status.Code(err)
-	}
-	if err := st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: node}, TypeUrl: resourcev3.ClusterType}); err != nil {
+	if err == nil {
+		// A Send error (io.EOF) means the server ended the stream: Recv has its status.
+		_ = st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: node}, TypeUrl: resourcev3.ClusterType})
 		_, err = st.Recv()
-		return status.Code(err)
 	}
-	_, err = st.Recv()
-	if status.Code(err) == codes.Canceled {
-		return codes.OK // accepted: waiting for a snapshot
+	if ctx.Err() != nil {
+		t.Fatalf("stream as %s: neither a response nor a refusal within %v: %v", node, wait, err)
 	}
 	return status.Code(err)
+}
+
+// serveNodes gives each node id a snapshot, so that an accepted stream
+// gets a first response.
+func serveNodes(t *testing.T, h *harness, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := h.srv.SetResources(id, "v1", map[string][]types.Resource{resourcev3.ClusterType: {cluster("c1", time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestAuthenticatedStreams(t *testing.T) {
@@ -166,6 +175,7 @@ func TestAuthenticatedStreams(t *testing.T) {
 	expired := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
 	shift.Store(0)
 	h := startAuth(t, p, AuthOptions{AccountID: "111122223333"})
+	serveNodes(t, h, "mesh/shop/virtualNode/web", "arn:aws:appmesh:us-east-1:111122223333:mesh/shop/virtualNode/web")
 	web := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
 	other := newPKI(t, time.Now)
 	foreign := issue(t, other.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")

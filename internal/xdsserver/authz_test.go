@@ -45,6 +45,7 @@ func TestAuthorizedIdentity(t *testing.T) {
 	p := newPKI(t, time.Now)
 	var calls atomic.Int64
 	h := startAuth(t, p, AuthOptions{AccountID: "111122223333", Authenticate: principalAuth(&calls)})
+	serveNodes(t, h, "mesh/shop/virtualNode/web", "arn:aws:appmesh:us-east-1:111122223333:mesh/shop/virtualNode/web")
 	cert := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/other")
 	for _, tc := range []struct {
 		name, node string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -161,13 +162,51 @@ func (h *harness) rejectSecond(t *testing.T, st discoveryv3.AggregatedDiscoveryS
 		c, _ := h.typeStatus(nodeA, resourcev3.ClusterType)
 		return c.AckedVersion == "v2" && c.LastNACK == nil
 	})
-	if logs := h.logs.String(); !strings.Contains(logs, "level=WARN msg=\"xds NACK\"") || !strings.Contains(logs, "bad filter") {
-		t.Errorf("NACK not logged at Warn:\n%s", logs)
+	// The NACK is logged after it is settled: wait for the line.
+	nackLogged := func() bool {
+		logs := h.logs.String()
+		return strings.Contains(logs, "level=WARN msg=\"xds NACK\"") && strings.Contains(logs, "bad filter")
+	}
+	for deadline := time.Now().Add(wait); !nackLogged(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("NACK not logged at Warn:\n%s", h.logs.String())
+			break
+		}
 	}
 }
 
-// checkMetrics compares gathered samples (name{labels} → value).
+// checkMetrics compares gathered samples (name{labels} → value). The
+// server settles a request under its lock (Status shows the ACK or NACK)
+// and counts it after, so a test that waited for Status can gather before
+// the count: poll until every figure is there; wait only bounds a hang.
 func (h *harness) checkMetrics(t *testing.T, want map[string]float64) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		got := h.gather(t)
+		var diff []string
+		for k, v := range want {
+			if got[k] != v {
+				diff = append(diff, fmt.Sprintf("metric %s = %v, want %v", k, got[k], v))
+			}
+		}
+		if len(diff) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			slices.Sort(diff)
+			for _, d := range diff {
+				t.Error(d)
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// gather returns every sample as name{labels} → value (a histogram's
+// sample count).
+func (h *harness) gather(t *testing.T) map[string]float64 {
 	t.Helper()
 	families, err := h.reg.Gather()
 	if err != nil {
@@ -183,11 +222,7 @@ func (h *harness) checkMetrics(t *testing.T, want map[string]float64) {
 			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 		}
 	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("metric %s = %v, want %v", k, got[k], v)
-		}
-	}
+	return got
 }
 
 func (h *harness) checkStatusHandler(t *testing.T) {

@@ -162,6 +162,13 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 	now := time.Now()
 	version, settled := st.settle(typeURL, nonce, detail, now)
 	nodeID, since := st.nodeID, st.since
+	// The snapshot as of the ACK: SetResources replaces it under s.mu, so
+	// one set after the ACK (a test or a reconcile that saw the ACK in
+	// Status) cannot make the ACK's convergence sample look stale.
+	var snap *nodeVersions
+	if settled && detail == nil {
+		snap = s.cache.snapshot(nodeID)
+	}
 	s.mu.Unlock()
 	if !settled {
 		return "", nil
@@ -170,7 +177,7 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 	if detail != nil {
 		return version, nil
 	}
-	s.observeConvergence(nodeID, typeURL, version, since, now)
+	s.observeConvergence(snap, typeURL, version, since, now)
 	return "", nil
 }
 
@@ -254,12 +261,11 @@ func (s *Server) response(key streamKey, typeURL, nonce, version string) {
 }
 
 // observeConvergence records, for an ACK of the version the node's
-// snapshot has for the type, the time since that version was set or the
-// stream connected, whichever is later: how long the proxy waited for
-// the configuration it now runs.
-func (s *Server) observeConvergence(key, typeURL, version string, connected, now time.Time) {
+// snapshot had for the type when the ACK came (snap), the time since that
+// version was set or the stream connected, whichever is later: how long
+// the proxy waited for the configuration it now runs.
+func (s *Server) observeConvergence(snap *nodeVersions, typeURL, version string, connected, now time.Time) {
 	t := cachev3.GetResponseType(typeURL)
-	snap := s.cache.snapshot(key)
 	if t == types.UnknownType || snap == nil || snap.types[t].version != version {
 		return
 	}

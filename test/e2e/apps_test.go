@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,11 +17,15 @@ import (
 
 var nextIP atomic.Int32
 
-// loopbackIP hands each proxy or app its own 127.0.1.x address, so every
-// test can use fixed, readable ports.
+// loopbackIP hands each proxy or app its own 127.p.x.y address, so every
+// test can use fixed, readable ports. p comes from the process id: two
+// e2e processes on one machine (a developer's run beside another's, a
+// re-executed child) otherwise hand out the same addresses in the same
+// order and collide on them ("bind: address already in use"). p is never
+// 0, so the addresses stay clear of 127.0.0.1 and the demo's 127.0.x.y.
 func loopbackIP() string {
 	n := nextIP.Add(1)
-	return fmt.Sprintf("127.0.%d.%d", 1+n/250, 1+n%250)
+	return fmt.Sprintf("127.%d.%d.%d", 1+os.Getpid()%250, 1+n/250, 1+n%250)
 }
 
 // app is a small HTTP upstream that answers with its name and counts
@@ -126,29 +131,21 @@ func (c *client) expectBody(addr, host, path string, hdr map[string]string, want
 }
 
 // load sends requests at a steady rate from several goroutines until ctx
-// ends and counts statuses.
+// ends and counts statuses. Read the counts after wait.
 type load struct {
 	ok, failed atomic.Int64
 	mu         sync.Mutex
 	failures   map[string]int
+	wg         sync.WaitGroup
 }
 
 func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int) *load {
 	l := &load{failures: map[string]int{}}
 	interval := time.Duration(workers) * time.Second / time.Duration(rps)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
+	for i := range workers {
+		l.wg.Go(func() {
+			next := time.Now().Add(time.Duration(i) * interval / time.Duration(workers)) // staggered
+			for pace(ctx, &next, interval) {
 				code, body, err := c.get(addr, host, "/", nil)
 				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 					return
@@ -162,11 +159,40 @@ func runLoad(ctx context.Context, c *client, addr, host string, rps, workers int
 				l.failures[fmt.Sprintf("%d %s %v", code, body, err)]++
 				l.mu.Unlock()
 			}
-		}()
+		})
 	}
-	go func() { <-ctx.Done(); wg.Wait() }()
 	return l
 }
+
+// pace waits for a worker's next send time, one interval after the last,
+// and reports false once ctx ends. A worker whose request took longer than
+// an interval sends its next one at once and catches up (a ticker would
+// drop those ticks, and a loaded machine would offer less than the rate
+// asked for); one more than a second behind starts over from now rather
+// than bursting.
+func pace(ctx context.Context, next *time.Time, interval time.Duration) bool {
+	*next = next.Add(interval)
+	d := time.Until(*next)
+	if d < -time.Second {
+		*next, d = time.Now(), 0
+	}
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// wait returns once every worker has seen ctx end and counted its last
+// request (requests do not carry ctx: one in flight finishes first, within
+// the client's timeout). ctx must be done or about to be.
+func (l *load) wait() { l.wg.Wait() }
 
 // expectEach is an eventually-condition: within 50 requests, all 200,
 // every body is seen. Split tests wait for it before they count, so that a

@@ -66,7 +66,8 @@ func TestBundleRefreshAcrossRotation(t *testing.T) {
 	fresh := runLoad(ctx, m.c, front2Addr, "secure.local", 50, 4)
 	time.Sleep(5 * time.Second)
 	stop()
-	time.Sleep(200 * time.Millisecond) // the load goroutines see ctx end
+	old.wait()
+	fresh.wait()
 
 	if err := m.c.expectBody(front2Addr, "secure.local", "/", nil, "secure")(); err != nil {
 		t.Fatal(err)

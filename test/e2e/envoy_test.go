@@ -38,7 +38,7 @@ func envoyBinary(t *testing.T) string {
 // proxyConfig is one Envoy's identity and where its listeners bind.
 type proxyConfig struct {
 	NodeID string
-	// IP is the loopback address the proxy's listeners bind (127.0.0.x), so
+	// IP is the loopback address the proxy's listeners bind (127.p.x.y), so
 	// several proxies share ports without colliding.
 	IP string
 	// AppPorts maps virtual node listener ports to the app's real ports.
@@ -234,17 +234,6 @@ func (s *syncWriter) String() string {
 		return st.String()
 	}
 	return ""
-}
-
-// freePort asks the kernel for a free TCP port on ip.
-func freePort(t *testing.T, ip string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // hasStat reports whether Envoy exposes the named stat.

@@ -141,7 +141,7 @@ func testFailover(t *testing.T, reps []*replica, setup func(*proxyConfig)) {
 	converged := time.Since(killed)
 	time.Sleep(time.Second)
 	cancel()
-	time.Sleep(200 * time.Millisecond) // let in-flight requests of the load finish counting
+	l.wait()
 	t.Logf("replica killed: envoy reconnected to the other in %v; new config from it served %v after the kill; requests ok %d, failed %d",
 		reconnect.Round(time.Millisecond), converged.Round(time.Millisecond), l.ok.Load(), l.failed.Load())
 	if n := l.failed.Load(); n != 0 {
@@ -272,27 +272,6 @@ func runFailoverChild(dir, xdsAddr string) {
 	fmt.Printf("ADDR %s %s\n", s.Addr(), s.XDSAddr())
 	time.Sleep(5 * time.Minute) // the parent kills it long before
 	os.Exit(3)
-}
-
-// freePortOnBoth returns a TCP port free on both loopback addresses, so
-// two replicas behind one name can share it.
-func freePortOnBoth(t *testing.T, a, b string) string {
-	t.Helper()
-	for range 20 {
-		la, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := net.SplitHostPort(la.Addr().String())
-		lb, err := net.Listen("tcp", net.JoinHostPort(b, port))
-		la.Close()
-		if err == nil {
-			lb.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free on both addresses")
-	return ""
 }
 
 // useResolver points the xds_cluster's DNS lookups at the test server.

@@ -133,7 +133,8 @@ func TestReplicaKillKeepsTraffic(t *testing.T) {
 	eventually(t, 20*time.Second, c.expectBody(frontA, "color.local", "/", nil, "green"))
 	convergedA := time.Since(killed)
 	<-ctx.Done()
-	time.Sleep(200 * time.Millisecond) // let in-flight requests finish
+	loadA.wait()
+	loadB.wait()
 	for _, l := range []struct {
 		name string
 		l    *load

@@ -160,7 +160,7 @@ func TestRollover(t *testing.T) {
 	hits1Settled, hits2Settled := apps[0].hits.Load(), apps[1].hits.Load()
 
 	<-loadCtx.Done()
-	time.Sleep(200 * time.Millisecond) // let in-flight requests finish
+	l.wait()
 	elapsed := time.Since(start)
 	hits1End, hits2End := apps[0].hits.Load(), apps[1].hits.Load()
 	ok, failed := l.ok.Load(), l.failed.Load()

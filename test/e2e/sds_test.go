@@ -267,7 +267,7 @@ func TestSDSRotationUnderLoad(t *testing.T) {
 			t.Log("CA rotated")
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the load goroutines see ctx end
+	l.wait()
 	fr, sr := m.front.renewals.Load()-1, m.secure.renewals.Load()-1
 	t.Logf("ok=%d (%.0f rps) failed=%d renewals front=%d secure=%d",
 		l.ok.Load(), float64(l.ok.Load())/run.Seconds(), l.failed.Load(), fr, sr)
@@ -318,19 +318,28 @@ func TestAutoMTLSMigration(t *testing.T) {
 			return nil
 		}
 	}
+	// step logs the load's figures after each step, so that a failure
+	// names the transition it happened in.
+	step := func(name string) {
+		t.Logf("after %s: ok=%d failed=%d", name, l.ok.Load(), l.failed.Load())
+	}
 	tag("PERMISSIVE")
 	eventually(t, 15*time.Second, callerSeen(true))
 	eventually(t, 5*time.Second, plaintextOK(true))
+	step("off -> PERMISSIVE")
 	tag("STRICT")
 	eventually(t, 15*time.Second, plaintextOK(false))
+	step("PERMISSIVE -> STRICT")
 	tag("PERMISSIVE")
 	eventually(t, 15*time.Second, plaintextOK(true))
+	step("STRICT -> PERMISSIVE")
 	must[*appmesh.UntagResourceOutput](t)(m.cp.client.UntagResource(m.cp.ctx, &appmesh.UntagResourceInput{
 		ResourceArn: aws.String(arn), TagKeys: []string{"trellis.io/mtls"}}))
 	eventually(t, 15*time.Second, callerSeen(false))
 	time.Sleep(2 * time.Second)
+	step("PERMISSIVE -> off")
 	stop()
-	time.Sleep(200 * time.Millisecond)
+	l.wait()
 	t.Logf("ok=%d failed=%d", l.ok.Load(), l.failed.Load())
 	if l.failed.Load() != 0 {
 		t.Errorf("%d requests failed during the migration: %v", l.failed.Load(), l.failures)

@@ -179,7 +179,9 @@ func drainAndStop(t *testing.T, s *sidecarRun, cl *client, blue *app, frontAddr 
 	inflight := slowRequest(blue, frontAddr, slow)
 	start := time.Now()
 	s.cancel()
-	eventually(t, time.Second, func() error {
+	// The agent serves until the drain ends (the in-flight request holds
+	// it open): 10 s only bounds a hang, it is not the time measured.
+	eventually(t, 10*time.Second, func() error {
 		if code, err := s.ready(); err != nil || code != 503 {
 			return fmt.Errorf("agent /ready while draining = %d, %v", code, err)
 		}

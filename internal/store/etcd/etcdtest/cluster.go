@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,17 +115,6 @@ func StartTLS(t TB, n int, tc *TLS) *Cluster {
 	}
 	c.WaitHealthy(t)
 	return c
-}
-
-// freeAddr returns a loopback host:port that was free a moment ago.
-func freeAddr(t TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("etcdtest: free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // spawn starts m's process (a new cluster member, or a restart on its data).

@@ -1,5 +1,6 @@
 // Package etcdtest starts real etcd clusters for tests: separate etcd
-// processes on free loopback ports with temporary data directories, with
+// processes on free loopback ports (picked below the kernel's ephemeral range,
+// see freeAddr) with temporary data directories, with
 // per-member kill -9, SIGSTOP/SIGCONT and restart for chaos tests.
 //
 // Every cluster is stopped at the end of the test that started it
