@@ -12,6 +12,8 @@ type metrics struct {
 	fences    prometheus.Counter
 	fallbacks prometheus.Counter
 	rewatches prometheus.Counter
+	logSize   prometheus.Gauge   // entries in the shared watch log
+	logBehind prometheus.Counter // watches that fell behind it
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -28,11 +30,19 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Name: "trellis_etcd_watch_reopens_total",
 			Help: "etcd watches reopened from their last revision after the stream broke (member died, lost its leader, cut off).",
 		}),
+		logSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trellis_etcd_watch_log_entries",
+			Help: "Watch responses kept in the read cache's event log, which serves every Watch of the store (bound 4096).",
+		}),
+		logBehind: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_etcd_watch_log_fallbacks_total",
+			Help: "Watches that fell behind the read cache's event log (evicted at its bound, or the cache reloaded) and read etcd with a watch of their own until they caught up.",
+		}),
 	}
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.fences, m.fallbacks, m.rewatches} {
+	for _, c := range []prometheus.Collector{m.fences, m.fallbacks, m.rewatches, m.logSize, m.logBehind} {
 		if err := reg.Register(c); err != nil {
 			log.Error("register etcd store metric", "err", err)
 		}
