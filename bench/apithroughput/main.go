@@ -42,7 +42,7 @@ func main() {
 		storeKind   = flag.String("store", "bolt", "store of the started servers: bolt or etcd")
 		replicas    = flag.Int("replicas", 1, "servers to start on the one store (etcd only)")
 		etcdEPs     = flag.String("etcd-endpoints", "", "etcd endpoints for -store etcd (default: start a 3-member loopback cluster)")
-		pprofDir    = flag.String("pprof", "", "write each started server's CPU profile of the create phase to this directory (create-<i>.pprof)")
+		pprofDir    = flag.String("pprof", "", "write each started server's CPU profiles of the create and describe phases to this directory (create-<i>.pprof, describe-<i>.pprof)")
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -91,6 +91,8 @@ func main() {
 	}
 	fmt.Printf("trellis API throughput: %d virtual nodes in one mesh, %d concurrent clients, store %s, %d replica(s), server fsync on\n",
 		*nodes, *concurrency, *storeKind, len(cs))
+	fences := func() float64 { return counterSum(profiled, "trellis_etcd_read_fences_total") }
+	f0 := fences()
 	stopProfiles := startProfiles(*pprofDir, "create", profiled)
 	creates := run(*nodes, *concurrency, func(i int) error {
 		body := fmt.Sprintf(`{"virtualNodeName":"node-%05d","clientToken":"tok-%d","spec":{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"node-%05d.bench.local"}},"backends":[{"virtualService":{"virtualServiceName":"svc-%d.bench.local"}}]}}`, i, i, i, i%100)
@@ -98,9 +100,18 @@ func main() {
 	})
 	stopProfiles()
 	report("CreateVirtualNode", creates)
-	report("DescribeVirtualNode", run(*describes, *concurrency, func(i int) error {
+	f1 := fences()
+	stopProfiles = startProfiles(*pprofDir, "describe", profiled)
+	describe := run(*describes, *concurrency, func(i int) error {
 		return cs[i%len(cs)].do("GET", fmt.Sprintf("/v20190125/meshes/bench/virtualNodes/node-%05d", rand.IntN(*nodes)), "")
-	}))
+	})
+	stopProfiles()
+	report("DescribeVirtualNode", describe)
+	if *storeKind == "etcd" && len(profiled) > 0 {
+		f2 := fences()
+		fmt.Printf("etcd read fences (all replicas): %.2f per create, %.2f per describe\n",
+			(f1-f0)/float64(*nodes), (f2-f1)/float64(*describes))
+	}
 	pages := (*nodes + 99) / 100
 	lists := run(*listPasses, min(*listPasses, *concurrency), func(int) error {
 		return c.listAll("/v20190125/meshes/bench/virtualNodes?limit=100")

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -51,4 +53,25 @@ func fetchProfile(url, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// counterSum scrapes every server's metrics listener and sums the named
+// counter (0 when no server has a metrics listener).
+func counterSum(servers []string, name string) float64 {
+	var sum float64
+	for _, addr := range servers {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				sum += f
+			}
+		}
+	}
+	return sum
 }
