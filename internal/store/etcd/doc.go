@@ -22,7 +22,9 @@
 // of a linearizable etcd read that started after the call (readcache.go).
 // Concurrent reads share fences, and the reads of one read session
 // (WithReadSession, one API request) share one, so reads stay
-// linearizable while costing etcd far fewer requests.
+// linearizable while costing etcd far fewer requests. A writer whose
+// reads are all checked by its Txn's comparisons may skip the fence
+// (store.OptimisticReads, session.go); the manager's writes do.
 //
 // With the read cache, Watch is served from the cache's own etcd watch
 // too: the cache keeps its recent events in a bounded log

@@ -64,6 +64,15 @@ func (c *readCache) read(ctx context.Context, fn func()) (ok bool, err error) {
 	var fence int64
 	if sess != nil {
 		fence = sess.get()
+		if sess.unfencedRead() {
+			// An optimistic writer's read (store.OptimisticReads): the
+			// copy as it is; its Txn's comparisons check it.
+			c.s.m.unfenced.Inc()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			fn()
+			return true, nil
+		}
 	}
 	if fence == 0 {
 		if fence, err = c.fencer.wait(ctx); err != nil {
