@@ -111,6 +111,10 @@ func main() {
 		f2 := fences()
 		fmt.Printf("etcd read fences (all replicas): %.2f per create, %.2f per describe\n",
 			(f1-f0)/float64(*nodes), (f2-f1)/float64(*describes))
+		sum := func(name string) float64 { return counterSum(profiled, name) }
+		fmt.Printf("mesh view (all replicas): %.0f watch responses in %.0f snapshots; watches that fell behind the shared log: %.0f\n",
+			sum("trellis_meshview_watch_responses_total"), sum("trellis_meshview_snapshots_total"),
+			sum("trellis_etcd_watch_log_fallbacks_total"))
 	}
 	pages := (*nodes + 99) / 100
 	lists := run(*listPasses, min(*listPasses, *concurrency), func(int) error {
