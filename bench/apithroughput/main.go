@@ -42,6 +42,7 @@ func main() {
 		storeKind   = flag.String("store", "bolt", "store of the started servers: bolt or etcd")
 		replicas    = flag.Int("replicas", 1, "servers to start on the one store (etcd only)")
 		etcdEPs     = flag.String("etcd-endpoints", "", "etcd endpoints for -store etcd (default: start a 3-member loopback cluster)")
+		pprofDir    = flag.String("pprof", "", "write each started server's CPU profiles of the create and describe phases to this directory (create-<i>.pprof, describe-<i>.pprof)")
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -54,6 +55,7 @@ func main() {
 	}
 	defer cleanup()
 	endpoints := []string{*endpoint}
+	var profiled []string // the started servers' metrics listeners (-pprof)
 	if *endpoint == "" {
 		if *storeKind == "etcd" && *etcdEPs == "" {
 			c := etcdbench.Start()
@@ -65,14 +67,15 @@ func main() {
 		}
 		endpoints = endpoints[:0]
 		for range *replicas {
-			ep, stop, err := startServer(*trellis, storeArgs(*storeKind, *etcdEPs)...)
+			ep, stop, err := startServer(*trellis, *pprofDir != "", storeArgs(*storeKind, *etcdEPs)...)
 			if err != nil {
 				log.Error("start server", "err", err)
 				cleanup()
 				os.Exit(1)
 			}
 			cleanups = append(cleanups, stop)
-			endpoints = append(endpoints, ep)
+			endpoints = append(endpoints, ep.api)
+			profiled = append(profiled, ep.metrics)
 		}
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency * 2}}
@@ -88,13 +91,31 @@ func main() {
 	}
 	fmt.Printf("trellis API throughput: %d virtual nodes in one mesh, %d concurrent clients, store %s, %d replica(s), server fsync on\n",
 		*nodes, *concurrency, *storeKind, len(cs))
-	report("CreateVirtualNode", run(*nodes, *concurrency, func(i int) error {
+	fences := func() float64 { return counterSum(profiled, "trellis_etcd_read_fences_total") }
+	f0 := fences()
+	stopProfiles := startProfiles(*pprofDir, "create", profiled)
+	creates := run(*nodes, *concurrency, func(i int) error {
 		body := fmt.Sprintf(`{"virtualNodeName":"node-%05d","clientToken":"tok-%d","spec":{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"node-%05d.bench.local"}},"backends":[{"virtualService":{"virtualServiceName":"svc-%d.bench.local"}}]}}`, i, i, i, i%100)
 		return cs[i%len(cs)].do("PUT", "/v20190125/meshes/bench/virtualNodes", body)
-	}))
-	report("DescribeVirtualNode", run(*describes, *concurrency, func(i int) error {
+	})
+	stopProfiles()
+	report("CreateVirtualNode", creates)
+	f1 := fences()
+	stopProfiles = startProfiles(*pprofDir, "describe", profiled)
+	describe := run(*describes, *concurrency, func(i int) error {
 		return cs[i%len(cs)].do("GET", fmt.Sprintf("/v20190125/meshes/bench/virtualNodes/node-%05d", rand.IntN(*nodes)), "")
-	}))
+	})
+	stopProfiles()
+	report("DescribeVirtualNode", describe)
+	if *storeKind == "etcd" && len(profiled) > 0 {
+		f2 := fences()
+		fmt.Printf("etcd read fences (all replicas): %.2f per create, %.2f per describe\n",
+			(f1-f0)/float64(*nodes), (f2-f1)/float64(*describes))
+		sum := func(name string) float64 { return counterSum(profiled, name) }
+		fmt.Printf("mesh view (all replicas): %.0f watch responses in %.0f snapshots; watches that fell behind the shared log: %.0f\n",
+			sum("trellis_meshview_watch_responses_total"), sum("trellis_meshview_snapshots_total"),
+			sum("trellis_etcd_watch_log_fallbacks_total"))
+	}
 	pages := (*nodes + 99) / 100
 	lists := run(*listPasses, min(*listPasses, *concurrency), func(int) error {
 		return c.listAll("/v20190125/meshes/bench/virtualNodes?limit=100")
@@ -218,46 +239,61 @@ func extractToken(b []byte) string {
 	return s[:strings.IndexByte(s, '"')]
 }
 
+// serverAddrs are a started server's API endpoint and, with -pprof, its
+// metrics listener's address.
+type serverAddrs struct{ api, metrics string }
+
 // startServer runs `trellis server` on a fresh data dir and a free port,
 // and returns its endpoint once it logs that it started.
-func startServer(bin string, extra ...string) (string, func(), error) {
+func startServer(bin string, pprof bool, extra ...string) (serverAddrs, func(), error) {
 	dir, err := os.MkdirTemp("", "trellis-bench-*")
 	if err != nil {
-		return "", nil, err
+		return serverAddrs{}, nil, err
 	}
 	args := append([]string{"server", "--auth=false", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--xds-addr", "127.0.0.1:0",
 		"--log-format", "json", "--log-level", "info"}, extra...)
+	if pprof {
+		args = append(args, "--metrics-addr", "127.0.0.1:0", "--metrics-pprof")
+	}
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return "", nil, err
+		return serverAddrs{}, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s: %w", bin, err)
+		return serverAddrs{}, nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	stop := func() {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 		os.RemoveAll(dir)
 	}
-	addr, err := waitForAddr(stderr)
+	addrs, err := waitForAddr(stderr)
 	if err != nil {
 		stop()
-		return "", nil, err
+		return serverAddrs{}, nil, err
 	}
 	go io.Copy(io.Discard, stderr)
-	return "http://" + addr, stop, nil
+	addrs.api = "http://" + addrs.api
+	return addrs, stop, nil
 }
 
-func waitForAddr(r io.Reader) (string, error) {
+// waitForAddr reads the server's log up to its "started" line, which
+// names the API address; the metrics listener's line comes before it.
+func waitForAddr(r io.Reader) (serverAddrs, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	found := make(chan string, 1)
+	found := make(chan serverAddrs, 1)
 	go func() {
+		var a serverAddrs
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), `"api":"`); ok {
-				found <- rest[:strings.IndexByte(rest, '"')]
+			if m, ok := logField(sc.Text(), "metrics"); ok {
+				a.metrics = m
+			}
+			if api, ok := logField(sc.Text(), "api"); ok {
+				a.api = api
+				found <- a
 				return
 			}
 		}
@@ -266,6 +302,15 @@ func waitForAddr(r io.Reader) (string, error) {
 	case a := <-found:
 		return a, nil
 	case <-ctx.Done():
-		return "", fmt.Errorf("server did not report its address within 10s")
+		return serverAddrs{}, fmt.Errorf("server did not report its address within 10s")
 	}
+}
+
+// logField returns a string field of a JSON log line.
+func logField(line, name string) (string, bool) {
+	_, rest, ok := strings.Cut(line, `"`+name+`":"`)
+	if !ok {
+		return "", false
+	}
+	return rest[:strings.IndexByte(rest, '"')], true
 }

@@ -19,6 +19,7 @@ func addAuthFlags(cmd *cobra.Command, cfg *server.Config) {
 	f.StringVar(&cfg.APITLSKey, "api-tls-key", "", "PEM private key for --api-tls-cert")
 	f.StringVar(&cfg.Metrics.Addr, "metrics-addr", "", "extra listener serving only GET /metrics, for scrapers that cannot SigV4-sign (Prometheus); a non-loopback address needs --metrics-bearer-token-file; TLS with the API certificate when --api-tls-cert is set")
 	f.StringVar(&cfg.Metrics.BearerTokenFile, "metrics-bearer-token-file", "", "file holding the token scrapes of --metrics-addr must send as \"Authorization: Bearer <token>\" (read at start)")
+	f.BoolVar(&cfg.Metrics.Pprof, "metrics-pprof", false, "also serve Go profiles under /debug/pprof/ on --metrics-addr (same bearer token), for performance work")
 }
 
 // applyInsecure: --insecure-no-auth means no authentication.

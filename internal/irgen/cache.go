@@ -177,10 +177,10 @@ func (c *Cache) Parts(node NodeRef, opts Options) ([]*ir.Proxy, error) {
 		}
 		return []*ir.Proxy{own}, nil
 	}
-	if mesh == nil || mesh.VirtualNodes[node.Name] == nil {
+	if mesh == nil || mesh.VirtualNodes.Get(node.Name) == nil {
 		return []*ir.Proxy{own}, nil
 	}
-	vn := mesh.VirtualNodes[node.Name]
+	vn := mesh.VirtualNodes.Get(node.Name)
 	opts = opts.withDefaults(prefersIPv6(ipPreference(mesh, vn)))
 	optsKey := opts.key()
 	return []*ir.Proxy{c.ownPart(mesh, vn, node, opts, optsKey), c.outboundPart(mesh, vn, opts, optsKey)}, nil

@@ -66,11 +66,11 @@ func (d *deps) hold(mesh *meshview.Mesh) bool {
 		var cur any
 		switch x.kind {
 		case depVirtualService:
-			cur = mesh.VirtualServices[x.name]
+			cur = mesh.VirtualServices.Get(x.name)
 		case depVirtualNode:
-			cur = mesh.VirtualNodes[x.name]
+			cur = mesh.VirtualNodes.Get(x.name)
 		case depVirtualRouter:
-			cur = mesh.VirtualRouters[x.name]
+			cur = mesh.VirtualRouters.Get(x.name)
 		}
 		if cur != x.obj {
 			return false
@@ -83,19 +83,19 @@ func (d *deps) hold(mesh *meshview.Mesh) bool {
 // recorded (t.deps may be nil).
 
 func (t *translator) virtualService(name string) *meshview.VirtualService {
-	v := t.mesh.VirtualServices[name]
+	v := t.mesh.VirtualServices.Get(name)
 	t.deps.add(depVirtualService, name, v)
 	return v
 }
 
 func (t *translator) virtualNode(name string) *meshview.VirtualNode {
-	v := t.mesh.VirtualNodes[name]
+	v := t.mesh.VirtualNodes.Get(name)
 	t.deps.add(depVirtualNode, name, v)
 	return v
 }
 
 func (t *translator) virtualRouter(name string) *meshview.VirtualRouter {
-	v := t.mesh.VirtualRouters[name]
+	v := t.mesh.VirtualRouters.Get(name)
 	t.deps.add(depVirtualRouter, name, v)
 	return v
 }

@@ -101,10 +101,10 @@ func (k gatewayTarget) key() string {
 
 // meshGateway returns a mesh's virtual gateway with its spec, or nil.
 func meshGateway(mesh *meshview.Mesh, name string) *meshview.VirtualGateway {
-	if mesh == nil || mesh.VirtualGateways[name] == nil || mesh.VirtualGateways[name].Spec == nil {
+	if mesh == nil || mesh.VirtualGateways.Get(name) == nil || mesh.VirtualGateways.Get(name).Spec == nil {
 		return nil
 	}
-	return mesh.VirtualGateways[name]
+	return mesh.VirtualGateways.Get(name)
 }
 
 // translateGateway fills out with the gateway's listeners, routes and
@@ -281,7 +281,7 @@ func (g *gatewayTranslator) plan(vs string) *outboundPlan {
 		return p
 	}
 	var p *outboundPlan
-	if v := g.mesh.VirtualServices[vs]; v != nil && v.Spec != nil {
+	if v := g.mesh.VirtualServices.Get(vs); v != nil && v.Spec != nil {
 		p = &outboundPlan{ports: map[uint32]*egressPort{}}
 		g.planBackend(p, v, g.policy)
 	}

@@ -72,11 +72,24 @@ const maxAttempts = 64
 // retry runs attempt until it succeeds, fails for a reason other than a
 // lost race, or runs out of attempts. Backoff is jittered so contending
 // writers spread out.
+//
+// Every read of an attempt is checked by a comparison of its commit, so
+// with a store that offers it (store.OptimisticReads) the attempts read
+// without waiting for a fence; an outcome without a commit (an error, a
+// replay) may rest on a stale read and is redone with fenced reads.
 func retry[T any](ctx context.Context, m *Manager, attempt func() (T, error)) (T, error) {
 	var zero T
+	opt, _ := m.st.(store.OptimisticReads)
+	optimistic := opt != nil && opt.BeginOptimistic(ctx)
 	for i := 0; ; i++ {
 		v, err := attempt()
 		if !errors.Is(err, errRetry) {
+			if optimistic {
+				optimistic = false
+				if opt.EndOptimistic(ctx) {
+					continue // redo with fenced reads
+				}
+			}
 			return v, err
 		}
 		if i+1 >= maxAttempts {

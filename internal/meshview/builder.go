@@ -8,8 +8,9 @@ import (
 )
 
 // builder derives the next snapshot from the previous one. Only meshes that
-// an event touches are copied (shallowly, one level of maps), so a change
-// in one mesh costs nothing for the others.
+// an event touches are copied, and in them only the Index shards written
+// (index.go), so a change in one mesh costs nothing for the others and
+// little in its own.
 type builder struct {
 	prev    *Snapshot
 	meshes  map[string]*Mesh
@@ -39,10 +40,10 @@ func (b *builder) mesh(name string) *Mesh {
 		return m
 	}
 	m := *old
-	m.VirtualNodes = maps.Clone(old.VirtualNodes)
-	m.VirtualServices = maps.Clone(old.VirtualServices)
-	m.VirtualRouters = maps.Clone(old.VirtualRouters)
-	m.VirtualGateways = maps.Clone(old.VirtualGateways)
+	m.VirtualNodes = old.VirtualNodes.fork()
+	m.VirtualServices = old.VirtualServices.fork()
+	m.VirtualRouters = old.VirtualRouters.fork()
+	m.VirtualGateways = old.VirtualGateways.fork()
 	b.meshes[name] = &m
 	return &m
 }
@@ -58,12 +59,12 @@ func (b *builder) put(r *appmesh.Resource) error {
 	case appmesh.KindVirtualNode:
 		var s *appmesh.VirtualNodeSpec
 		if s, err = decodeSpec[*appmesh.VirtualNodeSpec](r); err == nil {
-			m.VirtualNodes[r.Name] = &VirtualNode{Resource: r, Spec: s}
+			m.VirtualNodes.set(r.Name, &VirtualNode{Resource: r, Spec: s})
 		}
 	case appmesh.KindVirtualService:
 		var s *appmesh.VirtualServiceSpec
 		if s, err = decodeSpec[*appmesh.VirtualServiceSpec](r); err == nil {
-			m.VirtualServices[r.Name] = &VirtualService{Resource: r, Spec: s}
+			m.VirtualServices.set(r.Name, &VirtualService{Resource: r, Spec: s})
 		}
 	case appmesh.KindVirtualRouter:
 		err = b.putRouter(m, r)
@@ -85,10 +86,10 @@ func (b *builder) putRouter(m *Mesh, r *appmesh.Resource) error {
 		return err
 	}
 	routes := map[string]*Route{}
-	if old := m.VirtualRouters[r.Name]; old != nil {
+	if old := m.VirtualRouters.Get(r.Name); old != nil {
 		routes = old.Routes
 	}
-	m.VirtualRouters[r.Name] = &VirtualRouter{Resource: r, Spec: s, Routes: routes}
+	m.VirtualRouters.set(r.Name, &VirtualRouter{Resource: r, Spec: s, Routes: routes})
 	return nil
 }
 
@@ -105,14 +106,14 @@ func (b *builder) putRoute(m *Mesh, r *appmesh.Resource) error {
 // router returns a writable copy of a router (a placeholder if a route
 // arrives before its router, which a consistent store never shows).
 func (b *builder) router(m *Mesh, name string) *VirtualRouter {
-	old := m.VirtualRouters[name]
+	old := m.VirtualRouters.Get(name)
 	vr := &VirtualRouter{Routes: map[string]*Route{}}
 	if old != nil {
 		c := *old
 		c.Routes = maps.Clone(old.Routes)
 		vr = &c
 	}
-	m.VirtualRouters[name] = vr
+	m.VirtualRouters.set(name, vr)
 	return vr
 }
 
@@ -122,10 +123,10 @@ func (b *builder) putGateway(m *Mesh, r *appmesh.Resource) error {
 		return err
 	}
 	grs := map[string]*GatewayRoute{}
-	if old := m.VirtualGateways[r.Name]; old != nil {
+	if old := m.VirtualGateways.Get(r.Name); old != nil {
 		grs = old.GatewayRoutes
 	}
-	m.VirtualGateways[r.Name] = &VirtualGateway{Resource: r, Spec: s, GatewayRoutes: grs}
+	m.VirtualGateways.set(r.Name, &VirtualGateway{Resource: r, Spec: s, GatewayRoutes: grs})
 	return nil
 }
 
@@ -140,14 +141,14 @@ func (b *builder) putGatewayRoute(m *Mesh, r *appmesh.Resource) error {
 }
 
 func (b *builder) gateway(m *Mesh, name string) *VirtualGateway {
-	old := m.VirtualGateways[name]
+	old := m.VirtualGateways.Get(name)
 	vg := &VirtualGateway{GatewayRoutes: map[string]*GatewayRoute{}}
 	if old != nil {
 		c := *old
 		c.GatewayRoutes = maps.Clone(old.GatewayRoutes)
 		vg = &c
 	}
-	m.VirtualGateways[name] = vg
+	m.VirtualGateways.set(name, vg)
 	return vg
 }
 
@@ -158,19 +159,19 @@ func (b *builder) remove(r *appmesh.Resource) {
 	case appmesh.KindMesh:
 		m.Resource, m.Spec = nil, nil
 	case appmesh.KindVirtualNode:
-		delete(m.VirtualNodes, r.Name)
+		m.VirtualNodes.remove(r.Name)
 	case appmesh.KindVirtualService:
-		delete(m.VirtualServices, r.Name)
+		m.VirtualServices.remove(r.Name)
 	case appmesh.KindVirtualRouter:
-		delete(m.VirtualRouters, r.Name)
+		m.VirtualRouters.remove(r.Name)
 	case appmesh.KindRoute:
-		if m.VirtualRouters[r.Parent] != nil {
+		if m.VirtualRouters.Get(r.Parent) != nil {
 			delete(b.router(m, r.Parent).Routes, r.Name)
 		}
 	case appmesh.KindVirtualGateway:
-		delete(m.VirtualGateways, r.Name)
+		m.VirtualGateways.remove(r.Name)
 	case appmesh.KindGatewayRoute:
-		if m.VirtualGateways[r.Parent] != nil {
+		if m.VirtualGateways.Get(r.Parent) != nil {
 			delete(b.gateway(m, r.Parent).GatewayRoutes, r.Name)
 		}
 	}
@@ -180,7 +181,7 @@ func (b *builder) remove(r *appmesh.Resource) {
 func (b *builder) build(rev int64) (*Snapshot, []string) {
 	for name := range b.changed {
 		m := b.meshes[name]
-		if m.Resource == nil && len(m.VirtualNodes)+len(m.VirtualServices)+len(m.VirtualRouters)+len(m.VirtualGateways) == 0 {
+		if m.Resource == nil && m.VirtualNodes.Len()+m.VirtualServices.Len()+m.VirtualRouters.Len()+m.VirtualGateways.Len() == 0 {
 			delete(b.meshes, name)
 		}
 	}

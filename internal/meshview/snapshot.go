@@ -27,10 +27,10 @@ type Mesh struct {
 	Name            string
 	Resource        *appmesh.Resource
 	Spec            *appmesh.MeshSpec
-	VirtualNodes    map[string]*VirtualNode
-	VirtualServices map[string]*VirtualService
-	VirtualRouters  map[string]*VirtualRouter
-	VirtualGateways map[string]*VirtualGateway
+	VirtualNodes    Index[*VirtualNode]
+	VirtualServices Index[*VirtualService]
+	VirtualRouters  Index[*VirtualRouter]
+	VirtualGateways Index[*VirtualGateway]
 }
 
 // VirtualNode is a virtual node with its decoded spec.
@@ -98,11 +98,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func newMesh(name string) *Mesh {
-	return &Mesh{Name: name,
-		VirtualNodes: map[string]*VirtualNode{}, VirtualServices: map[string]*VirtualService{},
-		VirtualRouters: map[string]*VirtualRouter{}, VirtualGateways: map[string]*VirtualGateway{}}
-}
+func newMesh(name string) *Mesh { return &Mesh{Name: name} }
 
 // decodeSpec decodes a resource's spec into its typed form.
 func decodeSpec[T any](r *appmesh.Resource) (T, error) {

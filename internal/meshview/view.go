@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
 	"github.com/trellis-mesh/trellis/internal/manager"
 	"github.com/trellis-mesh/trellis/internal/store"
@@ -18,6 +20,9 @@ import (
 type View struct {
 	st  store.Store
 	log *slog.Logger
+
+	responses prometheus.Counter // watch responses applied
+	snapshots prometheus.Counter // snapshots published
 
 	mu      sync.Mutex
 	cur     *Snapshot
@@ -30,7 +35,20 @@ func New(st store.Store, log *slog.Logger) *View {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &View{st: st, log: log, changed: map[string]bool{}, notify: make(chan struct{}, 1)}
+	return &View{st: st, log: log, changed: map[string]bool{}, notify: make(chan struct{}, 1),
+		responses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_meshview_watch_responses_total",
+			Help: "Store watch responses with events that the mesh view applied."}),
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_meshview_snapshots_total",
+			Help: "Snapshots the mesh view published (one per load, and one per batch of queued watch responses, at most 256 each)."}),
+	}
+}
+
+// Collectors are the view's Prometheus metrics: watch responses applied
+// and snapshots published (their ratio is the batching of queued writes).
+func (v *View) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{v.responses, v.snapshots}
 }
 
 // Run loads every resource, then applies the store's changes in revision
@@ -77,7 +95,12 @@ func (v *View) load(ctx context.Context) (int64, error) {
 	return rev, nil
 }
 
-// follow applies watch responses until the watch ends.
+// follow applies watch responses until the watch ends. Responses that are
+// already queued when one arrives go into the same snapshot (at most
+// maxBatch of them): a build copies the changed meshes' maps, so one build
+// per queued response would cost O(mesh) per write under a burst of writes
+// to a large mesh, and the consumers (Next) coalesce to the newest
+// snapshot anyway.
 func (v *View) follow(ctx context.Context, rev int64) error {
 	ch, err := v.st.Watch(ctx, manager.KeyPrefix, rev)
 	if err != nil {
@@ -87,23 +110,59 @@ func (v *View) follow(ctx context.Context, rev int64) error {
 		if resp.Err != nil {
 			return resp.Err
 		}
-		if len(resp.Events) == 0 {
-			continue
-		}
 		v.mu.Lock()
 		b := newBuilder(v.cur)
 		v.mu.Unlock()
-		for _, ev := range resp.Events {
-			if err := v.apply(b, ev); err != nil {
-				v.log.Error("meshview: skipping undecodable resource", "key", ev.KV.Key, "err", err)
-			}
+		last, err := v.applyQueued(b, resp, ch)
+		if last > 0 {
+			v.publish(b.build(last))
 		}
-		v.publish(b.build(resp.Revision))
+		if err != nil {
+			return err
+		}
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
 	return errors.New("meshview: store watch ended")
+}
+
+// maxBatch bounds the watch responses folded into one snapshot, so that a
+// steady stream of writes still publishes snapshots.
+const maxBatch = 256
+
+// applyQueued applies first and then every response already queued on ch
+// (up to maxBatch in all), and returns the revision of the last one with
+// events (0: none), and the error a queued response carried.
+func (v *View) applyQueued(b *builder, first store.WatchResponse, ch <-chan store.WatchResponse) (int64, error) {
+	var last int64
+	resp := first
+	for n := 1; ; n++ {
+		if len(resp.Events) > 0 {
+			for _, ev := range resp.Events {
+				if err := v.apply(b, ev); err != nil {
+					v.log.Error("meshview: skipping undecodable resource", "key", ev.KV.Key, "err", err)
+				}
+			}
+			last = resp.Revision
+			v.responses.Inc()
+		}
+		if n == maxBatch {
+			return last, nil
+		}
+		var ok bool
+		select {
+		case resp, ok = <-ch:
+		default:
+			return last, nil
+		}
+		if !ok {
+			return last, nil // the loop in follow sees the closed channel
+		}
+		if resp.Err != nil {
+			return last, resp.Err
+		}
+	}
 }
 
 func (v *View) apply(b *builder, ev store.Event) error {
@@ -126,6 +185,7 @@ func (v *View) apply(b *builder, ev store.Event) error {
 }
 
 func (v *View) publish(s *Snapshot, changed []string) {
+	v.snapshots.Inc()
 	v.mu.Lock()
 	v.cur = s
 	for _, m := range changed {

@@ -74,10 +74,10 @@ func TestViewFollowsStore(t *testing.T) {
 		Action: &appmesh.HttpRouteAction{WeightedTargets: []appmesh.WeightedTarget{{VirtualNode: "a", Weight: 1}}}}})
 
 	s, changed := next(t, ctx, v, func(s *meshview.Snapshot) bool {
-		return s.Mesh("m") != nil && s.Mesh("m").VirtualRouters["r"] != nil && len(s.Mesh("m").VirtualRouters["r"].Routes) == 1
+		return s.Mesh("m") != nil && s.Mesh("m").VirtualRouters.Get("r") != nil && len(s.Mesh("m").VirtualRouters.Get("r").Routes) == 1
 	})
 	mm := s.Mesh("m")
-	if mm.VirtualNodes["a"].Spec.ServiceDiscovery.Dns.Hostname != "a.local" || mm.VirtualRouters["r"].Routes["x"].Spec.HttpRoute == nil {
+	if mm.VirtualNodes.Get("a").Spec.ServiceDiscovery.Dns.Hostname != "a.local" || mm.VirtualRouters.Get("r").Routes["x"].Spec.HttpRoute == nil {
 		t.Fatalf("snapshot content wrong: %+v", mm)
 	}
 	if !slices.Contains(changed, "m") || !slices.Equal(s.MeshNames(), []string{"m", "other"}) {
@@ -88,11 +88,11 @@ func TestViewFollowsStore(t *testing.T) {
 	if _, err := m.Delete(ctx, appmesh.Identity{Kind: appmesh.KindRoute, Mesh: "m", Parent: "r", Name: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	s2, changed := next(t, ctx, v, func(s *meshview.Snapshot) bool { return len(s.Mesh("m").VirtualRouters["r"].Routes) == 0 })
+	s2, changed := next(t, ctx, v, func(s *meshview.Snapshot) bool { return len(s.Mesh("m").VirtualRouters.Get("r").Routes) == 0 })
 	if !slices.Equal(changed, []string{"m"}) {
 		t.Errorf("changed after route delete = %v, want [m]", changed)
 	}
-	if len(s.Mesh("m").VirtualRouters["r"].Routes) != 1 {
+	if len(s.Mesh("m").VirtualRouters.Get("r").Routes) != 1 {
 		t.Error("previous snapshot was modified")
 	}
 	if s2.Mesh("other") != s.Mesh("other") {

@@ -57,9 +57,9 @@ func nodeExists(snap *meshview.Snapshot, ref irgen.NodeRef) bool {
 		return false
 	}
 	if ref.Kind == irgen.KindVirtualGateway {
-		return mesh.VirtualGateways[ref.Name] != nil
+		return mesh.VirtualGateways.Get(ref.Name) != nil
 	}
-	return mesh.VirtualNodes[ref.Name] != nil
+	return mesh.VirtualNodes.Get(ref.Name) != nil
 }
 
 // reportCounts hands the proxy counts to the server's metrics.

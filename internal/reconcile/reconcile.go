@@ -240,7 +240,7 @@ func meshesUsing(snap *meshview.Snapshot, names []registry.ServiceName) []string
 	}
 	var out []string
 	for _, m := range snap.MeshNames() {
-		for _, vn := range snap.Mesh(m).VirtualNodes {
+		for _, vn := range snap.Mesh(m).VirtualNodes.All() {
 			if vn.Spec == nil || vn.Spec.ServiceDiscovery == nil || vn.Spec.ServiceDiscovery.AwsCloudMap == nil {
 				continue
 			}

@@ -29,6 +29,9 @@ type MetricsConfig struct {
 	// "Authorization: Bearer <token>" (surrounding whitespace ignored;
 	// read once at start). Empty means no token, allowed on loopback only.
 	BearerTokenFile string
+	// Pprof also serves Go's profiles under /debug/pprof/ on this
+	// listener, behind the same bearer token (metricspprof.go).
+	Pprof bool
 }
 
 // metricsListener is the bound metrics listener and what serves it.
@@ -46,6 +49,9 @@ func listenMetrics(cfg Config, reg *prometheus.Registry, tlsCfg *tls.Config) (*m
 	if m.Addr == "" {
 		if m.BearerTokenFile != "" {
 			return nil, errors.New("--metrics-bearer-token-file needs --metrics-addr")
+		}
+		if m.Pprof {
+			return nil, errors.New("--metrics-pprof needs --metrics-addr")
 		}
 		return nil, nil
 	}
@@ -68,6 +74,9 @@ func listenMetrics(cfg Config, reg *prometheus.Registry, tlsCfg *tls.Config) (*m
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", requireBearer(token, refused, metricsHandler(reg)))
+	if m.Pprof {
+		mountPprof(mux, func(h http.Handler) http.Handler { return requireBearer(token, refused, h) })
+	}
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on metrics address %s: %w", m.Addr, err)

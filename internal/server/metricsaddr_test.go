@@ -127,6 +127,7 @@ func TestMetricsListenerConfig(t *testing.T) {
 		{"non-loopback without token", server.MetricsConfig{Addr: "0.0.0.0:0"}, "not a loopback address"},
 		{"empty host without token", server.MetricsConfig{Addr: ":0"}, "not a loopback address"},
 		{"token without address", server.MetricsConfig{BearerTokenFile: empty}, "needs --metrics-addr"},
+		{"pprof without address", server.MetricsConfig{Pprof: true}, "--metrics-pprof needs --metrics-addr"},
 		{"empty token", server.MetricsConfig{Addr: "127.0.0.1:0", BearerTokenFile: empty}, "is empty"},
 		{"missing token file", server.MetricsConfig{Addr: "127.0.0.1:0", BearerTokenFile: filepath.Join(dir, "nope")}, "read metrics bearer token"},
 	} {

@@ -269,6 +269,7 @@ func (s *Server) startXDS(ctx context.Context, mux *http.ServeMux, reg *registry
 	}
 	s.xds = xdsserver.New(s.xdsOptions())
 	view := meshview.New(s.store, s.log)
+	s.metrics.MustRegister(view.Collectors()...)
 	s.ready.view = view
 	rec := reconcile.New(view, s.xds, reconcile.Options{Logger: s.log, Endpoints: reg, EndpointChanges: reg, Secrets: secrets})
 	s.background(func() error { return view.Run(ctx) }, "meshview")

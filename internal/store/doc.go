@@ -6,4 +6,7 @@
 // The contract is deliberately the shape of etcd's KV API so that an etcd
 // backend is a thin adapter: store-wide revisions, multi-key transactions
 // guarded by revision comparisons, and watches that resume from a revision.
+// OptimisticReads is an optional extra for backends whose linearizable
+// reads wait on a fence (etcd's read cache): writers whose reads their
+// transaction's comparisons check may skip that wait.
 package store

@@ -22,5 +22,15 @@
 // of a linearizable etcd read that started after the call (readcache.go).
 // Concurrent reads share fences, and the reads of one read session
 // (WithReadSession, one API request) share one, so reads stay
-// linearizable while costing etcd far fewer requests.
+// linearizable while costing etcd far fewer requests. A writer whose
+// reads are all checked by its Txn's comparisons may skip the fence
+// (store.OptimisticReads, session.go); the manager's writes do.
+//
+// With the read cache, Watch is served from the cache's own etcd watch
+// too: the cache keeps its recent events in a bounded log
+// (sharedwatch.go), so a replica's stages (mesh view, history, registry,
+// ...) cost etcd one watch, not one each with previous values. A watch
+// whose cursor the log does not cover (older than it, or evicted because
+// its receiver fell behind) reads etcd with a watch of its own until it
+// catches up, so the contract's losslessness and ErrCompacted are kept.
 package etcd

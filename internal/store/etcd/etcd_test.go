@@ -46,14 +46,23 @@ func TestConformance(t *testing.T) {
 }
 
 // TestWatchCompacted checks that a watch from before etcd's compaction
-// ends with store.ErrCompacted, and one from after it works.
+// ends with store.ErrCompacted, and one from after it works, also when the
+// read cache's event log serves watches (it still holds those revisions).
 func TestWatchCompacted(t *testing.T) {
 	c := etcdtest.Start(t, 3)
-	s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: "/compact/"})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
+	for _, readCache := range []bool{false, true} {
+		t.Run(fmt.Sprintf("readcache=%v", readCache), func(t *testing.T) {
+			s, err := Open(t.Context(), Options{Endpoints: c.Endpoints(), Prefix: fmt.Sprintf("/compact/%v/", readCache), ReadCache: readCache})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			watchCompacted(t, s)
+		})
 	}
-	t.Cleanup(func() { _ = s.Close() })
+}
+
+func watchCompacted(t *testing.T, s *Store) {
 	var revs []int64
 	for i := range 5 {
 		rev, err := s.Txn(t.Context(), nil, []store.Op{store.Put(fmt.Sprintf("k%d", i), []byte("v"))})

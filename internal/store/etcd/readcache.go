@@ -42,10 +42,12 @@ type readCache struct {
 	keys    []string            // the keys of kvs, sorted (List, Count)
 	applied int64               // every revision up to here is applied
 	changed chan struct{}       // closed and replaced after each apply
+	log     eventLog            // recent events, for Watch (sharedwatch.go)
 }
 
 func newReadCache(s *Store) *readCache {
-	c := &readCache{s: s, kvs: map[string]store.KV{}, changed: make(chan struct{})}
+	c := &readCache{s: s, kvs: map[string]store.KV{}, changed: make(chan struct{}),
+		log: eventLog{cap: s.logCap, size: s.m.logSize}}
 	c.fencer.rev = func(ctx context.Context) (int64, error) {
 		s.m.fences.Inc()
 		return s.rawRevision(ctx)
@@ -62,6 +64,15 @@ func (c *readCache) read(ctx context.Context, fn func()) (ok bool, err error) {
 	var fence int64
 	if sess != nil {
 		fence = sess.get()
+		if sess.unfencedRead() {
+			// An optimistic writer's read (store.OptimisticReads): the
+			// copy as it is; its Txn's comparisons check it.
+			c.s.m.unfenced.Inc()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			fn()
+			return true, nil
+		}
 	}
 	if fence == 0 {
 		if fence, err = c.fencer.wait(ctx); err != nil {
@@ -177,6 +188,7 @@ func (c *readCache) load(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.kvs, c.keys = m, keys
+	c.log.reset(rev)
 	c.publish(rev)
 	c.mu.Unlock()
 	return nil
@@ -229,27 +241,39 @@ func (c *readCache) watchOnce(ctx context.Context, from int64) error {
 	return errors.New("watch channel closed")
 }
 
+// apply applies one watch response's events to the cache and records
+// those under the prefix in the event log, deletes with the value they
+// removed.
 func (c *readCache) apply(evs []*clientv3.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var logged []store.Event
 	for _, ev := range evs {
 		k := string(ev.Kv.Key)
 		if !strings.HasPrefix(k, c.s.prefix) {
 			continue
 		}
 		key := k[len(c.s.prefix):]
+		e := store.Event{Type: store.EventPut, KV: c.s.kv(ev.Kv)}
 		i, found := slices.BinarySearch(c.keys, key)
 		switch {
-		case ev.Type == mvccpb.DELETE && found:
-			delete(c.kvs, key)
-			c.keys = slices.Delete(c.keys, i, i+1)
 		case ev.Type == mvccpb.DELETE:
+			e.Type, e.KV.Value, e.KV.CreateRevision = store.EventDelete, nil, 0
+			if found {
+				e.PrevValue = c.kvs[key].Value
+				delete(c.kvs, key)
+				c.keys = slices.Delete(c.keys, i, i+1)
+			}
 		case found:
-			c.kvs[key] = c.s.kv(ev.Kv)
+			c.kvs[key] = e.KV
 		default:
-			c.kvs[key] = c.s.kv(ev.Kv)
+			c.kvs[key] = e.KV
 			c.keys = slices.Insert(c.keys, i, key)
 		}
+		logged = append(logged, e)
+	}
+	if len(logged) > 0 {
+		c.log.add(logEntry{rev: logged[len(logged)-1].KV.ModRevision, events: logged})
 	}
 	c.publish(evs[len(evs)-1].Kv.ModRevision)
 }

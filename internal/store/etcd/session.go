@@ -19,6 +19,9 @@ type sessionKey struct{}
 type readSession struct {
 	mu    sync.Mutex
 	fence int64
+	// optimistic: reads without a fence are allowed (BeginOptimistic);
+	// unfenced: one was served and no Txn committed after it.
+	optimistic, unfenced bool
 }
 
 // WithReadSession returns ctx carrying a new read session. Only the read
@@ -53,9 +56,60 @@ func (s *readSession) raise(rev int64) {
 	s.fence = max(s.fence, rev)
 }
 
-// reset clears the fence, so the next read takes a fresh one.
+// committed records a committed Txn at rev: later reads see it, and the
+// unfenced reads before it were checked by its comparisons.
+func (s *readSession) committed(rev int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fence = max(s.fence, rev)
+	s.unfenced = false
+}
+
+// reset clears the fence, so the next read takes a fresh one, and ends
+// optimistic reads (a failed Txn: the reads were stale or contended).
 func (s *readSession) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fence = 0
+	s.fence, s.optimistic, s.unfenced = 0, false, false
+}
+
+// unfencedRead reports whether a read may skip the fence, and records
+// that it did.
+func (s *readSession) unfencedRead() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.optimistic || s.fence != 0 {
+		return false
+	}
+	s.unfenced = true
+	return true
+}
+
+// BeginOptimistic implements store.OptimisticReads.
+func (s *Store) BeginOptimistic(ctx context.Context) bool {
+	sess := sessionOf(ctx)
+	if sess == nil || s.cache == nil {
+		return false
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	sess.optimistic = true
+	return true
+}
+
+// EndOptimistic implements store.OptimisticReads.
+func (s *Store) EndOptimistic(ctx context.Context) bool {
+	sess := sessionOf(ctx)
+	if sess == nil {
+		return false
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	stale := sess.unfenced
+	sess.optimistic, sess.unfenced = false, false
+	if stale {
+		sess.fence = 0 // the redo's reads take a fresh fence
+		s.m.optimisticRedos.Inc()
+	}
+	return stale
 }

@@ -44,6 +44,9 @@ type Options struct {
 	ReadCache bool
 	// Registerer, when set, gets the store's Prometheus metrics.
 	Registerer prometheus.Registerer
+
+	// watchLogCap overrides watchLogCap (tests of the bound).
+	watchLogCap int
 }
 
 // Store is the etcd implementation of store.Store.
@@ -53,6 +56,7 @@ type Store struct {
 	prefix string
 	log    *slog.Logger
 	m      *metrics
+	logCap int // bound of the read cache's event log
 
 	mu      sync.Mutex
 	closed  bool
@@ -119,8 +123,11 @@ func New(cli *clientv3.Client, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.watchLogCap <= 0 {
+		opts.watchLogCap = watchLogCap
+	}
 	s := &Store{cli: cli, prefix: opts.Prefix, log: opts.Logger, closing: make(chan struct{}),
-		m: newMetrics(opts.Registerer, opts.Logger)}
+		m: newMetrics(opts.Registerer, opts.Logger), logCap: opts.watchLogCap}
 	s.life, s.stopLife = context.WithCancel(context.Background())
 	if opts.ReadCache {
 		s.cache = newReadCache(s)
@@ -284,6 +291,13 @@ func (s *Store) rawRevision(ctx context.Context) (int64, error) {
 func (s *Store) Compact(ctx context.Context, rev int64) error {
 	if _, err := s.cli.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil {
 		return s.mapErr(fmt.Sprintf("compact %d", rev), err)
+	}
+	if s.cache != nil {
+		// A watch from before rev must end with ErrCompacted, as it
+		// would on etcd: the shared log stops covering it.
+		s.cache.mu.Lock()
+		s.cache.log.trim(rev - 1)
+		s.cache.mu.Unlock()
 	}
 	return nil
 }

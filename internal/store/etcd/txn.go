@@ -52,7 +52,7 @@ func (s *Store) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (
 		return 0, fmt.Errorf("store/etcd: txn: %w", store.ErrConflict)
 	}
 	if sess != nil {
-		sess.raise(resp.Header.Revision)
+		sess.committed(resp.Header.Revision)
 	}
 	return resp.Header.Revision, nil
 }

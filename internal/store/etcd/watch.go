@@ -57,14 +57,25 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (<
 	return w.out, nil
 }
 
-// run is the watcher goroutine: it (re)opens etcd watches until the watch
-// ends for good.
+// run is the watcher goroutine: it reads the read cache's event log while
+// that covers its cursor, else (re)opens etcd watches of its own, until the
+// watch ends for good.
 func (w *watcher) run() {
 	defer w.s.watches.Done()
 	defer close(w.out)
 	for {
-		err := w.once()
+		var err error
+		if w.s.logCovers(w.cursor) {
+			err = w.shared()
+		} else {
+			err = w.once()
+		}
 		switch {
+		case errors.Is(err, errCovered):
+			continue
+		case errors.Is(err, errBehind):
+			w.s.m.logBehind.Inc()
+			continue
 		case errors.Is(err, errStop) || w.ctx.Err() != nil:
 			return
 		case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrCompacted):
@@ -85,7 +96,8 @@ func (w *watcher) run() {
 }
 
 // once opens one etcd watch from cursor+1 and delivers its events until it
-// breaks. WithRequireLeader ends the watch when its member loses the
+// breaks, or until the read cache's event log covers the cursor
+// (errCovered: run continues from the log, sharedwatch.go). WithRequireLeader ends the watch when its member loses the
 // cluster's leader, so a cut-off member cannot stall the watch silently.
 func (w *watcher) once() error {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(w.ctx))
@@ -112,6 +124,9 @@ func (w *watcher) once() error {
 			w.cursor = evs[len(evs)-1].KV.ModRevision
 			if err := w.send(store.WatchResponse{Events: evs, Revision: w.cursor}); err != nil {
 				return err
+			}
+			if w.s.logCovers(w.cursor) {
+				return errCovered
 			}
 		case <-w.ctx.Done():
 			return errStop
