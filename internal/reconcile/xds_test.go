@@ -28,7 +28,10 @@ func TestNoProxyStranded(t *testing.T) {
 	const streams, conns, clients = 1500, 6, 50
 	m := newTestMesh(t, 2, clients)
 	reg := prometheus.NewRegistry()
-	srv := xdsserver.New(xdsserver.Options{Logger: quietLogger(), Registerer: reg})
+	// 250 streams share each connection here (an Envoy opens a few on
+	// its own), above the default per-connection cap.
+	srv := xdsserver.New(xdsserver.Options{Logger: quietLogger(), Registerer: reg,
+		Limits: xdsserver.Limits{MaxStreamsPerConn: streams}})
 	addr := serveXDS(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
