@@ -10,8 +10,10 @@ import (
 
 // Auto-mTLS (docs/mtls.md) is Trellis's own mode, outside the App Mesh
 // API: a mesh tagged MTLSTag = MTLSStrict gets mutual TLS between all its
-// proxies without any TLS in the specs (MTLSPermissive: the same, but
-// listeners also accept plaintext, for migrating).
+// proxies without any TLS in the specs. Two more values are the steps of
+// a migration, each changing one side only (docs/mtls.md): MTLSAccept
+// (listeners accept mTLS and plaintext, callers stay plaintext), then
+// MTLSPermissive (the same listeners, callers originate mTLS).
 //
 //   - A virtual-node listener without a tls block terminates mTLS with the
 //     node's SVID (SDS secret named by its SPIFFE id), validates the client
@@ -25,7 +27,8 @@ import (
 //     callers, see Cache) and checks the server's id the same way.
 //   - Listeners and client policies with their own TLS keep App Mesh's
 //     meaning. Virtual-gateway listeners face clients outside the mesh
-//     and stay as their specs say; a gateway's egress originates mTLS.
+//     and stay as their specs say; a gateway's egress originates mTLS
+//     as any caller does (PERMISSIVE and STRICT).
 //
 // The sidecar's SDS server serves the SVID under both its SPIFFE id and
 // SVIDSecretAlias, and the trust bundle under the trust domain name.
@@ -35,10 +38,15 @@ const (
 	// MTLSStrict turns it on (case-insensitive): listeners accept mTLS
 	// only.
 	MTLSStrict = "STRICT"
-	// MTLSPermissive is the migration step: callers originate mTLS, and
-	// listeners accept mTLS and plaintext, so a mesh moves from
-	// plaintext to STRICT (and back) without a failed request: tag it
-	// PERMISSIVE, wait for the proxies to update, then STRICT.
+	// MTLSAccept is the first migration step: listeners accept mTLS and
+	// plaintext (as in PERMISSIVE), callers, gateways included, keep
+	// sending plaintext. Only listeners change from off to ACCEPT.
+	MTLSAccept = "ACCEPT"
+	// MTLSPermissive is the second migration step: listeners as in
+	// ACCEPT, callers originate mTLS. Only callers change from ACCEPT to
+	// PERMISSIVE, and only listeners from PERMISSIVE to STRICT, so a mesh
+	// moves off -> ACCEPT -> PERMISSIVE -> STRICT (and back) without a
+	// failed request when the proxies update between steps.
 	MTLSPermissive = "PERMISSIVE"
 	// DefaultTrustDomain is the trust domain when the proxy names none
 	// (the CA's default).
@@ -51,8 +59,8 @@ const (
 // AutoMTLS reports whether a mesh is tagged for auto-mTLS.
 func AutoMTLS(mesh *meshview.Mesh) bool { return autoMTLSMode(mesh) != "" }
 
-// autoMTLSMode is the listener mode of the mesh's auto-mTLS: STRICT,
-// PERMISSIVE, or "" when off (no tag, or another value).
+// autoMTLSMode is the mesh's auto-mTLS mode: STRICT, PERMISSIVE, ACCEPT,
+// or "" when off (no tag, or another value).
 func autoMTLSMode(mesh *meshview.Mesh) string {
 	if mesh == nil || mesh.Resource == nil {
 		return ""
@@ -62,7 +70,7 @@ func autoMTLSMode(mesh *meshview.Mesh) string {
 			continue
 		}
 		switch v := strings.ToUpper(strings.TrimSpace(t.Value)); v {
-		case MTLSStrict, MTLSPermissive:
+		case MTLSStrict, MTLSPermissive, MTLSAccept:
 			return v
 		}
 	}
@@ -99,7 +107,8 @@ func (t *translator) selfID() string {
 }
 
 // autoListenerTLS is the mTLS an auto-mTLS listener without a tls block
-// terminates, and its mode (the mesh's: STRICT or PERMISSIVE).
+// terminates, and its listener mode: STRICT, or PERMISSIVE (mTLS and
+// plaintext) for the mesh modes PERMISSIVE and ACCEPT.
 func (t *translator) autoListenerTLS(proto string) (*ir.DownstreamTLS, string) {
 	td := t.trustDomain()
 	return &ir.DownstreamTLS{
@@ -107,7 +116,15 @@ func (t *translator) autoListenerTLS(proto string) (*ir.DownstreamTLS, string) {
 		Trust:        &ir.CertSource{SDSSecret: td},
 		URISANPrefix: MeshIDPrefix(td, t.mesh.Name),
 		ALPN:         alpnFor(proto),
-	}, autoMTLSMode(t.mesh)
+	}, listenerMode(autoMTLSMode(t.mesh))
+}
+
+// listenerMode is the listener TLS mode of a mesh auto-mTLS mode.
+func listenerMode(mode string) string {
+	if mode == MTLSAccept {
+		return appmesh.TLSModePermissive
+	}
+	return mode
 }
 
 // autoUpstreamTLS is the mTLS a caller originates towards an auto-mTLS
@@ -127,4 +144,15 @@ func (t *translator) autoUpstreamTLS(sni, proto string) *ir.UpstreamTLS {
 // auto-mTLS: the mesh opted in and the listener has no tls block.
 func (t *translator) autoMTLSListener(l *appmesh.Listener) bool {
 	return l.Tls == nil && AutoMTLS(t.mesh)
+}
+
+// autoMTLSCaller reports whether a caller originates auto-mTLS towards a
+// target listener: the listener is served with auto-mTLS and the mesh is
+// past the ACCEPT step (PERMISSIVE or STRICT).
+func (t *translator) autoMTLSCaller(l *appmesh.Listener) bool {
+	if l.Tls != nil {
+		return false
+	}
+	m := autoMTLSMode(t.mesh)
+	return m == MTLSStrict || m == MTLSPermissive
 }

@@ -86,7 +86,7 @@ func (t *translator) upstreamTLS(p *appmesh.ClientPolicyTls, target *meshview.Vi
 		switch {
 		case serverSpeaksTLS(l):
 			return &ir.UpstreamTLS{SNI: name, ALPN: alpnFor(proto)}
-		case t.autoMTLSListener(l):
+		case t.autoMTLSCaller(l):
 			return t.autoUpstreamTLS(name, proto)
 		}
 		return nil

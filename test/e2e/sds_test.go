@@ -285,9 +285,12 @@ func deadlineOf(ctx context.Context) time.Time {
 }
 
 // TestAutoMTLSMigration: a running plaintext mesh moves to auto-mTLS and
-// back by its tag, through PERMISSIVE (callers originate mTLS, listeners
-// accept both), under steady load with no failed request. A tag edit
-// leaves the spec alone, yet re-translates every proxy of the mesh.
+// back by its tag, off -> ACCEPT -> PERMISSIVE -> STRICT -> PERMISSIVE ->
+// ACCEPT -> off, under steady load with no failed request. Each step
+// changes one side only (secure's listener, or front's cluster towards
+// it), and the test waits as the operator does (docs/mtls.md): every
+// proxy SYNCED in /v1/proxies, the changed one at a new version. A tag
+// edit leaves the spec alone, yet re-translates every proxy of the mesh.
 func TestAutoMTLSMigration(t *testing.T) {
 	m, _ := setupSDSMesh(t, nil, time.Hour, false)
 	eventually(t, 15*time.Second, m.c.expectBody(m.frontAddr, "secure.local", "/", nil, "secure"))
@@ -297,10 +300,6 @@ func TestAutoMTLSMigration(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	l := runLoad(ctx, m.c, m.frontAddr, "secure.local", 100, 4)
 	arn := "arn:aws:appmesh:us-west-2:123456789012:mesh/idm"
-	tag := func(v string) {
-		must[*appmesh.TagResourceOutput](t)(m.cp.client.TagResource(m.cp.ctx, &appmesh.TagResourceInput{
-			ResourceArn: aws.String(arn), Tags: []types.TagRef{{Key: aws.String("trellis.io/mtls"), Value: aws.String(v)}}}))
-	}
 	callerSeen := func(want bool) func() error {
 		return func() error {
 			if got := strings.Contains(m.app.lastH.Load().Get("X-Forwarded-Client-Cert"), m.front.id.String()); got != want {
@@ -318,32 +317,49 @@ func TestAutoMTLSMigration(t *testing.T) {
 			return nil
 		}
 	}
-	// step logs the load's figures after each step, so that a failure
-	// names the transition it happened in.
-	step := func(name string) {
-		t.Logf("after %s: ok=%d failed=%d", name, l.ok.Load(), l.failed.Load())
+	steps := []struct {
+		from, to string // "" is off (no tag)
+		changed  string // the one proxy the step changes
+		check    func() error
+	}{
+		{"", "ACCEPT", "secure", callerSeen(false)},
+		{"ACCEPT", "PERMISSIVE", "front", callerSeen(true)},
+		{"PERMISSIVE", "STRICT", "secure", plaintextOK(false)},
+		{"STRICT", "PERMISSIVE", "secure", plaintextOK(true)},
+		{"PERMISSIVE", "ACCEPT", "front", callerSeen(false)},
+		{"ACCEPT", "", "secure", plaintextOK(true)},
 	}
-	tag("PERMISSIVE")
-	eventually(t, 15*time.Second, callerSeen(true))
-	eventually(t, 5*time.Second, plaintextOK(true))
-	step("off -> PERMISSIVE")
-	tag("STRICT")
-	eventually(t, 15*time.Second, plaintextOK(false))
-	step("PERMISSIVE -> STRICT")
-	tag("PERMISSIVE")
-	eventually(t, 15*time.Second, plaintextOK(true))
-	step("STRICT -> PERMISSIVE")
-	must[*appmesh.UntagResourceOutput](t)(m.cp.client.UntagResource(m.cp.ctx, &appmesh.UntagResourceInput{
-		ResourceArn: aws.String(arn), TagKeys: []string{"trellis.io/mtls"}}))
-	eventually(t, 15*time.Second, callerSeen(false))
-	time.Sleep(2 * time.Second)
-	step("PERMISSIVE -> off")
+	for _, s := range steps {
+		before, err := m.cp.proxyVersions("idm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.tagMTLS(t, arn, s.to)
+		m.cp.waitProxiesUpdated(t, "idm", before, s.changed)
+		eventually(t, 15*time.Second, s.check)
+		time.Sleep(time.Second) // the load runs through each state
+		// The figures after each step name the transition a failure
+		// happened in.
+		t.Logf("after %q -> %q: ok=%d failed=%d", s.from, s.to, l.ok.Load(), l.failed.Load())
+	}
 	stop()
 	l.wait()
 	t.Logf("ok=%d failed=%d", l.ok.Load(), l.failed.Load())
 	if l.failed.Load() != 0 {
 		t.Errorf("%d requests failed during the migration: %v", l.failed.Load(), l.failures)
 	}
+}
+
+// tagMTLS sets the mesh's trellis.io/mtls tag to v, or removes it for "".
+func (m *sdsMesh) tagMTLS(t *testing.T, arn, v string) {
+	t.Helper()
+	if v == "" {
+		must[*appmesh.UntagResourceOutput](t)(m.cp.client.UntagResource(m.cp.ctx, &appmesh.UntagResourceInput{
+			ResourceArn: aws.String(arn), TagKeys: []string{"trellis.io/mtls"}}))
+		return
+	}
+	must[*appmesh.TagResourceOutput](t)(m.cp.client.TagResource(m.cp.ctx, &appmesh.TagResourceInput{
+		ResourceArn: aws.String(arn), Tags: []types.TagRef{{Key: aws.String("trellis.io/mtls"), Value: aws.String(v)}}}))
 }
 
 // TestAutoMTLSGateway: a virtual gateway of an auto-mTLS mesh serves its
