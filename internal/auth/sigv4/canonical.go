@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -169,7 +170,7 @@ func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
 	default:
-		values = r.Header.Values(name)
+		values = r.Header[canonicalHeaderKey(name)]
 	}
 	for i, v := range values {
 		if i > 0 {
@@ -178,6 +179,34 @@ func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 		b = appendCollapsed(b, v)
 	}
 	return b
+}
+
+// canonicalHeaderKey is textproto.CanonicalMIMEHeaderKey(name), without
+// allocating for the headers the AWS SDKs and CLI sign.
+func canonicalHeaderKey(name string) string {
+	switch name {
+	case "x-amz-date":
+		return "X-Amz-Date"
+	case "x-amz-content-sha256":
+		return "X-Amz-Content-Sha256"
+	case "x-amz-security-token":
+		return "X-Amz-Security-Token"
+	case "x-amz-user-agent":
+		return "X-Amz-User-Agent"
+	case "x-amz-target":
+		return "X-Amz-Target"
+	case "amz-sdk-invocation-id":
+		return "Amz-Sdk-Invocation-Id"
+	case "amz-sdk-request":
+		return "Amz-Sdk-Request"
+	case "content-type":
+		return "Content-Type"
+	case "content-md5":
+		return "Content-Md5"
+	case "user-agent":
+		return "User-Agent"
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // appendCollapsed appends s trimmed, with every run of spaces turned into
