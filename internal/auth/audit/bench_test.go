@@ -1,10 +1,15 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkAppendParallel measures durable appends from many goroutines:
@@ -82,4 +87,49 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSyncModes is the CPU of making one group commit durable (a
+// 6 KiB write, about 14 records, then a sync) in three ways: appending and
+// fsync (the log before issue 12's cuts), appending and fdatasync (the log
+// now), and overwriting a pre-zeroed file and fdatasync (what preallocated
+// segments would do; not used, see BENCHMARKS.md).
+//
+//	go test -run '^$' -bench SyncModes -benchtime 1000x ./internal/auth/audit/
+func BenchmarkSyncModes(b *testing.B) {
+	batch := bytes.Repeat([]byte("x"), 6<<10)
+	for _, mode := range []string{"append+fsync", "append+fdatasync", "prezeroed+fdatasync"} {
+		b.Run(mode, func(b *testing.B) {
+			f, err := os.OpenFile(filepath.Join(b.TempDir(), "sync"), os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			if mode == "prezeroed+fdatasync" {
+				if _, err := f.WriteAt(make([]byte, (b.N+1)*len(batch)), 0); err != nil {
+					b.Fatal(err)
+				}
+				if err := f.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := f.WriteAt(batch, int64(i*len(batch))); err != nil {
+					b.Fatal(err)
+				}
+				if mode == "append+fsync" {
+					err = f.Sync()
+				} else {
+					err = unix.Fdatasync(int(f.Fd()))
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/sync")
+		})
+	}
 }
