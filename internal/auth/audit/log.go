@@ -158,7 +158,8 @@ func (l *Log) create(seq uint64) error {
 func (l *Log) Collectors() []prometheus.Collector { return l.m.collectors() }
 
 // Append redacts and encodes r, fills EventVersion, EventTime, EventID and
-// EventType when empty, and returns once the record is written and fsynced.
+// EventType when empty, and returns once the record is written and synced
+// (fdatasync).
 // r is not modified. If ctx ends while the record is still queued, Append
 // withdraws it and returns ctx's error; once a commit has taken it, Append
 // waits for that commit.
