@@ -178,3 +178,19 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached in 5 s")
 }
+
+// TestReleaseKeepsBuffersUpToTheBound: a line buffer of maxPooledLine
+// bytes is kept for reuse, a larger one is dropped.
+func TestReleaseKeepsBuffersUpToTheBound(t *testing.T) {
+	l := openT(t, Options{Dir: t.TempDir()})
+	for _, tc := range []struct {
+		size int
+		kept bool
+	}{{maxPooledLine, true}, {maxPooledLine + 1, false}} {
+		e := &entry{line: make([]byte, 0, tc.size), done: make(chan error, 1)}
+		l.release(e)
+		if kept := e.line != nil; kept != tc.kept {
+			t.Errorf("buffer of %d bytes: kept %v, want %v", tc.size, kept, tc.kept)
+		}
+	}
+}

@@ -51,8 +51,9 @@ type Log struct {
 	log  *slog.Logger
 	m    *metrics
 	// entries recycles entries and their line buffers. Owner: this Log.
-	// Bound: the pool's own (idle entries are dropped at GC). No
-	// invalidation: an entry is reset when taken.
+	// Bound: idle entries are dropped at GC, and a buffer over
+	// maxPooledLine is not kept (see release). No invalidation: an entry is
+	// reset when taken.
 	entries sync.Pool
 
 	mu      sync.Mutex
@@ -174,18 +175,18 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	line, err := l.encode(e.line[:0], r)
 	e.line = line
 	if err != nil {
-		l.entries.Put(e)
+		l.release(e)
 		l.m.errors.Inc()
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		l.entries.Put(e)
+		l.release(e)
 		return err
 	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		l.entries.Put(e)
+		l.release(e)
 		l.m.errors.Inc()
 		return ErrClosed
 	}
@@ -195,13 +196,25 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	l.mu.Unlock()
 	if !lead {
 		if err = l.wait(ctx, e); err != errLead {
-			l.entries.Put(e)
+			l.release(e)
 			return err
 		}
 	}
 	err = l.lead(e)
-	l.entries.Put(e)
+	l.release(e)
 	return err
+}
+
+// maxPooledLine is the largest line buffer release keeps for reuse; an
+// entry that held a larger record goes back to the pool without it.
+const maxPooledLine = 64 << 10
+
+// release returns e to the pool once its caller is done with it.
+func (l *Log) release(e *entry) {
+	if cap(e.line) > maxPooledLine {
+		e.line = nil
+	}
+	l.entries.Put(e)
 }
 
 // wait waits for e's commit, or for the leader's role (errLead). If ctx
