@@ -27,7 +27,7 @@ func (w *auditWriter) WriteHeader(status int) {
 	w.written = true
 	h := w.ResponseWriter.Header()
 	w.ev.Status = status
-	w.ev.RequestID = h.Get("X-Amzn-RequestId")
+	w.ev.RequestID = h.Get("X-Amzn-Requestid") // X-Amzn-RequestId in canonical form: no copy per call
 	if status >= 300 {
 		w.ev.ErrorCode = h.Get("X-Amzn-ErrorType")
 	}

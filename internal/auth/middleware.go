@@ -131,7 +131,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			aerr = m.authorize(r, op, id, body)
 		}
 		ev := &Event{Time: time.Now().UTC(), Op: op, Region: m.opts.Classifier.Region,
-			SourceIP: sourceIP(r).String(), UserAgent: r.UserAgent()}
+			SourceIP: sourceIPString(r), UserAgent: r.UserAgent()}
 		if m.opts.Audit != nil {
 			ev.RequestParameters = jsonObject(body)
 		}
@@ -254,6 +254,18 @@ func sourceIP(r *http.Request) netip.Addr {
 	return a.Unmap()
 }
 
+// sourceIPString is sourceIP(r).String(), without a copy when the peer is
+// a plain IPv4 address (its text in RemoteAddr is already canonical).
+func sourceIPString(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err == nil {
+		if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
+			return host
+		}
+	}
+	return sourceIP(r).String()
+}
+
 func newRequestID() string {
 	s := randomSecret(16)
 	return s[:22]
@@ -261,8 +273,11 @@ func newRequestID() string {
 
 // jsonObject decodes a JSON object body for the audit record; nil otherwise.
 func jsonObject(body []byte) any {
+	if len(body) == 0 {
+		return nil // before m: a declared m escapes (allocates) even when unused
+	}
 	var m map[string]any
-	if len(body) == 0 || json.Unmarshal(body, &m) != nil {
+	if json.Unmarshal(body, &m) != nil {
 		return nil
 	}
 	return m
@@ -271,11 +286,14 @@ func jsonObject(body []byte) any {
 // requestTags reads the tags of a request body: App Mesh's
 // "tags": [{"key","value"}] or Cloud Map's "Tags": [{"Key","Value"}].
 func requestTags(body []byte) (map[string]string, []string) {
+	if len(body) == 0 {
+		return nil, nil // before b: a declared b escapes (allocates) even when unused
+	}
 	var b struct {
 		Tags  []struct{ Key, Value string } `json:"tags"`
 		Tags2 []struct{ Key, Value string } `json:"Tags"`
 	}
-	if len(body) == 0 || json.Unmarshal(body, &b) != nil {
+	if json.Unmarshal(body, &b) != nil {
 		return nil, nil
 	}
 	all := append(b.Tags, b.Tags2...)

@@ -206,3 +206,13 @@ func TestMentionsResourceTag(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceIPString: the no-copy path gives what sourceIP(r).String() does.
+func TestSourceIPString(t *testing.T) {
+	for _, addr := range []string{"10.0.0.1:5", "[::1]:80", "[::ffff:10.0.0.2]:80", "[fe80::1%eth0]:1", "junk", "1.2.3.4", ":80", "010.0.0.1:5"} {
+		r := &http.Request{RemoteAddr: addr}
+		if got, want := sourceIPString(r), sourceIP(r).String(); got != want {
+			t.Errorf("%q: got %q, want %q", addr, got, want)
+		}
+	}
+}

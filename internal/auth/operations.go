@@ -203,8 +203,9 @@ func routeOf(segs []string) (kind appmesh.Kind, id appmesh.Identity, item, ok bo
 }
 
 func splitPath(escaped string) []string {
-	var out []string
-	for s := range strings.SplitSeq(strings.Trim(escaped, "/"), "/") {
+	trimmed := strings.Trim(escaped, "/")
+	out := make([]string, 0, strings.Count(trimmed, "/")+1)
+	for s := range strings.SplitSeq(trimmed, "/") {
 		if u, err := url.PathUnescape(s); err == nil {
 			s = u
 		}

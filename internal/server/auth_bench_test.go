@@ -54,37 +54,10 @@ func benchDescribeAuth(b *testing.B, callersPerCPU int) {
 		name      string
 		on, audit bool
 	}{{"auth=off", false, false}, {"auth=on,audit=off", true, false}, {"auth=on,audit=on", true, true}} {
-		on := bc.on
+		on, audit := bc.on, bc.audit
 		b.Run(bc.name, func(b *testing.B) {
-			cfg := config(b.TempDir())
-			cfg.Auth.Enabled = on
-			cfg.Metrics.Addr = "127.0.0.1:0" // to read the audit log's group commit figures
-			if on && !bc.audit {
-				cfg.Auth.Audit = nopAuditor{}
-			}
-			s, err := server.Start(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Stop()
-			var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", "")
-			if on {
-				c, err := awscreds.FromFile(s.AdminCredentialsFile(), "default")
-				if err != nil {
-					b.Fatal(err)
-				}
-				creds = awscreds.Provider{Creds: c}
-			}
-			// Keep one idle connection per caller so every call reuses one.
-			httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-				t.MaxIdleConnsPerHost = callersPerCPU * runtime.GOMAXPROCS(0)
-			})
-			client := appmesh.New(appmesh.Options{Region: testRegion, BaseEndpoint: aws.String("http://" + s.Addr()),
-				Credentials: creds, HTTPClient: httpClient})
+			s, client := startBenchServer(b, on, audit, callersPerCPU*runtime.GOMAXPROCS(0))
 			ctx := context.Background()
-			if _, err := client.CreateMesh(ctx, &appmesh.CreateMeshInput{MeshName: aws.String("bench")}); err != nil {
-				b.Fatal(err)
-			}
 			b.SetParallelism(callersPerCPU) // concurrent callers let the audit log group its fsyncs
 			cpu0, wall0 := cpuTime(), time.Now()
 			b.ResetTimer()
@@ -105,6 +78,43 @@ func benchDescribeAuth(b *testing.B, callersPerCPU int) {
 			}
 		})
 	}
+}
+
+// startBenchServer starts a server with authentication on or off and,
+// when on, the durable audit log or a no-op auditor; it returns it with an
+// official SDK client (signing in every case) that keeps conns idle
+// connections, and the mesh "bench" created. The server stops at the end
+// of the benchmark.
+func startBenchServer(b *testing.B, on, audit bool, conns int) (*server.Server, *appmesh.Client) {
+	cfg := config(b.TempDir())
+	cfg.Auth.Enabled = on
+	cfg.Metrics.Addr = "127.0.0.1:0" // to read the audit log's group commit figures
+	if on && !audit {
+		cfg.Auth.Audit = nopAuditor{}
+	}
+	s, err := server.Start(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Stop() })
+	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", "")
+	if on {
+		c, err := awscreds.FromFile(s.AdminCredentialsFile(), "default")
+		if err != nil {
+			b.Fatal(err)
+		}
+		creds = awscreds.Provider{Creds: c}
+	}
+	// Keep one idle connection per caller so every call reuses one.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = conns
+	})
+	client := appmesh.New(appmesh.Options{Region: testRegion, BaseEndpoint: aws.String("http://" + s.Addr()),
+		Credentials: creds, HTTPClient: httpClient})
+	if _, err := client.CreateMesh(context.Background(), &appmesh.CreateMeshInput{MeshName: aws.String("bench")}); err != nil {
+		b.Fatal(err)
+	}
+	return s, client
 }
 
 // cpuTime is the user+system CPU time this process has used.

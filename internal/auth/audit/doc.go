@@ -4,11 +4,18 @@
 // event and resource.
 //
 // Durability: Log.Append returns only after the record's bytes are written
-// and fsynced. Concurrent appends are group-committed: one writer goroutine
-// takes every record queued while the previous fsync ran, writes them with
-// one write and covers them with one fsync. A write or fsync error is sticky:
-// the Log then fails every later Append, so a server never acknowledges a
-// call it could not audit.
+// and made durable with fdatasync (data and file size). Concurrent appends
+// are group-committed without a writer goroutine: the caller that finds no
+// commit in progress leads one, taking every record queued so far, writing
+// them with one write and covering them with one fdatasync; it then answers
+// the others and hands the leader's role to the first record queued during
+// its commit. A write or sync error is sticky: the Log then fails every
+// later Append, so a server never acknowledges a call it could not audit.
+//
+// Encoding: records are written by a reflection-free encoder into pooled
+// buffers, byte for byte what encoding/json writes for Record (a test and
+// FuzzEncodeRecord compare the two); values it does not handle exactly take
+// the encoding/json path.
 //
 // Crash safety: a kill -9 can leave at most the last line of the newest file
 // torn, and only for a record whose Append had not returned. Open truncates

@@ -3,12 +3,11 @@ package audit
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,30 +44,42 @@ type Options struct {
 }
 
 // Log is an append-only, durable, size-rotated audit log. It is safe for
-// concurrent use. It owns one writer goroutine, stopped by Close.
+// concurrent use and starts no goroutine: the appending callers commit
+// (see Append).
 type Log struct {
 	opts Options
 	log  *slog.Logger
 	m    *metrics
+	// entries recycles entries and their line buffers. Owner: this Log.
+	// Bound: idle entries are dropped at GC, and a buffer over
+	// maxPooledLine is not kept (see release). No invalidation: an entry is
+	// reset when taken.
+	entries sync.Pool
 
 	mu      sync.Mutex
-	pending []*entry // queued by Append, taken whole by the writer
+	pending []*entry // queued, not yet taken by a leader
+	leading bool     // a leader holds the file (or is being handed it)
 	closed  bool
+	idle    *sync.Cond // on mu: signalled when leading becomes false
 
-	wake chan struct{} // capacity 1: "pending is not empty or closed is set"
-	done chan struct{} // closed when the writer has exited
-
-	// Owned by the writer goroutine (and by Open before it starts).
+	// Owned by the leader (and by Open and Close when no leader exists).
 	f      *os.File
 	seq    uint64
 	size   int64
-	broken error // sticky write/fsync failure
+	broken error  // sticky write/fsync failure
+	buf    []byte // the batch being written
+	spare  []*entry
 }
 
 type entry struct {
 	line []byte
-	done chan error // capacity 1
+	done chan error // capacity 1: the commit's result, or errLead
+	lead bool       // set under mu when this entry was handed leadership
 }
+
+// errLead, sent on an entry's done channel, hands its caller the leader's
+// role: it commits the queued batch (its own record included).
+var errLead = errors.New("audit: lead the next commit")
 
 // Open opens (or creates) the log in opts.Dir, cuts a torn last line left by
 // a crash, and starts the writer.
@@ -91,12 +102,13 @@ func Open(opts Options) (*Log, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	l := &Log{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &Log{opts: opts, log: opts.Logger}
+	l.idle = sync.NewCond(&l.mu)
+	l.entries.New = func() any { return &entry{done: make(chan error, 1)} }
 	if err := l.openCurrent(); err != nil {
 		return nil, err
 	}
 	l.m = newMetrics(opts.Registerer, l.log)
-	go l.writer()
 	return l, nil
 }
 
@@ -147,41 +159,85 @@ func (l *Log) create(seq uint64) error {
 func (l *Log) Collectors() []prometheus.Collector { return l.m.collectors() }
 
 // Append redacts and encodes r, fills EventVersion, EventTime, EventID and
-// EventType when empty, and returns once the record is written and fsynced.
-// r is not modified. If ctx ends first Append returns its error; the record
-// may still reach the disk.
+// EventType when empty, and returns once the record is written and synced
+// (fdatasync).
+// r is not modified. If ctx ends while the record is still queued, Append
+// withdraws it and returns ctx's error; once a commit has taken it, Append
+// waits for that commit.
+//
+// Group commit without a writer goroutine: the caller that finds no commit
+// in progress leads one. It takes every queued record, writes them with one
+// write and covers them with one fdatasync, answers the others, and hands
+// the leader's role to the first record queued meanwhile.
 func (l *Log) Append(ctx context.Context, r *Record) error {
-	line, err := l.encode(r)
+	e := l.entries.Get().(*entry)
+	e.lead = false
+	line, err := l.encode(e.line[:0], r)
+	e.line = line
 	if err != nil {
+		l.release(e)
 		l.m.errors.Inc()
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		l.release(e)
 		return err
 	}
-	e := &entry{line: line, done: make(chan error, 1)}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
+		l.release(e)
 		l.m.errors.Inc()
 		return ErrClosed
 	}
 	l.pending = append(l.pending, e)
+	lead := !l.leading
+	l.leading = true
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	if !lead {
+		if err = l.wait(ctx, e); err != errLead {
+			l.release(e)
+			return err
+		}
 	}
+	err = l.lead(e)
+	l.release(e)
+	return err
+}
+
+// maxPooledLine is the largest line buffer release keeps for reuse; an
+// entry that held a larger record goes back to the pool without it.
+const maxPooledLine = 64 << 10
+
+// release returns e to the pool once its caller is done with it.
+func (l *Log) release(e *entry) {
+	if cap(e.line) > maxPooledLine {
+		e.line = nil
+	}
+	l.entries.Put(e)
+}
+
+// wait waits for e's commit, or for the leader's role (errLead). If ctx
+// ends while e is still queued and not handed the lead, e is withdrawn.
+func (l *Log) wait(ctx context.Context, e *entry) error {
 	select {
 	case err := <-e.done:
 		return err
 	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	if i := slices.Index(l.pending, e); i >= 0 && !e.lead {
+		l.pending = slices.Delete(l.pending, i, i+1)
+		l.mu.Unlock()
 		return fmt.Errorf("audit: waiting for fsync: %w", ctx.Err())
 	}
+	l.mu.Unlock()
+	// Taken by a commit, or handed the lead: neither may be abandoned.
+	return <-e.done
 }
 
-// encode returns the record's JSON line.
-func (l *Log) encode(r *Record) ([]byte, error) {
+// encode appends the record's JSON line to b.
+func (l *Log) encode(b []byte, r *Record) ([]byte, error) {
 	c := *r
 	if c.EventVersion == "" {
 		c.EventVersion = EventVersion
@@ -195,49 +251,66 @@ func (l *Log) encode(r *Record) ([]byte, error) {
 	if c.EventType == "" {
 		c.EventType = "AwsApiCall"
 	}
-	c.RequestParameters = Redact(c.RequestParameters)
-	c.ResponseElements = Redact(c.ResponseElements)
-	b, err := json.Marshal(&c)
+	out, err := encodeRecord(b, &c)
 	if err != nil {
-		return nil, fmt.Errorf("audit: encoding record: %w", err)
+		return b, err
 	}
-	if len(b)+1 > MaxRecordBytes {
+	if n := len(out) - len(b); n+1 > MaxRecordBytes {
 		l.m.truncated.Inc()
-		note := map[string]any{"trellisTruncated": true, "recordBytes": len(b)}
+		note := map[string]any{"trellisTruncated": true, "recordBytes": n}
 		c.RequestParameters, c.ResponseElements = note, note
-		if b, err = json.Marshal(&c); err != nil {
-			return nil, fmt.Errorf("audit: encoding record: %w", err)
+		if out, err = encodeRecord(b, &c); err != nil {
+			return b, err
 		}
 	}
-	return append(b, '\n'), nil
+	return append(out, '\n'), nil
+}
+
+// encodeRecord appends r's JSON to b: appendRecord, or encoding/json for a
+// record appendRecord declines.
+func encodeRecord(b []byte, r *Record) ([]byte, error) {
+	if out, ok := appendRecord(b, r); ok {
+		return out, nil
+	}
+	j, err := jsonMarshalRecord(r)
+	if err != nil {
+		return b, fmt.Errorf("audit: encoding record: %w", err)
+	}
+	return append(b, j...), nil
 }
 
 // newEventID returns a random UUID (version 4), as CloudTrail's eventID.
 func newEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var r [16]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
+	r[6] = r[6]&0x0f | 0x40
+	r[8] = r[8]&0x3f | 0x80
+	var s [36]byte
+	j := 0
+	for i, x := range r {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexDigits[x>>4], hexDigits[x&0xf]
+		j += 2
+	}
+	return string(s[:])
 }
 
-// Close waits for queued records to be committed, stops the writer and
-// closes the file. Appends after Close fail with ErrClosed.
+// Close waits for queued records to be committed (their leaders finish
+// them) and closes the file. Appends after Close fail with ErrClosed.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	already := l.closed
 	l.closed = true
+	for l.leading {
+		l.idle.Wait()
+	}
 	l.mu.Unlock()
 	if already {
-		<-l.done
 		return nil
 	}
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-	<-l.done
 	if err := l.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return fmt.Errorf("audit: close: %w", err)
 	}

@@ -208,7 +208,7 @@ func registered(t *testing.T, reg *prometheus.Registry, names ...string) int {
 func TestRotationAtBound(t *testing.T) {
 	dir := t.TempDir()
 	l0 := openT(t, Options{Dir: t.TempDir()})
-	line, err := l0.encode(sample(1))
+	line, err := l0.encode(nil, sample(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestRecordSizeBound(t *testing.T) {
 		r.RequestParameters = map[string]string{"spec": strings.Repeat("x", n)}
 		return r
 	}
-	base, err := l.encode(withSpec(0))
+	base, err := l.encode(nil, withSpec(0))
 	if err != nil {
 		t.Fatal(err)
 	}

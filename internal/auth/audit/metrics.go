@@ -29,12 +29,12 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		}),
 		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "trellis_audit_fsync_seconds",
-			Help:    "Time of one fsync of the audit log (one per group commit).",
+			Help:    "Time of one sync (fdatasync) of the audit log (one per group commit).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "trellis_audit_group_commit_records",
-			Help:    "Records covered by one fsync (group commit size).",
+			Help:    "Records covered by one sync (group commit size).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
 		rotations: prometheus.NewCounter(prometheus.CounterOpts{

@@ -1,39 +1,50 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// writer is the one goroutine that writes: it takes every queued record,
-// commits them with one fsync and answers each Append.
-func (l *Log) writer() {
-	defer close(l.done)
-	for {
-		l.mu.Lock()
-		batch := l.pending
-		l.pending = nil
-		closed := l.closed
-		l.mu.Unlock()
-		if len(batch) == 0 {
-			if closed {
-				return
-			}
-			<-l.wake
-			continue
-		}
-		err := l.commit(batch)
-		if err != nil {
-			l.m.errors.Add(float64(len(batch)))
-		} else {
-			l.m.records.Add(float64(len(batch)))
-			l.m.batch.Observe(float64(len(batch)))
-		}
-		for _, e := range batch {
+// lead runs one commit as the leader: it takes every queued record (own,
+// the caller's, among them), writes and syncs them, answers the others, and
+// then hands the leader's role to the first record queued meanwhile, or
+// gives it up when there is none. It returns own's result. Everything a
+// leader owns is settled before the hand-off.
+func (l *Log) lead(own *entry) error {
+	l.mu.Lock()
+	batch := l.pending
+	l.pending, l.spare = l.spare, nil
+	l.mu.Unlock()
+	err := l.commit(batch)
+	if err != nil {
+		l.m.errors.Add(float64(len(batch)))
+	} else {
+		l.m.records.Add(float64(len(batch)))
+		l.m.batch.Observe(float64(len(batch)))
+	}
+	for _, e := range batch {
+		if e != own {
 			e.done <- err
 		}
 	}
+	clear(batch)
+	l.spare = batch[:0]
+	l.mu.Lock()
+	if len(l.pending) == 0 {
+		l.leading = false
+		l.idle.Broadcast()
+		l.mu.Unlock()
+		return err
+	}
+	next := l.pending[0]
+	next.lead = true
+	l.mu.Unlock()
+	next.done <- errLead
+	return err
 }
 
 // commit writes a batch, rotating where a file would exceed MaxFileBytes,
@@ -51,7 +62,8 @@ func (l *Log) commit(batch []*entry) error {
 }
 
 func (l *Log) writeBatch(batch []*entry) error {
-	var buf []byte
+	buf := l.buf[:0]
+	defer func() { l.buf = buf[:0] }()
 	for _, e := range batch {
 		if l.size+int64(len(buf)) > 0 && l.size+int64(len(buf)+len(e.line)) > l.opts.MaxFileBytes {
 			if err := l.write(buf); err != nil {
@@ -83,9 +95,12 @@ func (l *Log) write(b []byte) error {
 	return nil
 }
 
+// sync makes the written bytes durable with fdatasync: the data and the
+// file size (which reading them needs), without the timestamps fsync would
+// also flush.
 func (l *Log) sync() error {
 	start := time.Now()
-	err := l.f.Sync()
+	err := ignoringEINTR(func() error { return unix.Fdatasync(int(l.f.Fd())) })
 	l.m.fsync.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return fmt.Errorf("audit: fsync %s: %w", l.f.Name(), err)
@@ -127,4 +142,15 @@ func (l *Log) prune() error {
 		files = files[1:]
 	}
 	return syncDir(l.opts.Dir)
+}
+
+// ignoringEINTR retries fn while it is interrupted by a signal (the Go
+// runtime's preemption signals interrupt slow syscalls).
+func ignoringEINTR(fn func() error) error {
+	for {
+		err := fn()
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }

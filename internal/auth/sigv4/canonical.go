@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -28,42 +29,53 @@ func HashPayload(body []byte) string {
 // canonical query, the canonical headers, the signed header list and the
 // payload hash. The presigned form's X-Amz-Signature is left out.
 func CanonicalRequest(r *http.Request, sig *Signature, payloadHash string) string {
-	var b strings.Builder
-	b.Grow(512)
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(canonicalURI(r))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.RawQuery, sig.Presigned))
-	b.WriteByte('\n')
+	return string(appendCanonicalRequest(make([]byte, 0, 512), r, sig, payloadHash))
+}
+
+// appendCanonicalRequest appends CanonicalRequest's text to b.
+func appendCanonicalRequest(b []byte, r *http.Request, sig *Signature, payloadHash string) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = append(b, canonicalURI(r)...)
+	b = append(b, '\n')
+	b = append(b, canonicalQuery(r.URL.RawQuery, sig.Presigned)...)
+	b = append(b, '\n')
 	for _, name := range sig.SignedHeaders {
-		b.WriteString(name)
-		b.WriteByte(':')
-		b.WriteString(headerValue(r, name))
-		b.WriteByte('\n')
+		b = append(b, name...)
+		b = append(b, ':')
+		b = appendHeaderValue(b, r, name)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(sig.SignedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+	b = append(b, '\n')
+	for i, name := range sig.SignedHeaders {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, name...)
+	}
+	b = append(b, '\n')
+	return append(b, payloadHash...)
 }
 
 // StringToSign is algorithm, timestamp, scope and the canonical request's hash.
 func StringToSign(sig *Signature, canonical string) string {
-	sum := sha256.Sum256([]byte(canonical))
-	var b strings.Builder
-	b.Grow(len(Algorithm) + len(TimeFormat) + 64 + 3 + 64)
-	b.WriteString(Algorithm)
-	b.WriteByte('\n')
-	b.Write(sig.Time.UTC().AppendFormat(make([]byte, 0, len(TimeFormat)), TimeFormat))
-	b.WriteByte('\n')
-	b.WriteString(sig.Scope())
-	b.WriteByte('\n')
-	var h [2 * sha256.Size]byte
-	hex.Encode(h[:], sum[:])
-	b.Write(h[:])
-	return b.String()
+	return string(appendStringToSign(make([]byte, 0, 256), sig, sha256.Sum256([]byte(canonical))))
+}
+
+// appendStringToSign appends the string to sign, given the canonical
+// request's SHA-256, to b.
+func appendStringToSign(b []byte, sig *Signature, canonicalSum [sha256.Size]byte) []byte {
+	b = append(b, Algorithm...)
+	b = append(b, '\n')
+	b = sig.Time.UTC().AppendFormat(b, TimeFormat)
+	b = append(b, '\n')
+	b = append(b, sig.Date...)
+	b = append(b, '/')
+	b = append(b, sig.Region...)
+	b = append(b, '/')
+	b = append(b, sig.Service...)
+	b = append(b, "/aws4_request\n"...)
+	return hex.AppendEncode(b, canonicalSum[:])
 }
 
 // SigningKey derives the scope's key from the secret access key.
@@ -143,39 +155,64 @@ func queryUnescape(s string) string {
 	return s
 }
 
-// headerValue is a signed header's canonical value: values joined by ",",
-// each trimmed with inner runs of spaces collapsed. Go moves Host and
-// Content-Length out of Header; they are read back from the request.
-func headerValue(r *http.Request, name string) string {
+// appendHeaderValue appends a signed header's canonical value: values
+// joined by ",", each trimmed with inner runs of spaces collapsed. Go moves
+// Host and Content-Length out of Header; they are read back from the
+// request.
+func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 	var values []string
 	switch name {
 	case "host":
-		values = []string{r.Host}
+		return appendCollapsed(b, r.Host)
 	case "content-length":
 		values = r.Header.Values("Content-Length")
 		if len(values) == 0 && r.ContentLength >= 0 {
-			values = []string{strconv.FormatInt(r.ContentLength, 10)}
+			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
 	default:
-		values = r.Header.Values(name)
+		values = r.Header[canonicalHeaderKey(name)]
 	}
-	if len(values) == 1 {
-		return collapseSpaces(values[0])
-	}
-	out := make([]string, len(values))
 	for i, v := range values {
-		out[i] = collapseSpaces(v)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCollapsed(b, v)
 	}
-	return strings.Join(out, ",")
+	return b
 }
 
-// collapseSpaces trims and turns every run of spaces into one space.
-func collapseSpaces(s string) string {
-	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "  ") {
-		return s
+// canonicalHeaderKey is textproto.CanonicalMIMEHeaderKey(name), without
+// allocating for the headers the AWS SDKs and CLI sign.
+func canonicalHeaderKey(name string) string {
+	switch name {
+	case "x-amz-date":
+		return "X-Amz-Date"
+	case "x-amz-content-sha256":
+		return "X-Amz-Content-Sha256"
+	case "x-amz-security-token":
+		return "X-Amz-Security-Token"
+	case "x-amz-user-agent":
+		return "X-Amz-User-Agent"
+	case "x-amz-target":
+		return "X-Amz-Target"
+	case "amz-sdk-invocation-id":
+		return "Amz-Sdk-Invocation-Id"
+	case "amz-sdk-request":
+		return "Amz-Sdk-Request"
+	case "content-type":
+		return "Content-Type"
+	case "content-md5":
+		return "Content-Md5"
+	case "user-agent":
+		return "User-Agent"
 	}
-	var b strings.Builder
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// appendCollapsed appends s trimmed, with every run of spaces turned into
+// one space.
+func appendCollapsed(b []byte, s string) []byte {
+	s = strings.TrimSpace(s)
 	prev := false
 	for i := 0; i < len(s); i++ {
 		if s[i] == ' ' {
@@ -186,9 +223,9 @@ func collapseSpaces(s string) string {
 		} else {
 			prev = false
 		}
-		b.WriteByte(s[i])
+		b = append(b, s[i])
 	}
-	return b.String()
+	return b
 }
 
 // uriEncode percent-encodes every byte but the unreserved characters

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/textproto"
 	"testing"
 )
 
@@ -37,8 +38,8 @@ func TestHeaderValue(t *testing.T) {
 	r.Header.Add("X-Two", "a")
 	r.Header.Add("X-Two", " b  c ")
 	for name, want := range map[string]string{"x-one": "a b", "x-two": "a,b c", "x-none": "", "host": "h.example"} {
-		if got := headerValue(r, name); got != want {
-			t.Errorf("headerValue(%s) = %q, want %q", name, got, want)
+		if got := string(appendHeaderValue(nil, r, name)); got != want {
+			t.Errorf("appendHeaderValue(%s) = %q, want %q", name, got, want)
 		}
 	}
 }
@@ -51,5 +52,16 @@ func TestHashPayloadEmpty(t *testing.T) {
 	}
 	if got := HashPayload([]byte("x")); got == EmptyPayloadHash || len(got) != 64 {
 		t.Fatalf("HashPayload(x) = %s", got)
+	}
+}
+
+// TestCanonicalHeaderKey: the table of signed header names gives what
+// textproto would.
+func TestCanonicalHeaderKey(t *testing.T) {
+	for _, name := range []string{"x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "x-amz-user-agent",
+		"x-amz-target", "amz-sdk-invocation-id", "amz-sdk-request", "content-type", "content-md5", "user-agent", "x-custom"} {
+		if got, want := canonicalHeaderKey(name), textproto.CanonicalMIMEHeaderKey(name); got != want {
+			t.Errorf("canonicalHeaderKey(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package sigv4
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,27 +67,43 @@ func parseHeader(r *http.Request, auth string) (*Signature, error) {
 	if !ok || alg != Algorithm {
 		return nil, incomplete("Authorization header requires the %s algorithm", Algorithm)
 	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
+	var cred, signed, value string
+	var seen [3]bool
+	var others map[string]bool // components other than the three, for the repeat check
+	for more := true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			return nil, incomplete("Authorization header requires each component in the form key=value: %q", part)
 		}
-		if _, dup := fields[k]; dup {
+		i := slices.Index([]string{"Credential", "SignedHeaders", "Signature"}, k)
+		if i < 0 {
+			if others[k] {
+				return nil, incomplete("Authorization header repeats %s", k)
+			}
+			if others == nil {
+				others = map[string]bool{}
+			}
+			others[k] = true
+			continue
+		}
+		if seen[i] {
 			return nil, incomplete("Authorization header repeats %s", k)
 		}
-		fields[k] = v
+		seen[i] = true
+		*[]*string{&cred, &signed, &value}[i] = v
 	}
-	for _, k := range []string{"Credential", "SignedHeaders", "Signature"} {
-		if fields[k] == "" {
-			return nil, incomplete("Authorization header requires '%s' parameter", k)
+	for _, f := range [...]struct{ k, v string }{{"Credential", cred}, {"SignedHeaders", signed}, {"Signature", value}} {
+		if f.v == "" {
+			return nil, incomplete("Authorization header requires '%s' parameter", f.k)
 		}
 	}
-	sig := &Signature{Value: fields["Signature"], SecurityToken: r.Header.Get("X-Amz-Security-Token")}
-	if err := sig.setCredential(fields["Credential"]); err != nil {
+	sig := &Signature{Value: value, SecurityToken: r.Header.Get("X-Amz-Security-Token")}
+	if err := sig.setCredential(cred); err != nil {
 		return nil, err
 	}
-	if err := sig.setSignedHeaders(fields["SignedHeaders"]); err != nil {
+	if err := sig.setSignedHeaders(signed); err != nil {
 		return nil, err
 	}
 	t, err := requestTime(r.Header)
@@ -129,8 +146,14 @@ func parseQuery(q url.Values) (*Signature, error) {
 
 // setCredential splits AKID/date/region/service/aws4_request.
 func (s *Signature) setCredential(cred string) error {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[0] == "" || parts[4] != "aws4_request" {
+	var parts [5]string
+	if strings.Count(cred, "/") == len(parts)-1 {
+		rest := cred
+		for i := range parts {
+			parts[i], rest, _ = strings.Cut(rest, "/")
+		}
+	}
+	if parts[0] == "" || parts[4] != "aws4_request" {
 		return incomplete("Credential must have the form <access key id>/<date>/<region>/<service>/aws4_request")
 	}
 	if _, err := time.Parse("20060102", parts[1]); err != nil {
@@ -163,7 +186,8 @@ func (s *Signature) setSignedHeaders(list string) error {
 
 // checkScopeDate: the credential date must be the request's UTC date.
 func (s *Signature) checkScopeDate() error {
-	if s.Time.UTC().Format("20060102") != s.Date {
+	var buf [8]byte
+	if string(s.Time.UTC().AppendFormat(buf[:0], "20060102")) != s.Date {
 		return invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s'",
 			s.Date, s.Time.UTC().Format("20060102"))
 	}

@@ -2,6 +2,8 @@ package sigv4
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"time"
@@ -75,23 +77,51 @@ func (v *Verifier) Verify(r *http.Request, sig *Signature, secret, bodyHash stri
 // VerifyWithKey is Verify with the scope's signing key already derived
 // (callers cache it: it changes once a day per key, region and service).
 func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key []byte, bodyHash string) error {
-	candidates := []string{bodyHash}
+	candidates, n := [2]string{bodyHash}, 1
 	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" {
 		switch {
 		case declared == UnsignedPayload && (sig.Presigned || v.AllowUnsignedPayload):
-			candidates = []string{UnsignedPayload}
+			candidates[0] = UnsignedPayload
 		case declared != bodyHash:
 			return invalid("The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 	} else if sig.Presigned {
-		candidates = append(candidates, UnsignedPayload)
+		candidates[1], n = UnsignedPayload, 2
 	}
-	for _, ph := range candidates {
-		want := Sign(key, StringToSign(sig, CanonicalRequest(r, sig, ph)))
-		if hmac.Equal([]byte(want), []byte(sig.Value)) {
+	for _, ph := range candidates[:n] {
+		if signatureMatches(r, sig, key, ph) {
 			return nil
 		}
 	}
 	return invalid("The request signature we calculated does not match the signature you provided. " +
 		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+}
+
+// signatureMatches computes the signature for one payload hash and
+// compares it with sig.Value in constant time. The canonical request and
+// the string to sign are built in stack buffers (a request with many or
+// long signed headers spills to the heap).
+func signatureMatches(r *http.Request, sig *Signature, key []byte, payloadHash string) bool {
+	var crBuf [1024]byte
+	sum := sha256.Sum256(appendCanonicalRequest(crBuf[:0], r, sig, payloadHash))
+	var stsBuf [256]byte
+	mac := hmac.New(sha256.New, key)
+	mac.Write(appendStringToSign(stsBuf[:0], sig, sum))
+	var macBuf [sha256.Size]byte
+	return hexEqual(mac.Sum(macBuf[:0]), sig.Value)
+}
+
+// hexEqual reports whether want is the lower-case hex of sum, in time that
+// depends only on the lengths (as hmac.Equal on the hex strings did).
+func hexEqual(sum []byte, want string) bool {
+	var h [2 * sha256.Size]byte
+	if len(sum) > sha256.Size || len(want) != 2*len(sum) {
+		return false
+	}
+	hex.Encode(h[:], sum)
+	var diff byte
+	for i := range len(want) {
+		diff |= h[i] ^ want[i]
+	}
+	return diff == 0
 }
