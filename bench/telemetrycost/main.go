@@ -45,6 +45,7 @@ func main() {
 		child    = flag.String("child", "", "internal: run the simulated Envoys against this address")
 		profile  = flag.String("cpuprofile", "", "write the server's CPU profile of the measurement to this file")
 		window   = flag.Int("window", 0, "HTTP/2 initial stream and connection window of the server in bytes (0: gRPC's default)")
+		readBuf  = flag.Int("readbuf", 0, "gRPC read buffer of the server in bytes (grpc.ReadBufferSize; 0: gRPC's default)")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
@@ -52,7 +53,7 @@ func main() {
 	if *child != "" {
 		err = runSidecars(*child, *sidecars, *backends, *flush)
 	} else {
-		err = run(*sidecars, *backends, *flush, *duration, *profile, *window)
+		err = run(*sidecars, *backends, *flush, *duration, *profile, *window, *readBuf)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "telemetrycost:", err)
@@ -60,7 +61,7 @@ func main() {
 	}
 }
 
-func run(n, backends int, flush, duration time.Duration, profile string, window int) error {
+func run(n, backends int, flush, duration time.Duration, profile string, window, readBuf int) error {
 	fmt.Printf("GOGC=%d (as trellis server runs)\n", server.TuneGC())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := prometheus.NewRegistry()
@@ -68,6 +69,9 @@ func run(n, backends int, flush, duration time.Duration, profile string, window 
 	opts := []grpc.ServerOption{tel.ServerOption()}
 	if window > 0 {
 		opts = append(opts, grpc.InitialWindowSize(int32(window)), grpc.InitialConnWindowSize(int32(window)))
+	}
+	if readBuf > 0 {
+		opts = append(opts, grpc.ReadBufferSize(readBuf))
 	}
 	srv := xdsserver.New(xdsserver.Options{Logger: log, Services: tel.RegisterService, ServerOptions: opts})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
