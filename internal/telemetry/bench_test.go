@@ -89,14 +89,12 @@ func BenchmarkDigestApply(b *testing.B) {
 	if err := decodeFrame(data, &f); err != nil {
 		b.Fatal(err)
 	}
-	d, g := tel.digest(ps, f.samples)
-	tel.apply(ps, d, g)
+	tel.apply(ps, tel.digest(ps, f.samples))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		c.advance(time.Millisecond)
-		d, g := tel.digest(ps, f.samples)
-		tel.apply(ps, d, g)
+		tel.apply(ps, tel.digest(ps, f.samples))
 	}
 	b.ReportMetric(float64(len(f.samples)), "samples/op")
 }
