@@ -106,6 +106,9 @@ func TestDecodeFrameEncodings(t *testing.T) {
 		{"second name wins", slices.Concat(name("http.ingress.downstream_rq_completed"), metric(metricCtr), name("server.other"))},
 		{"second name wanted", slices.Concat(name("server.other"), metric(metricCtr), name("http.ingress.downstream_rq_5xx"))},
 		{"long name", slices.Concat(name(long), metric(metricCtr))},
+		{"Envoy's shape, then a wanted name", slices.Concat(name("server.other"), []byte{fieldFamilyType << 3, 0}, metric(metricCtr),
+			name("http.ingress.downstream_rq_completed"))},
+		{"Envoy's shape, wanted", slices.Concat(name("http.ingress.downstream_rq_completed"), []byte{fieldFamilyType << 3, 0}, metric(metricCtr))},
 		{"long varint type", slices.Concat(name("http.ingress.downstream_rq_completed"), protowire.AppendVarint([]byte{fieldFamilyType << 3}, 1<<20), metric(metricCtr))},
 		{"unknown wide tag", slices.Concat(wideTag, name("http.ingress.downstream_rq_completed"), metric(metricCtr))},
 	} {

@@ -77,6 +77,11 @@ type field struct {
 func decodeFrame(b []byte, f *frame) error {
 	f.size = len(b)
 	for len(b) > 0 {
+		// Most families are skipped on their name alone (skippable).
+		if fam, rest, ok := lenField(b); ok && b[0] == fieldEnvoyMetrics<<3|byte(protowire.BytesType) && skippable(fam) {
+			b = rest
+			continue
+		}
 		fl, rest, err := nextField(b)
 		if err != nil {
 			return err
@@ -90,6 +95,27 @@ func decodeFrame(b []byte, f *frame) error {
 		}
 	}
 	return nil
+}
+
+// skippable reports whether a family is encoded exactly as Envoy does
+// (name, type, one metric: so no later name overrides the first) with a
+// name Trellis does not read. Anything else is decoded in full.
+func skippable(b []byte) bool {
+	if len(b) < 2 || b[0] != fieldFamilyName<<3|byte(protowire.BytesType) || b[1] >= 0x80 || 2+int(b[1])+4 > len(b) {
+		return false
+	}
+	name, r := b[2:2+int(b[1])], b[2+int(b[1]):]
+	if r[0] != fieldFamilyType<<3|byte(protowire.VarintType) || r[1] >= 0x80 || r[2] != fieldFamilyMetric<<3|byte(protowire.BytesType) {
+		return false
+	}
+	n, h := int(r[3]), 4
+	if n >= 0x80 {
+		if len(r) < 5 || r[4] >= 0x80 {
+			return false
+		}
+		n, h = n&0x7f|int(r[4])<<7, 5
+	}
+	return h+n == len(r) && !wanted(name)
 }
 
 // field decodes one length-delimited field of a StreamMetricsMessage.
