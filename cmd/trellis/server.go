@@ -65,6 +65,7 @@ durable. SIGINT/SIGTERM stop the server gracefully.`,
 	f.IntVar(&cfg.APILimits.MaxConns, "api-max-connections", apiserver.DefaultMaxConns, "most open API connections; more are answered 503")
 	addAuthFlags(cmd, &cfg)
 	addCAFlags(cmd, &cfg.CA)
+	addXDSLimitFlags(cmd, &cfg.XDSLimits)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	addStoreFlags(cmd, &cfg.Store)

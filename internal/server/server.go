@@ -77,6 +77,10 @@ type Config struct {
 	CA CAConfig
 	// Metrics is the optional scrape-only listener (metricsaddr.go).
 	Metrics MetricsConfig
+	// XDSLimits bound the streams of every xDS listener; zero fields take
+	// xdsserver's defaults. FirstRequestTimeout also bounds a metrics
+	// stream's first message.
+	XDSLimits xdsserver.Limits
 }
 
 // Server is a running Trellis control plane.

@@ -14,7 +14,14 @@ import (
 // MetricsService is registered on the xDS gRPC servers (startXDS), and
 // Stop waits for its stream loops after those servers stopped.
 func (s *Server) newTelemetry(mux *http.ServeMux) {
-	s.telemetry = telemetry.New(telemetry.Options{Logger: s.log, Registerer: s.metrics})
+	// Metrics streams count against the xDS server's stream cap, so the
+	// receiver admits as many: one flag sizes both for the fleet.
+	maxStreams := s.cfg.XDSLimits.MaxStreams
+	if maxStreams <= 0 {
+		maxStreams = xdsserver.DefaultMaxStreams
+	}
+	s.telemetry = telemetry.New(telemetry.Options{Logger: s.log, Registerer: s.metrics,
+		MaxStreams: maxStreams, FirstMessageTimeout: s.cfg.XDSLimits.FirstRequestTimeout})
 	h := s.telemetry.Handler()
 	mux.Handle("GET /v1/telemetry/signals", h)
 	mux.Handle("GET /v1/telemetry/edges", h)
@@ -22,10 +29,10 @@ func (s *Server) newTelemetry(mux *http.ServeMux) {
 }
 
 // xdsOptions configures the xDS server: its metrics on the server's
-// registry, and the telemetry MetricsService (with its codec) on each of
-// its gRPC servers.
+// registry, its stream limits (Config.XDSLimits), and the telemetry
+// MetricsService (with its codec) on each of its gRPC servers.
 func (s *Server) xdsOptions() xdsserver.Options {
-	return xdsserver.Options{Logger: s.log, Registerer: s.metrics,
+	return xdsserver.Options{Logger: s.log, Registerer: s.metrics, Limits: s.cfg.XDSLimits,
 		Services: s.telemetry.RegisterService, ServerOptions: []grpc.ServerOption{s.telemetry.ServerOption()}}
 }
 

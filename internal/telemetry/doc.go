@@ -26,5 +26,7 @@
 // series remembered per stream, the number of concurrent streams, and the
 // number of windows kept (see Options); the per-stream window cache by the
 // series bound. A stream whose first message does not name a virtual node
-// or gateway is refused after that one message.
+// or gateway is refused after that one message, and one that sends no
+// first message within FirstMessageTimeout is ended, so silent streams
+// (which MaxStreams does not count) are bounded in time.
 package telemetry

@@ -24,7 +24,7 @@ func newReceiverMetrics(reg prometheus.Registerer, t *Telemetry) *receiverMetric
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trellis_telemetry_streams_refused_total",
-			Help: "Metrics streams refused or ended, by reason (bad_identifier, too_many_streams, too_large).",
+			Help: "Metrics streams refused or ended, by reason (bad_identifier, permission_denied, too_many_streams, too_large, no_first_message).",
 		}, []string{"reason"}),
 		seriesDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trellis_telemetry_series_dropped_total",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/service/metrics/v3"
 	"google.golang.org/grpc"
@@ -18,6 +19,7 @@ var (
 	errNoIdentifier = errors.New("first metrics message carries no node identifier")
 	errTooMany      = errors.New("too many metrics streams")
 	errTooLarge     = errors.New("metrics message too large")
+	errNoFirst      = errors.New("no metrics message in time")
 )
 
 // RegisterService registers the MetricsService on gs, whose server must
@@ -43,28 +45,46 @@ func (t *Telemetry) RegisterService(ctx context.Context, gs grpc.ServiceRegistra
 func (t *Telemetry) Wait() { t.wg.Wait() }
 
 // streamMetrics runs the receive loop in a goroutine the Telemetry waits
-// for (Wait), so the handler can return when the server's context ends:
-// returning ends the stream, which ends the loop's pending receive.
+// for (Wait), so the handler can return when the server's context ends
+// or the first message is late: returning ends the stream, which ends the
+// loop's pending receive.
 func (t *Telemetry) streamMetrics(ctx context.Context, stream grpc.ServerStream) error {
 	done := make(chan error, 1)
+	first := make(chan struct{})
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		done <- t.receive(stream)
+		done <- t.receive(stream, first)
 	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return status.Error(codes.Unavailable, "server shutting down")
+	timer := time.NewTimer(t.opts.FirstMessageTimeout)
+	defer timer.Stop()
+	late := timer.C
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return status.Error(codes.Unavailable, "server shutting down")
+		case <-first:
+			first, late = nil, nil
+		case <-late:
+			t.metrics.refused.WithLabelValues("no_first_message").Inc()
+			// Debug, not Warn: a client opening silent streams in bulk must not
+			// flood the log; the counter shows them.
+			t.log.Debug("metrics stream refused", "err", errNoFirst, "timeout", t.opts.FirstMessageTimeout)
+			return status.Errorf(codes.DeadlineExceeded, "%v (%s)", errNoFirst, t.opts.FirstMessageTimeout)
+		}
 	}
 }
 
 // receive identifies the stream by its first message, then digests every
-// message until the stream ends.
-func (t *Telemetry) receive(stream grpc.ServerStream) error {
+// message until the stream ends. It closes first once the first receive
+// returned.
+func (t *Telemetry) receive(stream grpc.ServerStream, first chan<- struct{}) error {
 	var f frame
-	if err := stream.RecvMsg(&f); err != nil {
+	err := stream.RecvMsg(&f)
+	close(first)
+	if err != nil {
 		return recvErr(err)
 	}
 	ps, err := t.open(stream.Context(), f.nodeID)

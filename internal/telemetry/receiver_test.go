@@ -173,3 +173,28 @@ func TestOpenChecksProvenIdentity(t *testing.T) {
 		t.Errorf("unauthenticated listener: %v", err)
 	}
 }
+
+// TestReceiverFirstMessageDeadline: a stream that sends nothing is ended
+// with DeadlineExceeded once FirstMessageTimeout passes, counted, and
+// leaves nothing behind. (Streams that name their proxy in time are every
+// other test, at the default deadline.)
+func TestReceiverFirstMessageDeadline(t *testing.T) {
+	tel := New(Options{FirstMessageTimeout: 50 * time.Millisecond})
+	c, _ := serveTest(t, tel)
+	for i := range 2 {
+		silent, err := c.StreamMetrics(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m metricsv3.StreamMetricsResponse
+		if err := silent.RecvMsg(&m); status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), errNoFirst.Error()) {
+			t.Fatalf("silent stream: %v, want DeadlineExceeded %q", err, errNoFirst)
+		}
+		if got := testutil.ToFloat64(tel.metrics.refused.WithLabelValues("no_first_message")); got != float64(i+1) {
+			t.Errorf("refused{no_first_message} = %v, want %d", got, i+1)
+		}
+	}
+	if n := tel.count(func(t *Telemetry) int { return len(t.streams) }); n != 0 {
+		t.Errorf("streams = %d, want 0", n)
+	}
+}

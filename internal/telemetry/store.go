@@ -17,6 +17,9 @@ const (
 	DefaultMaxSeries       = 4096
 	DefaultMaxWindows      = 100000
 	DefaultMaxMessageBytes = 4 << 20 // grpc-go's default receive limit
+	// DefaultFirstMessageTimeout matches the xDS server's first-request
+	// deadline (xdsserver.DefaultFirstRequestTimeout).
+	DefaultFirstMessageTimeout = 30 * time.Second
 )
 
 // Options configures a Telemetry. Zero fields take the defaults above.
@@ -43,6 +46,12 @@ type Options struct {
 	// stream with RESOURCE_EXHAUSTED. The gRPC server's own receive limit
 	// (4 MiB by default) bounds what is decoded before this check.
 	MaxMessageBytes int
+	// FirstMessageTimeout bounds how long a stream may stay open without
+	// sending its first message (which names the proxy); past it the
+	// stream ends with DEADLINE_EXCEEDED, counted as reason
+	// no_first_message. MaxStreams only counts identified streams, so this
+	// is what bounds the silent ones in time.
+	FirstMessageTimeout time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -57,6 +66,7 @@ func (o *Options) defaults() {
 	setDefault(&o.MaxSeries, DefaultMaxSeries)
 	setDefault(&o.MaxWindows, DefaultMaxWindows)
 	setDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&o.FirstMessageTimeout, DefaultFirstMessageTimeout)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

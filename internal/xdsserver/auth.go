@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -73,7 +72,9 @@ type AuthOptions struct {
 	// ARN form's account, the <mesh>@<owner> form's owner).
 	AccountID string
 	// FirstRequestTimeout bounds how long a stream may stay open without
-	// naming its node (default 10 s).
+	// naming its node (default 10 s; Limits.FirstRequestTimeout when that
+	// is shorter). A late stream is counted as
+	// trellis_xds_streams_refused_total{reason="no_request"}.
 	FirstRequestTimeout time.Duration
 	// HandshakeTimeout bounds the TLS handshake (default 10 s).
 	HandshakeTimeout time.Duration
@@ -131,8 +132,8 @@ func checkAccount(claimed, account string) error {
 
 // authInterceptor authenticates every stream and refuses, with
 // PermissionDenied, one whose requests claim a node id other than the
-// proven identity. The first request is read here, within
-// FirstRequestTimeout, and checked before go-control-plane sees anything;
+// proven identity. The first request (which limitStreams read, within
+// FirstRequestTimeout) is checked before go-control-plane sees anything;
 // later requests that carry a node are checked as they arrive.
 func (s *Server) authInterceptor(opts AuthOptions) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -144,11 +145,7 @@ func (s *Server) authInterceptor(opts AuthOptions) grpc.StreamServerInterceptor 
 			s.refuse("unauthenticated", ss.Context(), "", "", err)
 			return status.Errorf(codes.Unauthenticated, "xds: %v", err)
 		}
-		first, err := readFirst(ss, info.FullMethod, opts.FirstRequestTimeout)
-		if errors.Is(err, errNoFirstRequest) {
-			s.refuse("no_request", ss.Context(), "", proven.Proof, err)
-			return status.Errorf(codes.DeadlineExceeded, "xds: %v", err)
-		}
+		first, err := takeFirst(ss)
 		if err != nil {
 			return err
 		}
@@ -163,29 +160,6 @@ func (s *Server) authInterceptor(opts AuthOptions) grpc.StreamServerInterceptor 
 			return cs.err
 		}
 		return herr
-	}
-}
-
-var errNoFirstRequest = errors.New("no request naming a node in time")
-
-// readFirst receives the stream's first request within timeout. On a
-// timeout the receiving goroutine stays blocked until the caller returns
-// and gRPC ends the stream, which unblocks it at once; it touches nothing
-// but its own buffered channel.
-func readFirst(ss grpc.ServerStream, method string, timeout time.Duration) (proto.Message, error) {
-	var m proto.Message = &discoveryv3.DiscoveryRequest{}
-	if strings.HasSuffix(method, "/DeltaAggregatedResources") {
-		m = &discoveryv3.DeltaDiscoveryRequest{}
-	}
-	got := make(chan error, 1)
-	go func() { got <- ss.RecvMsg(m) }()
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case err := <-got:
-		return m, err
-	case <-t.C:
-		return nil, errNoFirstRequest
 	}
 }
 

@@ -240,6 +240,10 @@ func TestFirstRequestTimeout(t *testing.T) {
 	if _, err := st.Recv(); status.Code(err) != codes.DeadlineExceeded || ctx.Err() != nil {
 		t.Errorf("silent stream: %v, want the server's DeadlineExceeded", err)
 	}
+	// The shorter of AuthOptions' and Limits' deadlines applies (limits.go).
+	if got := h.refusedBy(reasonNoRequest); got != 1 {
+		t.Errorf("refused{no_request} = %v, want 1", got)
+	}
 }
 
 // TestConnectionCap: connections beyond MaxConns are closed at accept,

@@ -25,7 +25,8 @@ func (s *Server) ServeAuthenticated(ctx context.Context, ln net.Listener, creds 
 	}
 	opts.defaults()
 	capped := newCapListener(ln, opts.MaxConns, s.metrics)
-	return s.serve(ctx, capped, grpc.Creds(creds), grpc.ConnectionTimeout(opts.HandshakeTimeout),
+	first := min(opts.FirstRequestTimeout, s.limits.FirstRequestTimeout)
+	return s.serve(ctx, capped, first, grpc.Creds(creds), grpc.ConnectionTimeout(opts.HandshakeTimeout),
 		grpc.ChainStreamInterceptor(s.authInterceptor(opts)))
 }
 

@@ -17,6 +17,13 @@
 // client certificate, or a principal whose Identity.Authorize hook accepts
 // the node id (the server wires SigV4 call credentials there).
 //
+// Every listener shares the stream limits (limits.go, Options.Limits): a
+// server-wide cap on open streams (RESOURCE_EXHAUSTED past it), a
+// per-connection HTTP/2 stream cap, and a deadline for an ADS stream's
+// first request; refusals are counted by reason and logged once per burst
+// (refused.go). gRPC keepalives (serve) detect dead peers, and a
+// connection without streams is closed after Limits.IdleConnTimeout.
+//
 // Options.Services registers further gRPC services on the same listeners
 // (the telemetry room's MetricsService); Proxies (proxies.go, JSON on
 // /v1/proxies) summarises each proxy's config state for the CLI and the

@@ -57,7 +57,7 @@ type harness struct {
 func start(t *testing.T) *harness { return startWith(t, Options{}) }
 
 // startWith is start with options (Logger and Registerer are the harness's).
-func startWith(t *testing.T, opts Options) *harness {
+func startWith(t testing.TB, opts Options) *harness {
 	t.Helper()
 	h := &harness{reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -104,7 +104,7 @@ func (h *harness) sotw(t *testing.T) (discoveryv3.AggregatedDiscoveryService_Str
 }
 
 // eventually polls cond until it holds or wait passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !cond() {

@@ -17,7 +17,7 @@ type metrics struct {
 	nodes       prometheus.Gauge
 	connects    prometheus.Counter
 	disconnects prometheus.Counter
-	refused     prometheus.Counter
+	refused     *prometheus.CounterVec
 	acks        *prometheus.CounterVec
 	nacks       *prometheus.CounterVec
 	pushes      *prometheus.CounterVec
@@ -35,6 +35,11 @@ type metrics struct {
 	authRefused   *prometheus.CounterVec
 	conns         prometheus.Gauge
 	connsRejected prometheus.Counter
+	// streams, grpcConns and connsAtLimit follow the stream limits
+	// (limits.go).
+	streams      prometheus.Gauge
+	grpcConns    prometheus.Gauge
+	connsAtLimit prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -45,8 +50,11 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		connects:  counter("trellis_xds_connects_total", "ADS streams identified (an Envoy connected and named its node)."),
 		disconnects: counter("trellis_xds_disconnects_total",
 			"Identified ADS streams that closed (an Envoy disconnected)."),
-		refused: counter("trellis_xds_streams_refused_total",
-			"ADS streams refused because their node id names no virtual node or gateway."),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trellis_xds_streams_refused_total",
+			Help: "Streams refused, by reason: invalid_node_id (the node id names no virtual node or gateway), " +
+				"limit (the server held --xds-max-streams), no_request (no request within --xds-first-request-timeout).",
+		}, []string{"reason"}),
 		acks:   counterVec("trellis_xds_acks_total", "Responses Envoy accepted, by resource type."),
 		nacks:  counterVec("trellis_xds_nacks_total", "Responses Envoy rejected, by resource type."),
 		pushes: counterVec("trellis_xds_pushes_total", "Responses sent to Envoy, by resource type."),
@@ -77,18 +85,23 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		caches: newCacheSizes(),
 		authRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trellis_xds_streams_unauthorized_total",
-			Help: "ADS streams refused by authentication (--xds-mtls), by reason (unauthenticated, permission_denied, no_request).",
+			Help: "ADS streams refused by authentication (--xds-mtls), by reason (unauthenticated, permission_denied).",
 		}, []string{"reason"}),
 		conns: gauge("trellis_xds_authenticated_listener_connections", "Open connections on authenticated (mTLS) xDS listeners."),
 		connsRejected: counter("trellis_xds_connections_rejected_total",
 			"Connections closed at accept because an authenticated xDS listener was at its connection cap."),
+		streams: gauge("trellis_xds_streams_open",
+			"gRPC streams open on the xDS listeners (ADS, delta ADS, metrics), counted against --xds-max-streams."),
+		grpcConns: gauge("trellis_xds_grpc_connections", "gRPC connections open on the xDS listeners."),
+		connsAtLimit: counter("trellis_xds_connection_stream_limit_reached_total",
+			"Times a connection's open streams reached --xds-max-streams-per-connection (further streams wait or are reset by HTTP/2)."),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.nodes, m.connects, m.disconnects, m.refused, m.acks, m.nacks, m.pushes,
 		m.convergence, m.pending, m.coalesced, m.resyncs, m.rebuild, m.batch, m.unknown, m.waiting, m.caches,
-		m.authRefused, m.conns, m.connsRejected} {
+		m.authRefused, m.conns, m.connsRejected, m.streams, m.grpcConns, m.connsAtLimit} {
 		if err := reg.Register(c); err != nil {
 			// New has no error return, and a metric clash (a second Server on
 			// one registry) must not stop the mesh.

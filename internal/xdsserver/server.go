@@ -56,6 +56,9 @@ type Options struct {
 	// TakeNodeChanges (default 65536); past it the set is dropped and the
 	// next take asks for a full resynchronisation instead (nodes.go).
 	MaxPendingNodeChanges int
+	// Limits bound the streams of all the server's listeners (limits.go);
+	// zero fields take the defaults.
+	Limits Limits
 }
 
 // NodeState is a node key's connection state: whether some identified
@@ -83,6 +86,10 @@ type Server struct {
 	cache   *adsCache
 	metrics *metrics
 	serves  atomic.Int64 // numbers Serve calls, which number streams independently
+	limits  Limits
+	// openStreams counts the streams admitted within limits.MaxStreams
+	// over every Serve call (limits.go).
+	openStreams atomic.Int64
 
 	mu      sync.Mutex
 	streams map[streamKey]*streamState
@@ -105,9 +112,11 @@ func New(opts Options) *Server {
 		log = slog.Default()
 	}
 	keys := newKeyHash()
+	opts.Limits.defaults()
 	s := &Server{
-		log:   log,
-		extra: opts.Services,
+		limits: opts.Limits,
+		log:    log,
+		extra:  opts.Services,
 		// A copy: the caller keeps its slice.
 		grpcOpt: append([]grpc.ServerOption(nil), opts.ServerOptions...),
 		// ads=true: a state-of-the-world RDS/EDS request is only answered once
@@ -131,7 +140,7 @@ func New(opts Options) *Server {
 // with status OK when ctx ends, which Envoy treats as a reconnect hint. It
 // may be called for several listeners (TCP, a Unix socket) at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln)
+	return s.serve(ctx, ln, s.limits.FirstRequestTimeout)
 }
 
 // ServeTLS is Serve with gRPC over TLS on ln (a plain TCP listener): creds
@@ -142,10 +151,12 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, creds credential
 	if creds == nil {
 		return errors.New("xds serve tls: nil credentials")
 	}
-	return s.serve(ctx, ln, grpc.Creds(creds))
+	return s.serve(ctx, ln, s.limits.FirstRequestTimeout, grpc.Creds(creds))
 }
 
-func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.ServerOption) error {
+// serve serves ln until ctx ends; an ADS stream must send its first
+// request within firstTimeout (limits.go).
+func (s *Server) serve(ctx context.Context, ln net.Listener, firstTimeout time.Duration, extra ...grpc.ServerOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cb := &callbacks{s: s, serve: s.serves.Add(1)}
@@ -155,12 +166,20 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.Serve
 		sotw:  sotwv3.NewServer(ctx, s.cache, cb, sotwv3.WithOrderedADS(), sotwv3.WithLogger(cacheLogger(s.log))),
 		delta: deltav3.NewServer(ctx, s.cache, cb, deltav3.WithLogger(cacheLogger(s.log))),
 	}
+	// firstReads are the goroutines reading streams' first requests;
+	// each ends when its stream does, so they are waited for after stop.
+	var firstReads sync.WaitGroup
+	defer firstReads.Wait()
 	opts := append([]grpc.ServerOption{
 		// The App Mesh bootstrap pings every 10 s; grpc-go's default policy
 		// (one ping per 5 min) would answer that with GOAWAY too_many_pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.StreamInterceptor(s.logCallCredentials),
+		// A dead peer is found within Time+Timeout; a connection with no
+		// stream for IdleConnTimeout gets GOAWAY (limits.go).
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second,
+			MaxConnectionIdle: s.limits.IdleConnTimeout}),
+		// limitStreams first, so a refused stream costs nothing more.
+		grpc.ChainStreamInterceptor(s.limitStreams(ctx, firstTimeout, &firstReads), s.logCallCredentials),
 		// Fixed flow-control windows, as Istio's xDS server sets them: the
 		// requests a proxy sends are small, and with a static window
 		// grpc-go does not run its bandwidth estimator, which answers every
@@ -169,6 +188,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, extra ...grpc.Serve
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
 	}, extra...)
+	opts = append(opts, s.limitOptions()...)
 	opts = append(opts, s.grpcOpt...)
 	gs := grpc.NewServer(opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, ads)

@@ -251,7 +251,7 @@ func TestInvalidNodeIDRefused(t *testing.T) {
 	if n := h.srv.ConnectedNodes(); len(n) != 0 {
 		t.Fatalf("ConnectedNodes = %v", n)
 	}
-	h.checkMetrics(t, map[string]float64{"trellis_xds_streams_refused_total": 3})
+	h.checkMetrics(t, map[string]float64{`trellis_xds_streams_refused_total{reason="invalid_node_id"}`: 3})
 	if n := strings.Count(h.logs.String(), "xds stream refused"); n != 1 {
 		t.Errorf("%d refusal log lines for a burst of 3, want 1", n)
 	}

@@ -155,7 +155,7 @@ func (s *Server) request(key streamKey, node *corev3.Node, typeURL, nonce string
 	if st.nodeID == "" {
 		if err := s.identify(st, node); err != nil {
 			s.mu.Unlock()
-			s.refused(st.peer, err)
+			s.refused(st.peer, reasonInvalidNodeID, err)
 			return "", err
 		}
 	}
