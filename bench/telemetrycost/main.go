@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 
 	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
 	"github.com/trellis-mesh/trellis/internal/server"
@@ -45,6 +46,8 @@ func main() {
 		child    = flag.String("child", "", "internal: run the simulated Envoys against this address")
 		profile  = flag.String("cpuprofile", "", "write the server's CPU profile of the measurement to this file")
 		window   = flag.Int("window", 0, "HTTP/2 initial stream and connection window of the server in bytes (0: gRPC's default)")
+		readBuf  = flag.Int("readbuf", 0, "gRPC read buffer of the server in bytes (grpc.ReadBufferSize; 0: gRPC's default)")
+		dirty    = flag.Bool("dirtypool", false, "give the server a buffer pool that does not zero reused buffers (gRPC's default does)")
 	)
 	flag.Parse()
 	adsclient.RaiseFDLimit()
@@ -52,7 +55,7 @@ func main() {
 	if *child != "" {
 		err = runSidecars(*child, *sidecars, *backends, *flush)
 	} else {
-		err = run(*sidecars, *backends, *flush, *duration, *profile, *window)
+		err = run(*sidecars, *backends, *flush, *duration, *profile, serverOptions(*window, *readBuf, *dirty))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "telemetrycost:", err)
@@ -60,15 +63,12 @@ func main() {
 	}
 }
 
-func run(n, backends int, flush, duration time.Duration, profile string, window int) error {
+func run(n, backends int, flush, duration time.Duration, profile string, extra []grpc.ServerOption) error {
 	fmt.Printf("GOGC=%d (as trellis server runs)\n", server.TuneGC())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := prometheus.NewRegistry()
 	tel := telemetry.New(telemetry.Options{Logger: log, Registerer: reg})
-	opts := []grpc.ServerOption{tel.ServerOption()}
-	if window > 0 {
-		opts = append(opts, grpc.InitialWindowSize(int32(window)), grpc.InitialConnWindowSize(int32(window)))
-	}
+	opts := append([]grpc.ServerOption{tel.ServerOption()}, extra...)
 	srv := xdsserver.New(xdsserver.Options{Logger: log, Services: tel.RegisterService, ServerOptions: opts})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -120,6 +120,21 @@ func run(n, backends int, flush, duration time.Duration, profile string, window 
 	fmt.Printf("one /metrics scrape (%d series): %v CPU\n", series, scrape.Round(time.Millisecond))
 	fmt.Printf("control plane heap in use: %s per sidecar (%d MiB for %d)\n", kib(heap1-heap0, n), (heap1-heap0)>>20, n)
 	return nil
+}
+
+// serverOptions are the experiments' gRPC server options.
+func serverOptions(window, readBuf int, dirty bool) []grpc.ServerOption {
+	var opts []grpc.ServerOption
+	if window > 0 {
+		opts = append(opts, grpc.InitialWindowSize(int32(window)), grpc.InitialConnWindowSize(int32(window)))
+	}
+	if readBuf > 0 {
+		opts = append(opts, grpc.ReadBufferSize(readBuf))
+	}
+	if dirty {
+		opts = append(opts, experimental.BufferPool(&dirtyPool{}))
+	}
+	return opts
 }
 
 // waitMessages waits until the receiver counted at least want messages.

@@ -98,10 +98,13 @@ func newStats(node string, backends int) *stats {
 
 func (s *stats) add(f *dto.MetricFamily) { s.fams = append(s.fams, f) }
 
-// advance moves every counter and histogram forward as traffic would.
+// advance moves every counter and histogram forward as traffic would,
+// stamped with the flush time as Envoy stamps every metric.
 func (s *stats) advance(d time.Duration) {
+	now := time.Now().UnixMilli()
 	for _, f := range s.fams {
 		m := f.GetMetric()[0]
+		*m.TimestampMs = now
 		switch {
 		case m.Counter != nil:
 			*m.Counter.Value += float64(s.rng.IntN(50))

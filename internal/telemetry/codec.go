@@ -58,9 +58,17 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 // wanted is a mesh-independent superset of what classify accepts, plus
 // Envoy's uptime: the families worth decoding. It runs for every family
 // an Envoy sends (about a thousand per flush), so it looks at the last
-// name element first (a switch on string(b) does not allocate) and
-// compares prefixes only for the few names that end right.
+// byte, then the last name element (a switch on string(b) does not
+// allocate), and compares prefixes only for the few names that end right.
 func wanted(name []byte) bool {
+	// Every wanted name ends in "d" (completed), "x" (5xx) or "e" (time,
+	// active, uptime): most names are rejected by their last byte.
+	if len(name) == 0 {
+		return false
+	}
+	if c := name[len(name)-1]; c != 'd' && c != 'x' && c != 'e' {
+		return false
+	}
 	dot := bytes.LastIndexByte(name, '.')
 	if dot < 0 {
 		return false

@@ -15,13 +15,18 @@
 //
 // Envoy sends every stat it has; the codec (ServerOption) decodes messages
 // straight from the wire into frames holding only the stats read here, so
-// the rest are never allocated (codec.go, wire.go). RegisterService needs
-// that codec on the gRPC server.
+// the rest are never allocated (codec.go, wire.go, scan.go: a family in
+// Envoy's exact encoding is skipped on its name alone). RegisterService
+// needs that codec on the gRPC server. Each stream keeps, across messages,
+// what one message adds to each window it feeds and the window itself
+// (stream.go), so digesting a flush of the same stats allocates nothing
+// and looks each window up in the store once per stream.
 //
 // Every cost is bounded: the size of one stream message, the number of
 // series remembered per stream, the number of concurrent streams, and the
-// number of windows kept (see Options). A stream whose first message does
-// not name a virtual node or gateway is refused after that one message, and
-// one that sends no first message within FirstMessageTimeout is ended, so
-// silent streams (which MaxStreams does not count) are bounded in time.
+// number of windows kept (see Options); the per-stream window cache by the
+// series bound. A stream whose first message does not name a virtual node
+// or gateway is refused after that one message, and one that sends no
+// first message within FirstMessageTimeout is ended, so silent streams
+// (which MaxStreams does not count) are bounded in time.
 package telemetry

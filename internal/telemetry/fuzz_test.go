@@ -38,8 +38,7 @@ func FuzzDigest(f *testing.F) {
 				return
 			}
 			checkSelected(t, data, &f)
-			d, g := tel.digest(ps, f.samples)
-			tel.apply(ps, d, g)
+			tel.apply(ps, tel.digest(ps, f.samples))
 			c.advance(5 * time.Second)
 		}
 		if n := len(ps.prev) + len(ps.prevHist); n > 8 {

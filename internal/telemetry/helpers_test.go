@@ -62,8 +62,7 @@ func feed(t *Telemetry, ps *proxyStream, fams ...*promv1.MetricFamily) {
 	if err := decodeFrame(b, &f); err != nil {
 		panic(err)
 	}
-	d, g := t.digest(ps, f.samples)
-	t.apply(ps, d, g)
+	t.apply(ps, t.digest(ps, f.samples))
 }
 
 func newStream(mesh, kind, name string) *proxyStream {

@@ -13,6 +13,7 @@ type receiverMetrics struct {
 	seriesDropped  prometheus.Counter
 	windowsDropped prometheus.Counter
 	resets         prometheus.Counter
+	accResets      prometheus.Counter
 }
 
 func newReceiverMetrics(reg prometheus.Registerer, t *Telemetry) *receiverMetrics {
@@ -37,9 +38,13 @@ func newReceiverMetrics(reg prometheus.Registerer, t *Telemetry) *receiverMetric
 			Name: "trellis_telemetry_counter_resets_total",
 			Help: "Envoy counters or histograms seen going backwards (counted from zero).",
 		}),
+		accResets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_telemetry_stream_cache_resets_total",
+			Help: "Per-stream window caches emptied because a stream fed more than the maximum number of series' windows.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.refused, m.seriesDropped, m.windowsDropped, m.resets,
+		reg.MustRegister(m.messages, m.refused, m.seriesDropped, m.windowsDropped, m.resets, m.accResets,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "trellis_telemetry_streams",
 				Help: "Open Envoy metrics streams.",

@@ -100,8 +100,7 @@ func (t *Telemetry) receive(stream grpc.ServerStream, first chan<- struct{}) err
 			return status.Errorf(codes.ResourceExhausted, "%v: %d bytes > %d", errTooLarge, f.size, t.opts.MaxMessageBytes)
 		}
 		t.metrics.messages.Inc()
-		deltas, gauges := t.digest(ps, f.samples)
-		t.apply(ps, deltas, gauges)
+		t.apply(ps, t.digest(ps, f.samples))
 		f = frame{samples: f.samples[:0]}
 		if err := stream.RecvMsg(&f); err != nil {
 			if errors.Is(err, io.EOF) {

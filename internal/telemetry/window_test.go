@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	promv1 "github.com/prometheus/client_model/go"
 )
 
 func TestClassify(t *testing.T) {
@@ -189,6 +190,30 @@ func TestBounds(t *testing.T) {
 		}
 		if got := testutil.ToFloat64(tel.metrics.seriesDropped); got != 1 {
 			t.Errorf("series dropped = %v, want 1", got)
+		}
+	})
+	t.Run("window cache per stream", func(t *testing.T) {
+		tel := newTest(newClock(), Options{MaxSeries: 2})
+		ps := newStream("m", "virtualNode", "a")
+		active := func(dest string, v float64) *promv1.MetricFamily {
+			return gauge("cluster.cds_egress_m_"+dest+"_http_1.upstream_cx_active", v)
+		}
+		feed(tel, ps, active("b", 1), active("c", 1)) // at the bound: kept
+		feed(tel, ps, active("b", 2), active("c", 2), active("d", 2))
+		if got := testutil.ToFloat64(tel.metrics.accResets); got != 0 {
+			t.Errorf("cache resets at the bound = %v, want 0", got)
+		}
+		feed(tel, ps, active("b", 3), active("c", 3), active("d", 3)) // beyond: emptied first
+		if got := testutil.ToFloat64(tel.metrics.accResets); got != 1 {
+			t.Errorf("cache resets beyond the bound = %v, want 1", got)
+		}
+		if n := len(ps.accs); n != 3 {
+			t.Errorf("cached windows = %d, want 3 (one message's)", n)
+		}
+		for _, e := range tel.Snapshot("m") {
+			if e.ActiveConnections != 3 || e.Proxies != 1 {
+				t.Errorf("%s: active %v proxies %d, want 3 and 1", e.Dest, e.ActiveConnections, e.Proxies)
+			}
 		}
 	})
 	t.Run("windows", func(t *testing.T) {

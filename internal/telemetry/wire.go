@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -49,6 +50,7 @@ const (
 	fieldIdentifier   = 1 // StreamMetricsMessage.identifier
 	fieldEnvoyMetrics = 2 // StreamMetricsMessage.envoy_metrics
 	fieldFamilyName   = 1 // MetricFamily.name
+	fieldFamilyType   = 3 // MetricFamily.type
 	fieldFamilyMetric = 4 // MetricFamily.metric
 	fieldGauge        = 2 // Metric.gauge
 	fieldCounter      = 3 // Metric.counter
@@ -69,60 +71,51 @@ type field struct {
 	num64 uint64
 }
 
-// nextField decodes the first field of the encoded message b and returns
-// it and the rest of b. Decoders loop over it in plain code: they run for
-// every stat an Envoy sends, where a closure per field costs.
-func nextField(b []byte) (fl field, rest []byte, err error) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
-		return fl, nil, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
-	}
-	b = b[n:]
-	fl = field{num: num, typ: typ}
-	switch typ {
-	case protowire.BytesType:
-		fl.bytes, n = protowire.ConsumeBytes(b)
-	case protowire.VarintType:
-		fl.num64, n = protowire.ConsumeVarint(b)
-	case protowire.Fixed64Type:
-		fl.num64, n = protowire.ConsumeFixed64(b)
-	default:
-		n = protowire.ConsumeFieldValue(num, typ, b)
-	}
-	if n < 0 {
-		return fl, nil, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
-	}
-	return fl, b[n:], nil
-}
-
 // decodeFrame decodes a StreamMetricsMessage into f, keeping only the
 // identifier's node id and the wanted families. Its loop runs for every
 // family an Envoy sends, so it is plain code (no per-field closure).
 func decodeFrame(b []byte, f *frame) error {
 	f.size = len(b)
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
-			}
-			b = b[n:]
+		// Most families are skipped on their name alone (skippable).
+		if fam, rest, ok := lenField(b); ok && b[0] == fieldEnvoyMetrics<<3|byte(protowire.BytesType) && skippable(fam) {
+			b = rest
 			continue
 		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		fl, rest, err := nextField(b)
+		if err != nil {
+			return err
 		}
-		b = b[n:]
-		if err := f.field(num, v); err != nil {
+		b = rest
+		if fl.typ != protowire.BytesType {
+			continue
+		}
+		if err := f.field(fl.num, fl.bytes); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// skippable reports whether a family is encoded exactly as Envoy does
+// (name, type, one metric: so no later name overrides the first) with a
+// name Trellis does not read. Anything else is decoded in full.
+func skippable(b []byte) bool {
+	if len(b) < 2 || b[0] != fieldFamilyName<<3|byte(protowire.BytesType) || b[1] >= 0x80 || 2+int(b[1])+4 > len(b) {
+		return false
+	}
+	name, r := b[2:2+int(b[1])], b[2+int(b[1]):]
+	if r[0] != fieldFamilyType<<3|byte(protowire.VarintType) || r[1] >= 0x80 || r[2] != fieldFamilyMetric<<3|byte(protowire.BytesType) {
+		return false
+	}
+	n, h := int(r[3]), 4
+	if n >= 0x80 {
+		if len(r) < 5 || r[4] >= 0x80 {
+			return false
+		}
+		n, h = n&0x7f|int(r[4])<<7, 5
+	}
+	return h+n == len(r) && !wanted(name)
 }
 
 // field decodes one length-delimited field of a StreamMetricsMessage.
@@ -194,28 +187,33 @@ func decodeFamily(b []byte, s *sample) (bool, error) {
 // keeps) and its first metric.
 func familyFields(b []byte) (name, metric []byte, seenMetric bool, err error) {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		// Envoy's encoding: name, type (a one-byte enum), metric.
+		if v, rest, ok := lenField(b); ok {
+			switch b[0] {
+			case fieldFamilyName<<3 | byte(protowire.BytesType):
+				name = v
+			case fieldFamilyMetric<<3 | byte(protowire.BytesType):
+				if !seenMetric {
+					metric, seenMetric = v, true
+				}
 			}
-			b = b[n:]
+			b = rest
 			continue
 		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, nil, false, fmt.Errorf("%w: %w", errBadWire, protowire.ParseError(n))
+		if len(b) >= 2 && b[0] == fieldFamilyType<<3|byte(protowire.VarintType) && b[1] < 0x80 {
+			b = b[2:]
+			continue
 		}
-		b = b[n:]
+		var fl field
+		if fl, b, err = nextFieldSlow(b); err != nil {
+			return nil, nil, false, err
+		}
 		switch {
-		case num == fieldFamilyName:
-			name = v
-		case num == fieldFamilyMetric && !seenMetric:
-			metric, seenMetric = v, true
+		case fl.typ != protowire.BytesType:
+		case fl.num == fieldFamilyName:
+			name = fl.bytes
+		case fl.num == fieldFamilyMetric && !seenMetric:
+			metric, seenMetric = fl.bytes, true
 		}
 	}
 	return name, metric, seenMetric, nil
@@ -267,6 +265,13 @@ func (s *sample) histogram(b []byte) error {
 
 // bucketOf reads a Bucket's upper bound and cumulative count.
 func bucketOf(b []byte) (ub, cum float64, err error) {
+	// Envoy's encoding, exactly: cumulative_count, then upper_bound.
+	if len(b) >= 11 && b[0] == fieldCumulative<<3|byte(protowire.VarintType) {
+		c, n := protowire.ConsumeVarint(b[1:])
+		if n > 0 && len(b) == 1+n+9 && b[1+n] == fieldUpperBound<<3|byte(protowire.Fixed64Type) {
+			return math.Float64frombits(binary.LittleEndian.Uint64(b[2+n:])), float64(c), nil
+		}
+	}
 	for len(b) > 0 {
 		var fl field
 		if fl, b, err = nextField(b); err != nil {
