@@ -43,6 +43,7 @@ func main() {
 		flush    = flag.Duration("flush", 5*time.Second, "stats flush interval of every Envoy")
 		duration = flag.Duration("duration", 60*time.Second, "measurement period after warm-up")
 		backends = flag.Int("backends", 10, "egress clusters per sidecar (each a callee virtual node)")
+		shape    = flag.String("shape", shapeEvery, "what each flush holds: every (each cluster's and HTTP manager's every stat used, the heavy case) or envoy (the family counts a real Envoy 1.40 with Trellis's bootstrap sends)")
 		child    = flag.String("child", "", "internal: run the simulated Envoys against this address")
 		profile  = flag.String("cpuprofile", "", "write the server's CPU profile of the measurement to this file")
 		window   = flag.Int("window", 0, "HTTP/2 initial stream and connection window of the server in bytes (0: gRPC's default)")
@@ -53,9 +54,9 @@ func main() {
 	adsclient.RaiseFDLimit()
 	var err error
 	if *child != "" {
-		err = runSidecars(*child, *sidecars, *backends, *flush)
+		err = runSidecars(*child, *sidecars, *backends, *shape, *flush)
 	} else {
-		err = run(*sidecars, *backends, *flush, *duration, *profile, serverOptions(*window, *readBuf, *dirty))
+		err = run(*sidecars, *backends, *shape, *flush, *duration, *profile, serverOptions(*window, *readBuf, *dirty))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "telemetrycost:", err)
@@ -63,7 +64,7 @@ func main() {
 	}
 }
 
-func run(n, backends int, flush, duration time.Duration, profile string, extra []grpc.ServerOption) error {
+func run(n, backends int, shape string, flush, duration time.Duration, profile string, extra []grpc.ServerOption) error {
 	fmt.Printf("GOGC=%d (as trellis server runs)\n", server.TuneGC())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := prometheus.NewRegistry()
@@ -79,12 +80,15 @@ func run(n, backends int, flush, duration time.Duration, profile string, extra [
 	go func() { served <- srv.Serve(ctx, ln) }()
 	defer func() { cancel(); <-served; tel.Wait() }()
 
-	fams, hists, size := sampleShape(backends)
-	fmt.Printf("telemetrycost: %d sidecars, flush every %v, %d metric families per flush (%d histograms), %d bytes per flush\n",
-		n, flush, fams, hists, size)
+	if _, ok := shapes[shape]; !ok {
+		return fmt.Errorf("-shape %q: want %s or %s", shape, shapeEvery, shapeEnvoy)
+	}
+	fams, hists, size := sampleShape(backends, shape)
+	fmt.Printf("telemetrycost: %d sidecars, flush every %v, shape %s: %d metric families per flush (%d histograms), %d bytes per flush\n",
+		n, flush, shape, fams, hists, size)
 	heap0 := heapInUse()
 	c, err := adsclient.StartChild(os.Stderr, "-child", ln.Addr().String(), "-sidecars", fmt.Sprint(n),
-		"-backends", fmt.Sprint(backends), "-flush", flush.String())
+		"-backends", fmt.Sprint(backends), "-shape", shape, "-flush", flush.String())
 	if err != nil {
 		return err
 	}

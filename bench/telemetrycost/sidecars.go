@@ -19,7 +19,7 @@ import (
 // runSidecars is the child process: n simulated Envoys, each with its own
 // connection and stream, flushing every flush (the first flush of each is
 // spread over the period, as real fleets are). It runs until stdin closes.
-func runSidecars(addr string, n, backends int, flush time.Duration) error {
+func runSidecars(addr string, n, backends int, shape string, flush time.Duration) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go drain(os.Stdin, cancel)
@@ -30,7 +30,7 @@ func runSidecars(addr string, n, backends int, flush time.Duration) error {
 		go func() {
 			defer wg.Done()
 			delay := time.Duration(int64(flush) * int64(i) / int64(n))
-			if err := sidecar(ctx, addr, i, backends, flush, delay); err != nil && ctx.Err() == nil {
+			if err := sidecar(ctx, addr, i, backends, shape, flush, delay); err != nil && ctx.Err() == nil {
 				errs <- err
 			}
 		}()
@@ -40,7 +40,7 @@ func runSidecars(addr string, n, backends int, flush time.Duration) error {
 	return <-errs
 }
 
-func sidecar(ctx context.Context, addr string, i, backends int, flush, delay time.Duration) error {
+func sidecar(ctx context.Context, addr string, i, backends int, shape string, flush, delay time.Duration) error {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return fmt.Errorf("sidecar %d: %w", i, err)
@@ -51,7 +51,7 @@ func sidecar(ctx context.Context, addr string, i, backends int, flush, delay tim
 	if err != nil {
 		return fmt.Errorf("sidecar %d: %w", i, err)
 	}
-	s := newStats(fmt.Sprintf("n%d", i), backends)
+	s := newStats(fmt.Sprintf("n%d", i), backends, shape)
 	node := &corev3.Node{Id: fmt.Sprintf("mesh/bench/virtualNode/n%d", i), Cluster: fmt.Sprintf("n%d", i)}
 	t := time.NewTimer(delay)
 	defer t.Stop()
@@ -79,8 +79,8 @@ func sidecar(ctx context.Context, addr string, i, backends int, flush, delay tim
 }
 
 // sampleShape is the size of one sidecar's flush.
-func sampleShape(backends int) (fams, hists, bytes int) {
-	s := newStats("n0", backends)
+func sampleShape(backends int, shape string) (fams, hists, bytes int) {
+	s := newStats("n0", backends, shape)
 	s.advance(time.Second)
 	for _, b := range s.batches() {
 		fams += len(b)

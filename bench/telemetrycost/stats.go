@@ -26,7 +26,32 @@ type stats struct {
 	rng  *rand.Rand
 }
 
-func newStats(node string, backends int) *stats {
+// Shapes of a sidecar's flush. shapeEvery is the heavy case: every stat
+// of every cluster and HTTP manager used. shapeEnvoy has the family counts
+// a real Envoy 1.40 with Trellis's bootstrap reported after 200 requests
+// (BENCHMARKS.md): 30 used stats per cluster, 14 per HTTP manager, 44
+// listener, server and other stats; the catch-all virtual cluster's 11
+// stand in both shapes.
+const (
+	shapeEvery = "every"
+	shapeEnvoy = "envoy"
+)
+
+// shapeLimits is how many of each list a shape keeps: per cluster
+// counters, gauges and histograms; per HTTP manager the same; listener
+// stats per listener, and server stats.
+type shapeLimits struct{ cc, cg, ch, hc, hg, hh, lst, srv int }
+
+var shapes = map[string]shapeLimits{
+	shapeEvery: {30, 20, 3, 30, 7, 2, 20, 150},
+	shapeEnvoy: {20, 7, 3, 10, 2, 2, 5, 28},
+}
+
+func newStats(node string, backends int, shape string) *stats {
+	lim, ok := shapes[shape]
+	if !ok {
+		lim = shapes[shapeEvery]
+	}
 	s := &stats{rng: rand.New(rand.NewPCG(uint64(len(node)), 7))}
 	clusters := []string{"cds_ingress_bench_" + node + "_http_8080", "xds_cluster"}
 	for b := range backends {
@@ -40,7 +65,7 @@ func newStats(node string, backends int) *stats {
 			"update_success", "update_no_rebuild", "membership_change", "lb_healthy_panic", "retry_or_shadow_abandoned",
 			"upstream_cx_connect_fail", "upstream_cx_close_notify", "upstream_rq_per_try_timeout", "upstream_flow_control_paused_reading_total",
 			"assignment_stale", "assignment_timeout_received", "bind_errors", "default.total_match_count", "upstream_cx_none_healthy",
-			"upstream_cx_pool_overflow"} {
+			"upstream_cx_pool_overflow"}[:lim.cc] {
 			s.add(counterFam(p + n))
 		}
 		for _, n := range []string{"upstream_cx_active", "upstream_rq_active", "upstream_rq_pending_active", "membership_healthy",
@@ -48,10 +73,10 @@ func newStats(node string, backends int) *stats {
 			"circuit_breakers.default.cx_open", "circuit_breakers.default.rq_open", "circuit_breakers.default.rq_pending_open",
 			"circuit_breakers.default.rq_retry_open", "circuit_breakers.high.cx_open", "circuit_breakers.high.rq_open",
 			"circuit_breakers.high.rq_pending_open", "circuit_breakers.high.rq_retry_open", "upstream_cx_rx_bytes_buffered",
-			"upstream_cx_tx_bytes_buffered"} {
+			"upstream_cx_tx_bytes_buffered"}[:lim.cg] {
 			s.add(gaugeFam(p + n))
 		}
-		for _, n := range []string{"upstream_rq_time", "upstream_cx_connect_ms", "upstream_cx_length_ms"} {
+		for _, n := range []string{"upstream_rq_time", "upstream_cx_connect_ms", "upstream_cx_length_ms"}[:lim.ch] {
 			s.add(histFam(p + n))
 		}
 	}
@@ -73,23 +98,23 @@ func newStats(node string, backends int) *stats {
 			"rds.rds_" + hcm[5:len(hcm)-1] + "_http_8080.config_reload", "rds.rds_" + hcm[5:len(hcm)-1] + "_http_8080.update_attempt",
 			"rds.rds_" + hcm[5:len(hcm)-1] + "_http_8080.update_success", "downstream_flow_control_paused_reading_total",
 			"downstream_rq_completed_2", "downstream_rq_ws_on_non_ws_route", "downstream_rq_response_before_rq_complete",
-			"downstream_rq_overload_close", "downstream_cx_protocol_error", "downstream_cx_delayed_close_timeout"} {
+			"downstream_rq_overload_close", "downstream_cx_protocol_error", "downstream_cx_delayed_close_timeout"}[:lim.hc] {
 			s.add(counterFam(hcm + n))
 		}
 		for _, n := range []string{"downstream_cx_active", "downstream_rq_active", "downstream_cx_http1_active", "downstream_cx_rx_bytes_buffered",
-			"downstream_cx_tx_bytes_buffered", "downstream_cx_upgrades_active", "rds.rds_" + hcm[5:len(hcm)-1] + "_http_8080.version"} {
+			"downstream_cx_tx_bytes_buffered", "downstream_cx_upgrades_active", "rds.rds_" + hcm[5:len(hcm)-1] + "_http_8080.version"}[:lim.hg] {
 			s.add(gaugeFam(hcm + n))
 		}
-		for _, n := range []string{"downstream_rq_time", "downstream_cx_length_ms"} {
+		for _, n := range []string{"downstream_rq_time", "downstream_cx_length_ms"}[:lim.hh] {
 			s.add(histFam(hcm + n))
 		}
 	}
 	for _, l := range []string{"listener.0.0.0.0_15000.", "listener.0.0.0.0_15001.", "listener.admin."} {
-		for k := range 20 {
+		for k := range lim.lst {
 			s.add(counterFam(fmt.Sprintf("%sdownstream_stat_%d", l, k)))
 		}
 	}
-	for k := range 150 {
+	for k := range lim.srv {
 		s.add(counterFam(fmt.Sprintf("server.stat_%d", k)))
 	}
 	s.add(gaugeFam("server.uptime"))
