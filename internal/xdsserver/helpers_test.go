@@ -63,21 +63,28 @@ func startWith(t testing.TB, opts Options) *harness {
 	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Registerer = h.reg
 	h.srv = New(opts)
+	h.addr = serveLoopback(t, h.srv)
+	return h
+}
+
+// serveLoopback serves srv on a new loopback listener until the test
+// ends and returns its address.
+func serveLoopback(t testing.TB, srv *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.addr = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(ctx, ln) }()
+	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return h
+	return ln.Addr().String()
 }
 
 // client opens a connection that closes with the test.

@@ -143,20 +143,7 @@ func TestStreamLimit(t *testing.T) {
 func (h *harness) serveAnother(t *testing.T) *harness {
 	t.Helper()
 	other := *h
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other.addr = ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	other.addr = serveLoopback(t, h.srv)
 	return &other
 }
 
