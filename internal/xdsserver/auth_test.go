@@ -134,18 +134,9 @@ func startAuth(t *testing.T, p *pki, opts AuthOptions) *harness {
 // loaded machine also does. wait only bounds a hang.
 func openAs(t *testing.T, h *harness, roots *x509.CertPool, cert *tls.Certificate, node string) codes.Code {
 	t.Helper()
-	cfg := &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
-	if cert != nil {
-		cfg.Certificates = []tls.Certificate{*cert}
-	}
-	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
+	st, err := mtlsClient(t, h, roots, cert).StreamAggregatedResources(ctx)
 	if err == nil {
 		// A Send error (io.EOF) means the server ended the stream: Recv has its status.
 		_ = st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: node}, TypeUrl: resourcev3.ClusterType})
@@ -155,6 +146,22 @@ func openAs(t *testing.T, h *harness, roots *x509.CertPool, cert *tls.Certificat
 		t.Fatalf("stream as %s: neither a response nor a refusal within %v: %v", node, wait, err)
 	}
 	return status.Code(err)
+}
+
+// mtlsClient dials h's listener over TLS trusting roots, presenting cert
+// when it is not nil; the connection closes when the test ends.
+func mtlsClient(t *testing.T, h *harness, roots *x509.CertPool, cert *tls.Certificate) discoveryv3.AggregatedDiscoveryServiceClient {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
+	}
+	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return discoveryv3.NewAggregatedDiscoveryServiceClient(cc)
 }
 
 // serveNodes gives each node id a snapshot, so that an accepted stream
@@ -235,15 +242,9 @@ func TestFirstRequestTimeout(t *testing.T) {
 	p := newPKI(t, time.Now)
 	h := startAuth(t, p, AuthOptions{FirstRequestTimeout: 200 * time.Millisecond})
 	web := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
-	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
-		RootCAs: p.roots, ServerName: "localhost", Certificates: []tls.Certificate{web}})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
+	st, err := mtlsClient(t, h, p.roots, &web).StreamAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,15 +331,9 @@ func TestAuthenticatedDeltaStream(t *testing.T) {
 	p := newPKI(t, time.Now)
 	h := startAuth(t, p, AuthOptions{})
 	web := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
-	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
-		RootCAs: p.roots, ServerName: "localhost", Certificates: []tls.Certificate{web}})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).DeltaAggregatedResources(ctx)
+	st, err := mtlsClient(t, h, p.roots, &web).DeltaAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,15 +351,9 @@ func TestNodeSwitchMidStream(t *testing.T) {
 	p := newPKI(t, time.Now)
 	h := startAuth(t, p, AuthOptions{})
 	web := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/web")
-	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
-		RootCAs: p.roots, ServerName: "localhost", Certificates: []tls.Certificate{web}})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
+	st, err := mtlsClient(t, h, p.roots, &web).StreamAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package xdsserver
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -13,9 +12,7 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 )
 
@@ -83,15 +80,9 @@ func TestAuthorizedIdentityNodeSwitch(t *testing.T) {
 	var calls atomic.Int64
 	h := startAuth(t, p, AuthOptions{Authenticate: principalAuth(&calls)})
 	cert := issue(t, p.ca, "spiffe://trellis.local/mesh/shop/virtualNode/other")
-	cc, err := grpc.NewClient(h.addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
-		RootCAs: p.roots, ServerName: "localhost", Certificates: []tls.Certificate{cert}})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	defer cancel()
-	st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(cc).StreamAggregatedResources(ctx)
+	st, err := mtlsClient(t, h, p.roots, &cert).StreamAggregatedResources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
