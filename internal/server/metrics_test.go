@@ -29,13 +29,7 @@ import (
 // and watches the API and xDS counters move as SDK calls are made and as a
 // simulated Envoy connects over ADS and ACKs.
 func TestMetricsEndpoint(t *testing.T) {
-	cfg := config(t.TempDir())
-	cfg.XDSAddr = "127.0.0.1:0"
-	s, err := server.Start(cfg)
-	if err != nil {
-		t.Fatalf("server.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Stop() })
+	s := startWithXDS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -49,7 +43,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		VirtualNodeName: aws.String("front"), Spec: dnsNode("front.local")}); err != nil {
 		t.Fatalf("CreateVirtualNode: %v", err)
 	}
-	_, err = c.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String("missing")})
+	_, err := c.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String("missing")})
 	if err == nil {
 		t.Fatal("DescribeMesh of a missing mesh succeeded")
 	}
@@ -106,6 +100,20 @@ func TestMetricsEndpoint(t *testing.T) {
 	if got := value(m, "go_goroutines", nil); got <= 0 {
 		t.Errorf("go_goroutines = %v, want the runtime collector", got)
 	}
+}
+
+// startWithXDS starts a server with the test config and an xDS listener
+// on a loopback port, stopped when the test ends.
+func startWithXDS(t *testing.T) *server.Server {
+	t.Helper()
+	cfg := config(t.TempDir())
+	cfg.XDSAddr = "127.0.0.1:0"
+	s, err := server.Start(cfg)
+	if err != nil {
+		t.Fatalf("server.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	return s
 }
 
 // adsConnectAndACK opens one ADS stream as nodeID, waits for the first

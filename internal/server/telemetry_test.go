@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/trellis-mesh/trellis/internal/server"
 	"github.com/trellis-mesh/trellis/internal/telemetry"
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
@@ -28,13 +27,7 @@ import (
 // MetricsService and reads them back on /metrics and the JSON APIs; an ADS
 // stream shows up on /v1/proxies.
 func TestTelemetryOverXDSPort(t *testing.T) {
-	cfg := config(t.TempDir())
-	cfg.XDSAddr = "127.0.0.1:0"
-	s, err := server.Start(cfg)
-	if err != nil {
-		t.Fatalf("server.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Stop() })
+	s := startWithXDS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	mustFrontNode(ctx, t, s.Addr())
@@ -118,13 +111,7 @@ func gaugeFam(name string, v float64) *dto.MetricFamily {
 // TestProxiesShowNACK: a proxy that rejects its clusters is NACKED on
 // /v1/proxies with Envoy's reason.
 func TestProxiesShowNACK(t *testing.T) {
-	cfg := config(t.TempDir())
-	cfg.XDSAddr = "127.0.0.1:0"
-	s, err := server.Start(cfg)
-	if err != nil {
-		t.Fatalf("server.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Stop() })
+	s := startWithXDS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	mustFrontNode(ctx, t, s.Addr())
