@@ -70,25 +70,8 @@ func TestACMCertificates(t *testing.T) {
 	m.acmPost(t, acm.PathCAs, acm.RegisterCARequest{ARN: e2eCAARN, Bundle: readFile(t, m.pki.CAFile)})
 	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: readFile(t, cert), PrivateKey: readFile(t, key)})
 
-	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
-	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
-		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
-	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
-	front := nodeSpec("", 0, "", "secure.local")
-	front.BackendDefaults = &types.BackendDefaults{ClientPolicy: &types.ClientPolicy{Tls: &types.ClientPolicyTls{
-		Validation: &types.TlsValidationContext{
-			Trust:                   &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
-			SubjectAlternativeNames: &types.SubjectAlternativeNames{Match: &types.SubjectAlternativeNameMatchers{Exact: []string{"secure.local"}}},
-		}}}}
-	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
-
-	eventually(t, 20*time.Second, func() error {
-		m.c.get(m.frontAddr, "secure.local", "/", nil)
-		if n := m.secure.stat(t, m.handshakeStat()); n == 0 {
-			return fmt.Errorf("no TLS handshake on the secure listener yet")
-		}
-		return nil
-	})
+	m.secureOnACM(t)
+	front := m.frontTrustsACMCA(t)
 	m.expect(t, true) // TLS with the imported certificate, validated against the registered CA
 
 	rogue := acmtest.NewCA(t, "rogue")
@@ -104,6 +87,38 @@ func TestACMCertificates(t *testing.T) {
 	m.acmPost(t, acm.PathCertificates, acm.ImportRequest{ARN: e2eCertARN, Certificate: readFile(t, cert), PrivateKey: readFile(t, key)})
 	m.expectServed(t, []byte(readFile(t, cert)))
 	m.expect(t, true)
+}
+
+// secureOnACM gives the secure node's listener STRICT TLS with the ACM
+// certificate e2eCertARN.
+func (m *tlsMesh) secureOnACM(t *testing.T) {
+	t.Helper()
+	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
+	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
+		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
+}
+
+// frontTrustsACMCA makes the front node validate secure.local against the
+// registered ACM CA e2eCAARN, and waits for the first TLS handshake on the
+// secure listener. It returns the front node's spec.
+func (m *tlsMesh) frontTrustsACMCA(t *testing.T) *types.VirtualNodeSpec {
+	t.Helper()
+	front := nodeSpec("", 0, "", "secure.local")
+	front.BackendDefaults = &types.BackendDefaults{ClientPolicy: &types.ClientPolicy{Tls: &types.ClientPolicyTls{
+		Validation: &types.TlsValidationContext{
+			Trust:                   &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
+			SubjectAlternativeNames: &types.SubjectAlternativeNames{Match: &types.SubjectAlternativeNameMatchers{Exact: []string{"secure.local"}}},
+		}}}}
+	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
+	eventually(t, 20*time.Second, func() error {
+		m.c.get(m.frontAddr, "secure.local", "/", nil)
+		if n := m.secure.stat(t, m.handshakeStat()); n == 0 {
+			return fmt.Errorf("no TLS handshake on the secure listener yet")
+		}
+		return nil
+	})
+	return front
 }
 
 // expectServed waits until the secure listener presents the PEM leaf.
@@ -130,10 +145,7 @@ func (m *tlsMesh) expectServed(t *testing.T, leafPEM []byte) {
 func TestACMUnimportedARN(t *testing.T) {
 	m := setupTLS(t)
 	m.expect(t, true)
-	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
-	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
-		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
-	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
+	m.secureOnACM(t)
 	addr := fmt.Sprintf("%s:%d", m.secureIP, tlsPort)
 	eventually(t, 40*time.Second, func() error {
 		if code, _, err := m.c.get(addr, "secure.local", "/", nil); err == nil && code == 200 {
@@ -210,23 +222,7 @@ func TestACMRequestedCertificate(t *testing.T) {
 	}
 	m.acmPost(t, acm.PathCAs, acm.RegisterCARequest{ARN: e2eCAARN, Bundle: b.TrustBundle})
 	m.acmPost(t, acm.PathRequests, acm.RequestRequest{ARN: e2eCertARN, Domains: []string{"secure.local"}})
-	spec := nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp)
-	spec.Listeners[0].Tls = &types.ListenerTls{Mode: types.ListenerTlsModeStrict,
-		Certificate: &types.ListenerTlsCertificateMemberAcm{Value: types.ListenerTlsAcmCertificate{CertificateArn: aws.String(e2eCertARN)}}}
-	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "secure", spec)))
-	front := nodeSpec("", 0, "", "secure.local")
-	front.BackendDefaults = &types.BackendDefaults{ClientPolicy: &types.ClientPolicy{Tls: &types.ClientPolicyTls{
-		Validation: &types.TlsValidationContext{
-			Trust:                   &types.TlsValidationContextTrustMemberAcm{Value: types.TlsValidationContextAcmTrust{CertificateAuthorityArns: []string{e2eCAARN}}},
-			SubjectAlternativeNames: &types.SubjectAlternativeNames{Match: &types.SubjectAlternativeNameMatchers{Exact: []string{"secure.local"}}},
-		}}}}
-	must[*appmesh.UpdateVirtualNodeOutput](t)(m.cp.client.UpdateVirtualNode(m.cp.ctx, updateNode("tls", "front", front)))
-	eventually(t, 20*time.Second, func() error {
-		m.c.get(m.frontAddr, "secure.local", "/", nil)
-		if n := m.secure.stat(t, m.handshakeStat()); n == 0 {
-			return fmt.Errorf("no TLS handshake on the secure listener yet")
-		}
-		return nil
-	})
+	m.secureOnACM(t)
+	m.frontTrustsACMCA(t)
 	m.expect(t, true)
 }

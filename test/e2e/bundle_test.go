@@ -10,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/appmesh"
-	"github.com/aws/aws-sdk-go-v2/service/appmesh/types"
-
 	"github.com/trellis-mesh/trellis/internal/ca"
 	"github.com/trellis-mesh/trellis/internal/ca/enrol"
 	"github.com/trellis-mesh/trellis/internal/svid"
@@ -91,24 +87,7 @@ func TestBundleRefreshAcrossRotation(t *testing.T) {
 // renewals.
 func setupBundleMesh(t *testing.T, wca *workloadCA) *sdsMesh {
 	t.Helper()
-	c := startTrellis(t)
-	m := &sdsMesh{cp: c, c: newClient(), frontIP: loopbackIP(), secureIP: loopbackIP()}
-	appPort := freePort(t, m.secureIP)
-	m.app = startApp(t, "secure", m.secureIP, appPort)
-	must[*appmesh.CreateMeshOutput](t)(c.client.CreateMesh(c.ctx, &appmesh.CreateMeshInput{
-		MeshName: aws.String("idm"), Spec: &types.MeshSpec{}, Tags: autoMTLSTags}))
-	c.node(t, "idm", "secure", nodeSpec(m.secureIP, tlsPort, types.PortProtocolHttp))
-	c.serviceByNode(t, "idm", "secure.local", "secure")
-	c.node(t, "idm", "front", nodeSpec("", 0, "", "secure.local"))
-	m.front = wca.enrolProxy(t, "idm", "front", false)
-	m.secure = wca.enrolProxy(t, "idm", "secure", false)
-	m.secureEnv = startEnvoy(t, c, proxyConfig{NodeID: "mesh/idm/virtualNode/secure", IP: m.secureIP,
-		AppPorts: map[int]int{tlsPort: appPort}, SDSSocket: m.secure.sock, TrustDomain: td})
-	m.frontEnv = startEnvoy(t, c, proxyConfig{NodeID: "mesh/idm/virtualNode/front", IP: m.frontIP,
-		SDSSocket: m.front.sock, TrustDomain: td})
-	m.frontAddr = fmt.Sprintf("%s:%d", m.frontIP, tlsPort)
-	m.secAddr = fmt.Sprintf("%s:%d", m.secureIP, tlsPort)
-	return m
+	return meshOverCA(t, wca, autoMTLSTags, false)
 }
 
 // startBundlePoller runs wl's trust-bundle poll, as `trellis sidecar`

@@ -136,6 +136,12 @@ type sdsMesh struct {
 func setupSDSMesh(t *testing.T, meshTags []types.TagRef, caTTL time.Duration, renew bool) (*sdsMesh, *workloadCA) {
 	t.Helper()
 	wca := startWorkloadCA(t, caTTL)
+	return meshOverCA(t, wca, meshTags, renew), wca
+}
+
+// meshOverCA builds setupSDSMesh's mesh with its proxies enrolled at wca.
+func meshOverCA(t *testing.T, wca *workloadCA, meshTags []types.TagRef, renew bool) *sdsMesh {
+	t.Helper()
 	c := startTrellis(t)
 	m := &sdsMesh{cp: c, c: newClient(), frontIP: loopbackIP(), secureIP: loopbackIP()}
 	appPort := freePort(t, m.secureIP)
@@ -153,7 +159,7 @@ func setupSDSMesh(t *testing.T, meshTags []types.TagRef, caTTL time.Duration, re
 		SDSSocket: m.front.sock, TrustDomain: td})
 	m.frontAddr = fmt.Sprintf("%s:%d", m.frontIP, tlsPort)
 	m.secAddr = fmt.Sprintf("%s:%d", m.secureIP, tlsPort)
-	return m, wca
+	return m
 }
 
 // expectCallerID waits for a request through front to reach the app with

@@ -66,7 +66,15 @@ func (r *recorder) wait(ctx context.Context, t *testing.T, what string, ok func(
 // udpReceiver records each datagram (DogStatsD lines, X-Ray segments).
 func udpReceiver(t *testing.T) (*recorder, uint32) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	rec, pc := packetReceiver(t, "udp4", "127.0.0.1:0")
+	return rec, uint32(pc.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// packetReceiver records each datagram arriving on a new packet listener
+// (network and address as net.ListenPacket takes them) until the test ends.
+func packetReceiver(t *testing.T, network, addr string) (*recorder, net.PacketConn) {
+	t.Helper()
+	pc, err := net.ListenPacket(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +92,7 @@ func udpReceiver(t *testing.T) (*recorder, uint32) {
 		}
 	}()
 	t.Cleanup(func() { pc.Close(); <-done })
-	return rec, uint32(pc.LocalAddr().(*net.UDPAddr).Port)
+	return rec, pc
 }
 
 // zipkinReceiver serves POST /api/v2/spans and records each body (JSON

@@ -345,24 +345,7 @@ func TestEnvoyDatadogTraces(t *testing.T) {
 // socket.
 func TestEnvoyDogStatsDUnixSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dsd.socket")
-	pc, err := net.ListenPacket("unixgram", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 64<<10)
-		for {
-			n, _, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			rec.add(string(buf[:n]))
-		}
-	}()
-	t.Cleanup(func() { pc.Close(); <-done })
+	rec, _ := packetReceiver(t, "unixgram", path)
 	app, _ := runEnvoy(t, Config{Telemetry: Telemetry{
 		StatsTags: appMeshTags, FlushInterval: time.Second, DogStatsD: &DogStatsD{SocketPath: path},
 	}})
