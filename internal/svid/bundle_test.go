@@ -57,6 +57,12 @@ func TestBundlePollerPushesRotation(t *testing.T) {
 	if !bytes.Equal(got[SVIDAlias].GetTlsCertificate().GetCertificateChain().GetInlineBytes(), first.ChainPEM) {
 		t.Error("the SVID changed with the bundle")
 	}
+	// The poll is counted after it published the bundle, so the count can
+	// trail the push just read: wait for it (the deadline only bounds a hang).
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(m.polls.WithLabelValues("changed")) < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if v := testutil.ToFloat64(m.polls.WithLabelValues("changed")); v != 1 {
 		t.Errorf("changed polls = %v, want 1", v)
 	}
