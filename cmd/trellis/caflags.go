@@ -17,5 +17,4 @@ func addCAFlags(cmd *cobra.Command, c *server.CAConfig) {
 	f.BoolVar(&c.XDSMTLS, "xds-mtls", false, "require client certificates of the built-in CA on --xds-addr and serve a stream only when its node id names the certificate's SPIFFE identity")
 	f.BoolVar(&c.XDSAllowUnauthenticated, "xds-allow-unauthenticated", false, "serve xDS without client authentication; only accepted when --xds-addr is a loopback address (the Unix socket is always unauthenticated)")
 	f.StringSliceVar(&c.XDSServerNames, "xds-server-name", nil, "extra DNS name of the xDS server certificate the CA issues with --xds-mtls (repeatable)")
-	f.IntVar(&c.XDSMaxConns, "xds-max-connections", 10000, "most open connections on the --xds-mtls listener; more are closed at accept")
 }

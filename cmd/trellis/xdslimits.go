@@ -6,10 +6,12 @@ import (
 	"github.com/trellis-mesh/trellis/internal/xdsserver"
 )
 
-// addXDSLimitFlags registers the stream limits of the xDS listeners of
+// addXDSLimitFlags registers the connection and stream limits of the xDS listeners of
 // `trellis server` (docs/fleet.md, "Stream limits").
 func addXDSLimitFlags(cmd *cobra.Command, l *xdsserver.Limits) {
 	f := cmd.Flags()
+	f.IntVar(&l.MaxConns, "xds-max-connections", xdsserver.DefaultMaxConns,
+		"most open connections over all xDS listeners (TCP, TLS, mTLS, Unix socket); more are closed at accept and Envoy reconnects (0: default)")
 	f.IntVar(&l.MaxStreams, "xds-max-streams", xdsserver.DefaultMaxStreams,
 		"most open gRPC streams (ADS, delta ADS, metrics) over all xDS listeners; more end with RESOURCE_EXHAUSTED and Envoy retries (0: default)")
 	f.IntVar(&l.MaxStreamsPerConn, "xds-max-streams-per-connection", xdsserver.DefaultMaxStreamsPerConn,

@@ -44,8 +44,6 @@ type CAConfig struct {
 	// XDSServerNames are extra DNS names of the xDS server certificate the
 	// CA issues (with --xds-mtls and no --xds-tls-cert).
 	XDSServerNames []string
-	// XDSMaxConns caps connections on the mTLS xDS listener (0: default).
-	XDSMaxConns int
 }
 
 // startCA opens (or creates) the CA in the store and mounts its API.
@@ -108,7 +106,7 @@ func (s *Server) checkXDSExposure() error {
 // the CA's current trust bundle at every handshake.
 func (s *Server) xdsMTLS() (credentials.TransportCredentials, xdsserver.AuthOptions, error) {
 	opts := xdsserver.AuthOptions{Authenticate: s.xdsAuthenticator(s.ca.TrustDomain()),
-		AccountID: s.cfg.AccountID, MaxConns: s.cfg.CA.XDSMaxConns}
+		AccountID: s.cfg.AccountID}
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	if s.cfg.XDSTLSCert != "" || s.cfg.XDSTLSKey != "" {
 		if s.cfg.XDSTLSCert == "" || s.cfg.XDSTLSKey == "" {

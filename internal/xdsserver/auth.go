@@ -78,9 +78,6 @@ type AuthOptions struct {
 	FirstRequestTimeout time.Duration
 	// HandshakeTimeout bounds the TLS handshake (default 10 s).
 	HandshakeTimeout time.Duration
-	// MaxConns caps open connections on the listener (default 10000);
-	// connections over the cap are closed at once.
-	MaxConns int
 }
 
 func (o *AuthOptions) defaults() {
@@ -89,9 +86,6 @@ func (o *AuthOptions) defaults() {
 	}
 	if o.HandshakeTimeout == 0 {
 		o.HandshakeTimeout = 10 * time.Second
-	}
-	if o.MaxConns == 0 {
-		o.MaxConns = 10000
 	}
 }
 

@@ -266,7 +266,8 @@ func TestConnectionCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	capped := newCapListener(ln, 2, m)
+	var open atomic.Int64
+	capped := newCapListener(ln, 2, &open, m)
 	accepted := make(chan net.Conn, 4)
 	done := make(chan struct{})
 	go func() {
@@ -289,8 +290,8 @@ func TestConnectionCap(t *testing.T) {
 	}
 	a, b := <-accepted, <-accepted
 	eventually(t, "third connection rejected", func() bool { return value(m.connsRejected) == 1 })
-	if capped.Open() != 2 {
-		t.Errorf("open = %d, want 2", capped.Open())
+	if open.Load() != 2 || value(m.conns) != 2 {
+		t.Errorf("open = %d (gauge %v), want 2", open.Load(), value(m.conns))
 	}
 	clients[2].SetReadDeadline(time.Now().Add(wait))
 	if _, err := clients[2].Read(make([]byte, 1)); err == nil {

@@ -16,30 +16,31 @@ import (
 // peer into an identity, and a stream is served only while every node id
 // it claims names that identity; others end with PermissionDenied (or
 // Unauthenticated without an identity), counted and logged with the
-// claimed and proven identities. Connections are capped (MaxConns) and
-// the handshake and the first request are time-bounded, so refused or
-// idle clients cost bounded resources.
+// claimed and proven identities. Connections are capped (Limits.MaxConns,
+// as on every listener) and the handshake and the first request are
+// time-bounded, so refused or idle clients cost bounded resources.
 func (s *Server) ServeAuthenticated(ctx context.Context, ln net.Listener, creds credentials.TransportCredentials, opts AuthOptions) error {
 	if creds == nil || opts.Authenticate == nil {
 		return errors.New("xds serve authenticated: credentials and an authenticator are required")
 	}
 	opts.defaults()
-	capped := newCapListener(ln, opts.MaxConns, s.metrics)
 	first := min(opts.FirstRequestTimeout, s.limits.FirstRequestTimeout)
-	return s.serve(ctx, capped, first, grpc.Creds(creds), grpc.ConnectionTimeout(opts.HandshakeTimeout),
+	return s.serve(ctx, ln, first, grpc.Creds(creds), grpc.ConnectionTimeout(opts.HandshakeTimeout),
 		grpc.ChainStreamInterceptor(s.authInterceptor(opts)))
 }
 
-// capListener closes connections accepted beyond max open ones.
+// capListener closes connections accepted beyond max open ones. open is
+// shared by the listeners of one Server, so the cap holds over all of
+// them.
 type capListener struct {
 	net.Listener
 	max     int64
-	open    atomic.Int64
+	open    *atomic.Int64
 	metrics *metrics
 }
 
-func newCapListener(ln net.Listener, max int, m *metrics) *capListener {
-	return &capListener{Listener: ln, max: int64(max), metrics: m}
+func newCapListener(ln net.Listener, max int, open *atomic.Int64, m *metrics) *capListener {
+	return &capListener{Listener: ln, max: int64(max), open: open, metrics: m}
 }
 
 func (l *capListener) Accept() (net.Conn, error) {
@@ -58,9 +59,6 @@ func (l *capListener) Accept() (net.Conn, error) {
 		return &cappedConn{Conn: c, l: l}, nil
 	}
 }
-
-// Open is the number of connections currently counted against the cap.
-func (l *capListener) Open() int64 { return l.open.Load() }
 
 type cappedConn struct {
 	net.Conn

@@ -24,8 +24,10 @@
 // client certificate, or a principal whose Identity.Authorize hook accepts
 // the node id (the server wires SigV4 call credentials there).
 //
-// Every listener shares the stream limits (limits.go, Options.Limits): a
-// server-wide cap on open streams (RESOURCE_EXHAUSTED past it), a
+// Every listener shares the limits (limits.go, Options.Limits): a
+// server-wide cap on open connections (closed at accept past it,
+// authserve.go's capListener), one on open streams (RESOURCE_EXHAUSTED
+// past it), a
 // per-connection HTTP/2 stream cap, and a deadline for an ADS stream's
 // first request; refusals are counted by reason and logged once per burst
 // (refused.go). gRPC keepalives (serve) detect dead peers, and a

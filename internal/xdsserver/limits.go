@@ -22,8 +22,11 @@ import (
 // Defaults of the zero Limits fields, sized for a fleet of 10,000 proxies
 // (docs/fleet.md): each Envoy holds one ADS stream (SDS rides on it) and
 // one metrics stream on one connection, 20,000 streams in all, so the
-// server-wide cap leaves 2.5x headroom for reconnect overlap.
+// server-wide cap leaves 2.5x headroom for reconnect overlap. Every
+// useful connection carries at least one stream, so connections are
+// capped at the same figure.
 const (
+	DefaultMaxConns            = 50000
 	DefaultMaxStreams          = 50000
 	DefaultMaxStreamsPerConn   = 100
 	DefaultFirstRequestTimeout = 30 * time.Second
@@ -34,6 +37,12 @@ const (
 // reconnect storm or a hostile client exhausts neither memory nor file
 // descriptors. Zero fields take the defaults above.
 type Limits struct {
+	// MaxConns caps the connections open at once over every listener the
+	// Server serves (TCP, TLS, mTLS and the Unix socket). A connection
+	// past it is closed at accept, before any handshake, and counted in
+	// trellis_xds_connections_rejected_total; Envoy reconnects with its
+	// backoff. The open ones are trellis_xds_listener_connections.
+	MaxConns int
 	// MaxStreams caps the concurrent gRPC streams over every listener
 	// the Server serves: ADS state-of-the-world and delta (which also
 	// carry SDS) and the services Options.Services adds (the telemetry
@@ -63,6 +72,9 @@ type Limits struct {
 }
 
 func (l *Limits) defaults() {
+	if l.MaxConns <= 0 {
+		l.MaxConns = DefaultMaxConns
+	}
 	if l.MaxStreams <= 0 {
 		l.MaxStreams = DefaultMaxStreams
 	}

@@ -2,9 +2,11 @@ package xdsserver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -210,11 +212,11 @@ func TestLimitsDefaults(t *testing.T) {
 	tests := []struct {
 		in, want Limits
 	}{
-		{Limits{}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
-		{Limits{-1, -1, -1, -1}, Limits{DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
-		{Limits{3, 2, time.Second, time.Minute}, Limits{3, 2, time.Second, time.Minute}},
+		{Limits{}, Limits{DefaultMaxConns, DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
+		{Limits{-1, -1, -1, -1, -1}, Limits{DefaultMaxConns, DefaultMaxStreams, DefaultMaxStreamsPerConn, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
+		{Limits{4, 3, 2, time.Second, time.Minute}, Limits{4, 3, 2, time.Second, time.Minute}},
 		{Limits{MaxStreamsPerConn: math.MaxUint32 + 1},
-			Limits{DefaultMaxStreams, math.MaxUint32, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
+			Limits{DefaultMaxConns, DefaultMaxStreams, math.MaxUint32, DefaultFirstRequestTimeout, DefaultIdleConnTimeout}},
 	}
 	for _, tt := range tests {
 		got := tt.in
@@ -268,4 +270,27 @@ func TestIdleConnectionClosed(t *testing.T) {
 		t.Error("the busy connection's stream was closed")
 	}
 	busy.cancel()
+}
+
+// TestConnectionCapOverListeners: MaxConns holds over every listener of a
+// Server, plaintext ones included: with one connection serving a stream
+// on the first listener, a connection to the second is closed at accept
+// and counted.
+func TestConnectionCapOverListeners(t *testing.T) {
+	h := startWith(t, Options{Limits: Limits{MaxConns: 1}})
+	second := serveLoopback(t, h.srv)
+	h.mustOpen(t, openSotw, h.conn(t), "mesh/m/virtualNode/first")
+	c, err := net.Dial("tcp", second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	eventually(t, "the second connection rejected", func() bool { return testutil.ToFloat64(h.srv.metrics.connsRejected) == 1 })
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("connection past the cap: read %v, want it closed", err)
+	}
+	if got := testutil.ToFloat64(h.srv.metrics.conns); got != 1 {
+		t.Errorf("trellis_xds_listener_connections = %v, want 1", got)
+	}
 }

@@ -31,7 +31,8 @@ type metrics struct {
 	waiting     prometheus.Gauge
 	caches      *cacheSizes
 	// authRefused counts streams refused by authentication (auth.go),
-	// by reason; conns and connsRejected follow the connection cap.
+	// by reason; conns and connsRejected follow the connection cap
+	// (Limits.MaxConns).
 	authRefused   *prometheus.CounterVec
 	conns         prometheus.Gauge
 	connsRejected prometheus.Counter
@@ -88,9 +89,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Name: "trellis_xds_streams_unauthorized_total",
 			Help: "ADS streams refused by authentication (--xds-mtls), by reason (unauthenticated, permission_denied).",
 		}, []string{"reason"}),
-		conns: gauge("trellis_xds_authenticated_listener_connections", "Open connections on authenticated (mTLS) xDS listeners."),
+		conns: gauge("trellis_xds_listener_connections",
+			"Open connections accepted on the xDS listeners (TCP, TLS, mTLS, Unix socket), counted against --xds-max-connections."),
 		connsRejected: counter("trellis_xds_connections_rejected_total",
-			"Connections closed at accept because an authenticated xDS listener was at its connection cap."),
+			"Connections closed at accept because the xDS listeners held --xds-max-connections open connections."),
 		streams: gauge("trellis_xds_streams_open",
 			"gRPC streams open on the xDS listeners (ADS, delta ADS, metrics), counted against --xds-max-streams."),
 		grpcConns: gauge("trellis_xds_grpc_connections", "gRPC connections open on the xDS listeners."),

@@ -90,6 +90,9 @@ type Server struct {
 	// openStreams counts the streams admitted within limits.MaxStreams
 	// over every Serve call (limits.go).
 	openStreams atomic.Int64
+	// openConns counts the connections accepted within limits.MaxConns
+	// over every listener (authserve.go's capListener).
+	openConns atomic.Int64
 
 	mu      sync.Mutex
 	streams map[streamKey]*streamState
@@ -157,6 +160,7 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, creds credential
 // serve serves ln until ctx ends; an ADS stream must send its first
 // request within firstTimeout (limits.go).
 func (s *Server) serve(ctx context.Context, ln net.Listener, firstTimeout time.Duration, extra ...grpc.ServerOption) error {
+	ln = newCapListener(ln, s.limits.MaxConns, &s.openConns, s.metrics)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Make-before-break stages past their timeout move on (mbb.go).
