@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trellis-mesh/trellis/bench/internal/adsclient"
+	"github.com/trellis-mesh/trellis/internal/freeport"
 	"github.com/trellis-mesh/trellis/internal/server"
 )
 
@@ -119,12 +119,9 @@ func (p *serverProc) stop() error {
 	return p.child.Stop()
 }
 
-// freeAddr returns a loopback address no one listens on now.
+// freeAddr returns a loopback address no one listens on now, for the
+// server child to bind: freeport picks below the kernel's ephemeral range,
+// where no outgoing connection takes it before the child binds it.
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return freeport.Addr("127.0.0.1")
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/freeport"
 )
 
 // stopTimeout bounds how long a child gets after SIGTERM before SIGKILL.
@@ -61,14 +63,15 @@ func (p *processes) stopAll() {
 	p.cmds = nil
 }
 
-// freePort returns a port free on ip at the time of the call.
+// freePort returns a port free on ip at the time of the call, for Envoy or
+// the server to bind later: freeport picks below the kernel's ephemeral
+// range, where no outgoing connection takes it meanwhile.
 func freePort(ip string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	port, err := freeport.Port(ip)
 	if err != nil {
 		return 0, fmt.Errorf("free port: %w", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return port, nil
 }
 
 // startApp serves a fixed body of size bytes on ip:port.

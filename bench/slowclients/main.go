@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/freeport"
 )
 
 func main() {
@@ -100,12 +102,12 @@ func run(bin string, n int, readTimeout time.Duration, maxConns int) error {
 
 // startServer runs `trellis server` on a free loopback port without xDS.
 func startServer(bin, dir string, readTimeout time.Duration, maxConns int) (string, *exec.Cmd, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The server binds it a moment later: freeport picks below the
+	// ephemeral range, where no outgoing connection takes it meanwhile.
+	addr, err := freeport.Addr("127.0.0.1")
 	if err != nil {
 		return "", nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cmd := exec.Command(bin, "server", "--auth=false", "--data-dir", filepath.Join(dir, "data"), "--api-addr", addr, "--xds-addr", "",
 		"--api-read-timeout", readTimeout.String(), "--api-max-connections", strconv.Itoa(maxConns), "--log-level", "error")
 	cmd.Stderr = os.Stderr

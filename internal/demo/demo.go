@@ -27,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/freeport"
 )
 
 // EnvoyMissing is printed when no envoy binary can be found.
@@ -496,22 +498,19 @@ func updates(ctx context.Context, hc *http.Client, admin string) int64 {
 	return sum
 }
 
+// freeAddr returns host:port free a moment ago, for a child (the server,
+// a sidecar, Envoy, the console) to bind seconds later. It comes from
+// freeport, which picks below the kernel's ephemeral range: a ":0" port
+// could meanwhile be handed to any process's outgoing connection (the
+// demo's own children open many), and the child would then fail to start
+// with "address already in use".
 func freeAddr(host string) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return freeport.Addr(host)
 }
 
+// freePort is freeAddr's port alone.
 func freePort(host string) (int, error) {
-	a, err := freeAddr(host)
-	if err != nil {
-		return 0, err
-	}
-	_, p, _ := net.SplitHostPort(a)
-	return strconv.Atoi(p)
+	return freeport.Port(host)
 }
 
 // prefixWriter prefixes each line with the child's name.

@@ -14,16 +14,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trellis-mesh/trellis/internal/freeport"
 )
 
+// freePort returns a loopback port free a moment ago that Envoy or the
+// agent binds later: freeport picks it below the kernel's ephemeral range.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Port("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // callLog is a Registrar recording its calls.

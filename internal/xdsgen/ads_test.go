@@ -22,6 +22,7 @@ import (
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 
+	"github.com/trellis-mesh/trellis/internal/freeport"
 	"github.com/trellis-mesh/trellis/internal/ir"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/bootstrap"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/internal/envoytest"
@@ -297,12 +298,10 @@ func splitHostPort(addr string) (string, uint32, error) {
 	return host, port, err
 }
 
-// freePort asks the kernel for an unused port for Envoy's admin API.
+// freePort returns an unused loopback port for Envoy's admin API, picked
+// by freeport below the kernel's ephemeral range, so that no outgoing
+// connection takes it before Envoy binds it.
 func freePort() (uint32, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return uint32(l.Addr().(*net.TCPAddr).Port), nil
+	port, err := freeport.Port("127.0.0.1")
+	return uint32(port), err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/trellis-mesh/trellis/internal/freeport"
 	"github.com/trellis-mesh/trellis/internal/xdsgen/internal/envoytest"
 )
 
@@ -144,14 +144,15 @@ func addTestListener(b *bootstrapv3.Bootstrap, port uint32, statPrefix string) e
 	return b.ValidateAll()
 }
 
+// freePort returns a loopback port that Envoy or the test binds later,
+// picked by freeport below the kernel's ephemeral range.
 func freePort(t *testing.T) uint32 {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	port, err := freeport.Port("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return uint32(ln.Addr().(*net.TCPAddr).Port)
+	return uint32(port)
 }
 
 // waitOK polls url until it answers 200 (Envoy starting), for at most 30 s.

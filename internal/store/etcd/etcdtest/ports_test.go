@@ -4,13 +4,15 @@ import (
 	"net"
 	"strconv"
 	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/freeport"
 )
 
 // TestFreeAddrBelowEphemeralRange: member ports come from below the
 // kernel's ephemeral range and are free, on loopback.
 func TestFreeAddrBelowEphemeralRange(t *testing.T) {
-	lo := ephemeralLow()
-	if lo-portFloor < 1000 {
+	lo := freeport.EphemeralLow()
+	if lo-freeport.Floor < 1000 {
 		t.Skipf("ephemeral range starts at %d: freeAddr falls back to kernel-chosen ports", lo)
 	}
 	seen := map[string]bool{}
@@ -18,8 +20,8 @@ func TestFreeAddrBelowEphemeralRange(t *testing.T) {
 		addr := freeAddr(t)
 		host, p, err := net.SplitHostPort(addr)
 		port, _ := strconv.Atoi(p)
-		if err != nil || host != "127.0.0.1" || port < portFloor || port >= lo {
-			t.Fatalf("freeAddr = %s, want 127.0.0.1:[%d,%d)", addr, portFloor, lo)
+		if err != nil || host != "127.0.0.1" || port < freeport.Floor || port >= lo {
+			t.Fatalf("freeAddr = %s, want 127.0.0.1:[%d,%d)", addr, freeport.Floor, lo)
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
