@@ -6,18 +6,16 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/manager"
 )
-
-// apiPrefix starts every App Mesh URI.
-const apiPrefix = "/v20190125"
 
 // Server serves the App Mesh REST API over a manager.
 type Server struct {
 	mgr *manager.Manager
 	log *slog.Logger
 	mux *http.ServeMux
+	ops *routes.Table // the operations the mux serves; Operation names them
 }
 
 // New returns a Server; it is an http.Handler.
@@ -25,27 +23,19 @@ func New(mgr *manager.Manager, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{mgr: mgr, log: log, mux: http.NewServeMux()}
+	s := &Server{mgr: mgr, log: log, mux: http.NewServeMux(), ops: routes.NewTable()}
 	s.routes()
 	return s
 }
 
-// routes registers the 38 operations. URIs are App Mesh's, including the
-// singular virtualRouter/{name}/routes and virtualGateway/{name}/gatewayRoutes.
-// The mux matches escaped paths segment by segment, so names containing
-// %2F stay one label.
+// routes registers the 38 operations of the routes table. URIs are App
+// Mesh's, including the singular virtualRouter/{name}/routes and
+// virtualGateway/{name}/gatewayRoutes. The mux matches escaped paths segment
+// by segment, so names containing %2F stay one label.
 func (s *Server) routes() {
-	for _, kind := range appmesh.Kinds {
-		coll, item := collectionPattern(kind), itemPattern(kind)
-		s.mux.HandleFunc("PUT "+coll, s.create(kind))
-		s.mux.HandleFunc("GET "+coll, s.list(kind))
-		s.mux.HandleFunc("GET "+item, s.describe(kind))
-		s.mux.HandleFunc("PUT "+item, s.update(kind))
-		s.mux.HandleFunc("DELETE "+item, s.delete(kind))
+	for _, r := range s.ops.AppMesh() {
+		s.mux.HandleFunc(r.Method+" "+r.Pattern, s.handler(r))
 	}
-	s.mux.HandleFunc("GET "+apiPrefix+"/tags", s.listTags)
-	s.mux.HandleFunc("PUT "+apiPrefix+"/tag", s.tagResource)
-	s.mux.HandleFunc("PUT "+apiPrefix+"/untag", s.untagResource)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
@@ -56,21 +46,27 @@ func (s *Server) routes() {
 	})
 }
 
-// collectionPattern: /v20190125/meshes, /v20190125/meshes/{meshName}/virtualNodes,
-// /v20190125/meshes/{meshName}/virtualRouter/{virtualRouterName}/routes.
-func collectionPattern(kind appmesh.Kind) string {
-	if kind == appmesh.KindMesh {
-		return apiPrefix + "/meshes"
+// handler serves operation r.
+func (s *Server) handler(r routes.Route) http.HandlerFunc {
+	switch r.Verb {
+	case routes.List:
+		return s.list(r.Kind)
+	case routes.Create:
+		return s.create(r.Kind)
+	case routes.Describe:
+		return s.describe(r.Kind)
+	case routes.Update:
+		return s.update(r.Kind)
+	case routes.Delete:
+		return s.delete(r.Kind)
+	case routes.ListTags:
+		return s.listTags
+	case routes.Tag:
+		return s.tagResource
+	case routes.Untag:
+		return s.untagResource
 	}
-	p := apiPrefix + "/meshes/{meshName}/"
-	if parent := kind.Parent(); parent != 0 {
-		p += parent.ARNSegment() + "/{" + parent.NameKey() + "}/"
-	}
-	return p + kind.ListKey()
-}
-
-func itemPattern(kind appmesh.Kind) string {
-	return collectionPattern(kind) + "/{" + kind.NameKey() + "}"
+	panic("apiserver: no handler for operation " + r.Name) // a verb added to routes without one here
 }
 
 // ServeHTTP adds a request id, recovers panics as InternalServerError and

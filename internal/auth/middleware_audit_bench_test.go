@@ -15,6 +15,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/auth/audit"
 	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
 )
@@ -66,7 +67,7 @@ func BenchmarkMiddlewareAudit(b *testing.B) {
 	for _, v := range []string{"off", "auth", "auth+audit"} {
 		b.Run(v, func(b *testing.B) {
 			opts := Options{Keys: mirror, Verifier: &sigv4.Verifier{Region: "us-east-1"}, Logger: quiet,
-				Classifier: Classifier{Region: "us-east-1", AccountID: "111122223333"}}
+				Classifier: Classifier{Region: "us-east-1", AccountID: "111122223333", Routes: routes.NewTable()}}
 			var l *audit.Log
 			var reg *prometheus.Registry
 			if v == "auth+audit" {

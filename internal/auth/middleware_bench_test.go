@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
 )
 
@@ -39,7 +40,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		b.Fatal(err)
 	}
 	mw := NewMiddleware(Options{Keys: mirror, Verifier: &sigv4.Verifier{Region: "us-east-1"},
-		Classifier: Classifier{Region: "us-east-1", AccountID: "111122223333"}})
+		Classifier: Classifier{Region: "us-east-1", AccountID: "111122223333", Routes: routes.NewTable()}})
 	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	req := httptest.NewRequest(http.MethodGet, "/v20190125/meshes/shop", nil)
 	creds := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}

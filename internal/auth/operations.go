@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trellis-mesh/trellis/internal/apis/appmesh"
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
 )
 
@@ -41,6 +42,10 @@ type Classifier struct {
 	// CloudMap, when set, names Cloud Map operations' resources (namespace
 	// and service ARNs from the body); without it they are "*".
 	CloudMap *policy.Table
+	// Routes is the App Mesh API's operation table, which the App Mesh
+	// requests are matched against (the API serves and labels its metrics
+	// with the same table). Nil builds one on every App Mesh request.
+	Routes *routes.Table
 }
 
 // Classify returns the request's operation.
@@ -49,8 +54,8 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 		return o
 	}
 	switch {
-	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314."):
-		name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "Route53AutoNaming_v20170314.")
+	case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("X-Amz-Target"), routes.CloudMapTargetPrefix):
+		name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), routes.CloudMapTargetPrefix)
 		return op(ServiceServiceDiscovery, name, c.cloudMapResource(name, body), "servicediscovery.amazonaws.com")
 	case strings.HasPrefix(r.URL.Path, AdminPathPrefix):
 		return op(ServiceTrellis, strings.TrimPrefix(r.URL.Path, AdminPathPrefix), "*", "trellis.amazonaws.com")
@@ -82,43 +87,38 @@ func op(service, name, resource, source string) Operation {
 	return Operation{Service: service, Name: name, Action: service + ":" + name, Resource: resource, EventSource: source, ReadOnly: ro}
 }
 
-// appMesh maps the 38 App Mesh REST routes to operation names and ARNs.
-// Unknown routes are "appmesh:Unknown" on "*" (the API answers 404).
+// appMesh maps the 38 App Mesh REST routes of the routes table to
+// operation names and ARNs. Other requests are "appmesh:Unknown" on "*"
+// (the API answers 404).
 func (c Classifier) appMesh(r *http.Request, body []byte) Operation {
-	segs := splitPath(r.URL.EscapedPath())
-	if len(segs) < 2 || segs[0] != "v20190125" {
-		return op(ServiceAppMesh, "Unknown", "*", "appmesh.amazonaws.com")
+	t := c.Routes
+	if t == nil {
+		t = routes.NewTable()
 	}
-	segs = segs[1:]
-	if name := tagOp(segs[0]); len(segs) == 1 && name != "" {
-		return op(ServiceAppMesh, name, or(r.URL.Query().Get("resourceArn"), "*"), "appmesh.amazonaws.com")
-	}
-	kind, id, item, ok := routeOf(segs)
+	route, p, ok := t.Match(r.Method, splitPath(r.URL.EscapedPath()))
 	if !ok {
 		return op(ServiceAppMesh, "Unknown", "*", "appmesh.amazonaws.com")
 	}
-	create := !item && r.Method == http.MethodPut
-	if create {
-		id.Name = bodyName(body, kind.NameKey())
-		if kind == appmesh.KindMesh {
+	return op(ServiceAppMesh, route.Name, c.appMeshResource(r, route, p, body), "appmesh.amazonaws.com")
+}
+
+// appMeshResource is the ARN IAM authorizes route on: the resource for
+// item operations and creates (named in the body), the parent for lists,
+// the resourceArn query parameter for tagging.
+func (c Classifier) appMeshResource(r *http.Request, route routes.Route, p routes.Params, body []byte) string {
+	id := appmesh.Identity{Kind: route.Kind, Mesh: p.Mesh, Parent: p.Parent, Name: p.Name}
+	switch route.Verb {
+	case routes.ListTags, routes.Tag, routes.Untag:
+		return or(r.URL.Query().Get("resourceArn"), "*")
+	case routes.List:
+		return c.listResource(route.Kind, id)
+	case routes.Create:
+		id.Name = bodyName(body, route.Kind.NameKey())
+		if route.Kind == appmesh.KindMesh {
 			id.Mesh = id.Name
 		}
-		item = true
 	}
-	var name, resource string
-	switch {
-	case !item:
-		name = "List" + strings.ToUpper(kind.ListKey()[:1]) + kind.ListKey()[1:]
-		resource = c.listResource(kind, id)
-	default:
-		verb := map[string]string{http.MethodGet: "Describe", http.MethodPut: "Update", http.MethodDelete: "Delete"}[r.Method]
-		if create {
-			verb = "Create"
-		}
-		name = verb + kind.String()
-		resource = id.ARN(c.Region, c.AccountID)
-	}
-	return op(ServiceAppMesh, name, resource, "appmesh.amazonaws.com")
+	return id.ARN(c.Region, c.AccountID)
 }
 
 // cloudMapResource is the namespace or service ARN a Cloud Map call acts on.
@@ -141,19 +141,6 @@ func (c Classifier) cloudMapResource(name string, body []byte) string {
 	return arn
 }
 
-// tagOp names the tagging operation of a /v20190125/<seg> URI, or "".
-func tagOp(seg string) string {
-	switch seg {
-	case "tags":
-		return "ListTagsForResource"
-	case "tag":
-		return "TagResource"
-	case "untag":
-		return "UntagResource"
-	}
-	return ""
-}
-
 // listResource is the ARN IAM authorizes a List on: the mesh for the
 // mesh's children, the router or gateway for routes, "*" for ListMeshes.
 func (c Classifier) listResource(kind appmesh.Kind, id appmesh.Identity) string {
@@ -165,41 +152,6 @@ func (c Classifier) listResource(kind appmesh.Kind, id appmesh.Identity) string 
 		parent = appmesh.Identity{Kind: pk, Mesh: id.Mesh, Name: id.Parent}
 	}
 	return parent.ARN(c.Region, c.AccountID)
-}
-
-// routeOf reads meshes[/M[/list[/N]]] or meshes/M/parentSeg/P/list[/N].
-func routeOf(segs []string) (kind appmesh.Kind, id appmesh.Identity, item, ok bool) {
-	if segs[0] != "meshes" {
-		return 0, id, false, false
-	}
-	switch len(segs) {
-	case 1, 2:
-		id = appmesh.Identity{Kind: appmesh.KindMesh}
-		if len(segs) == 2 {
-			id.Mesh, id.Name = segs[1], segs[1]
-		}
-		return appmesh.KindMesh, id, len(segs) == 2, true
-	}
-	id.Mesh = segs[1]
-	rest := segs[2:]
-	for _, k := range appmesh.Kinds {
-		if pk := k.Parent(); pk != 0 {
-			if len(rest) >= 3 && rest[0] == pk.ARNSegment() && rest[2] == k.ListKey() && len(rest) <= 4 {
-				id.Kind, id.Parent = k, rest[1]
-				if len(rest) == 4 {
-					id.Name = rest[3]
-				}
-				return k, id, len(rest) == 4, true
-			}
-		} else if k != appmesh.KindMesh && rest[0] == k.ListKey() && len(rest) <= 2 {
-			id.Kind = k
-			if len(rest) == 2 {
-				id.Name = rest[1]
-			}
-			return k, id, len(rest) == 2, true
-		}
-	}
-	return 0, id, false, false
 }
 
 func splitPath(escaped string) []string {

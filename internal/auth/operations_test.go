@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
 )
 
@@ -82,4 +85,23 @@ func FuzzClassify(f *testing.F) {
 		}
 		requestTags([]byte(body))
 	})
+}
+
+// TestRoutesAreIAMs: the operations the API port routes (the routes table)
+// are exactly those the IAM table authorizes, service by service.
+func TestRoutesAreIAMs(t *testing.T) {
+	iam := map[string]bool{}
+	for _, o := range policy.Operations() {
+		iam[o.Service+":"+o.Name] = true
+	}
+	routed := map[string]bool{}
+	for _, r := range routes.AppMesh() {
+		routed[ServiceAppMesh+":"+r.Name] = true
+	}
+	for _, name := range routes.CloudMap() {
+		routed[ServiceServiceDiscovery+":"+name] = true
+	}
+	if !maps.Equal(iam, routed) {
+		t.Errorf("IAM table and routes table differ:\nIAM    %v\nrouted %v", slices.Sorted(maps.Keys(iam)), slices.Sorted(maps.Keys(routed)))
+	}
 }

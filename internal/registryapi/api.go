@@ -13,11 +13,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/registry"
 )
 
 // TargetPrefix prefixes the X-Amz-Target header of every Cloud Map call.
-const TargetPrefix = "Route53AutoNaming_v20170314."
+const TargetPrefix = routes.CloudMapTargetPrefix
 
 const maxBody = 1 << 20
 
@@ -30,6 +31,7 @@ type API struct {
 	now     func() time.Time
 	opLog   *opLog
 	ops     map[string]func(context.Context, []byte) (any, error)
+	names   *routes.Table // the operations' names; ops has a handler for each
 }
 
 // Options configure the API.
@@ -52,7 +54,7 @@ func New(reg *registry.Registry, opts Options) *API {
 		opts.Now = time.Now
 	}
 	a := &API{reg: reg, log: opts.Logger, region: opts.Region, account: opts.AccountID, now: opts.Now,
-		opLog: newOpLog(opts.OperationLog)}
+		opLog: newOpLog(opts.OperationLog), names: routes.NewTable()}
 	a.ops = map[string]func(context.Context, []byte) (any, error){
 		"CreateHttpNamespace":              a.createHTTPNamespace,
 		"CreatePrivateDnsNamespace":        a.createPrivateDNSNamespace,

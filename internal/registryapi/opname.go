@@ -6,12 +6,12 @@ import (
 )
 
 // Operation names the Cloud Map operation r calls (RegisterInstance,
-// DiscoverInstances…) when it is one this API serves, or "" otherwise. The
-// header is untrusted, so only known names come back: they are safe as
-// metric labels.
+// DiscoverInstances…) when it is one of the routes table's, or ""
+// otherwise. The header is untrusted, so only known names come back: they
+// are safe as metric labels.
 func (a *API) Operation(r *http.Request) string {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
-	if _, ok := a.ops[op]; !ok || !IsCloudMapRequest(r) {
+	if !a.names.IsCloudMap(op) || !IsCloudMapRequest(r) {
 		return ""
 	}
 	return op

@@ -3,6 +3,8 @@ package registryapi
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 )
 
 func TestOperation(t *testing.T) {
@@ -24,5 +26,20 @@ func TestOperation(t *testing.T) {
 				t.Errorf("Operation = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEveryOperationServed: the API has a handler for each Cloud Map
+// operation of the routes table, and no other.
+func TestEveryOperationServed(t *testing.T) {
+	a := New(nil, Options{})
+	names := routes.CloudMap()
+	for _, name := range names {
+		if a.ops[name] == nil {
+			t.Errorf("%s has no handler", name)
+		}
+	}
+	if len(a.ops) != len(names) {
+		t.Errorf("%d handlers, %d operations", len(a.ops), len(names))
 	}
 }

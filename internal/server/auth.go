@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/trellis-mesh/trellis/internal/apiserver/routes"
 	"github.com/trellis-mesh/trellis/internal/auth"
 	"github.com/trellis-mesh/trellis/internal/auth/policy"
 	"github.com/trellis-mesh/trellis/internal/auth/sigv4"
@@ -115,7 +116,7 @@ func (s *Server) withAuth(mux *http.ServeMux, mgr *manager.Manager) (func(http.H
 	mw := auth.NewMiddleware(auth.Options{
 		Keys:         s.mirror,
 		Verifier:     &sigv4.Verifier{Region: s.cfg.Region},
-		Classifier:   auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID, CloudMap: policy.NewTable()},
+		Classifier:   auth.Classifier{Region: s.cfg.Region, AccountID: s.cfg.AccountID, CloudMap: policy.NewTable(), Routes: routes.NewTable()},
 		Authorize:    a.Authorize,
 		Audit:        a.Audit,
 		ResourceTags: resourceTags(mgr),

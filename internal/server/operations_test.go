@@ -17,7 +17,8 @@ import (
 // operation and for requests that are none, what the authorization
 // middleware's classifier (IAM action, resource ARN, read-only) and the API
 // metrics (api and operation labels) make of the same request. The first
-// 68 rows are the operations, on which the two must agree.
+// 68 rows are the operations; wherever the metrics name an operation, the
+// classifier names the same one.
 func TestOperationNames(t *testing.T) {
 	const (
 		am     = "arn:aws:appmesh:us-east-1:111122223333:"
@@ -108,20 +109,26 @@ func TestOperationNames(t *testing.T) {
 		// Requests that are no operation.
 		{"GET", "/healthz", "", "", "appmesh:Unknown", "*", false, "other", "other"},
 		{"GET", "/v20190125/nope/x/y", "", "", "appmesh:Unknown", "*", false, "other", "other"},
-		{"POST", "/v20190125/meshes", "", "", "appmesh:ListMeshes", "*", true, "other", "other"},
-		{"PATCH", "/v20190125/meshes/shop", "", "", "appmesh:Mesh", am + "mesh/shop", false, "other", "other"},
 		{"HEAD", "/v20190125/meshes", "", "", "appmesh:ListMeshes", "*", true, "appmesh", "ListMeshes"},
-		{"HEAD", "/v20190125/meshes/shop", "", "", "appmesh:Mesh", am + "mesh/shop", false, "appmesh", "DescribeMesh"},
 		{"GET", "/v20190125/meshes/shop/virtualNodes/a%2Fb", "", "", "appmesh:DescribeVirtualNode", am + "mesh/shop/virtualNode/a/b", true, "appmesh", "DescribeVirtualNode"},
 		{"GET", "/v20190125/meshes/", "", "", "appmesh:ListMeshes", "*", true, "other", "other"},
 		{"GET", "/v20190125/meshes/shop/virtualNodes/web/", "", "", "appmesh:DescribeVirtualNode", am + "mesh/shop/virtualNode/web", true, "other", "other"},
-		{"DELETE", "/v20190125/meshes", "", "", "appmesh:ListMeshes", "*", true, "other", "other"},
 		{"POST", "/", target + "MadeUp", "{}", "servicediscovery:MadeUp", "*", false, "other", "other"},
 		{"GET", "/", target + "GetService", "{}", "appmesh:Unknown", "*", false, "other", "other"},
 		{"GET", "/v20190125/meshes/shop/virtualRouters/r/routes", "", "", "appmesh:Unknown", "*", false, "other", "other"},
-		{"PUT", "/v20190125/tags", "", "", "appmesh:ListTagsForResource", "*", true, "other", "other"},
 		{"GET", "/v20190125/meshes/shop/virtualNodes/web/x", "", "", "appmesh:Unknown", "*", false, "other", "other"},
 		{"PUT", "/v20190125/meshes", "", "not json", "appmesh:CreateMesh", am + "mesh/", false, "appmesh", "CreateMesh"},
+
+		// A method the route does not serve is no operation (the API answers
+		// 404), and HEAD is GET, as in the API's mux. Before the routes table
+		// the classifier named these, in order, appmesh:ListMeshes,
+		// appmesh:ListMeshes, appmesh:Mesh, appmesh:ListTagsForResource and
+		// appmesh:Mesh (on the mesh's ARN, not read-only).
+		{"POST", "/v20190125/meshes", "", "", "appmesh:Unknown", "*", false, "other", "other"},
+		{"DELETE", "/v20190125/meshes", "", "", "appmesh:Unknown", "*", false, "other", "other"},
+		{"PATCH", "/v20190125/meshes/shop", "", "", "appmesh:Unknown", "*", false, "other", "other"},
+		{"PUT", "/v20190125/tags", "", "", "appmesh:Unknown", "*", false, "other", "other"},
+		{"HEAD", "/v20190125/meshes/shop", "", "", "appmesh:DescribeMesh", am + "mesh/shop", true, "appmesh", "DescribeMesh"},
 	}
 	ops := map[string]bool{}
 	for i, tc := range tests {
@@ -139,7 +146,7 @@ func TestOperationNames(t *testing.T) {
 			if api != tc.api || op != tc.op {
 				t.Errorf("metric labels api=%s operation=%s, want %s, %s", api, op, tc.api, tc.op)
 			}
-			if i < 38+30 && got.Action != api+":"+op {
+			if api != apiOther && got.Action != api+":"+op {
 				t.Errorf("action %s and metric label %s:%s disagree", got.Action, api, op)
 			}
 		})
