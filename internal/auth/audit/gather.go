@@ -16,13 +16,14 @@ const gatherTarget = 64
 // (the previous commit covered more than one record), it waits until the
 // queue holds gatherTarget records or Options.CommitDelay has passed, so
 // that one fdatasync covers more records: on a busy server the records of
-// the calls that are running arrive meanwhile. A lone caller never waits.
+// the calls that are running arrive meanwhile. A lone caller never waits,
+// nor does a broken log (its commit fails at once).
 //
 // The wait parks the leader (it holds no P); the records already queued
 // wait with it. Go's timers are precise while the process is busy; in an
 // otherwise idle process the runtime may wake up to about 1 ms late.
 func (l *Log) gather() {
-	if l.opts.CommitDelay < 0 || l.lastBatch < 2 {
+	if l.opts.CommitDelay < 0 || l.lastBatch < 2 || l.broken != nil {
 		return
 	}
 	l.mu.Lock()

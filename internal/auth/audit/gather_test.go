@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -17,18 +18,23 @@ func TestGatherBounds(t *testing.T) {
 		lastBatch int
 		queued    int  // records queued before the leader gathers
 		fill      bool // queue records until gatherTarget while it waits
+		broken    bool
 		waits     uint64
 		timeouts  float64
 	}{
 		{name: "lone caller", delay: time.Hour, lastBatch: 1, queued: 1},
 		{name: "disabled", delay: -1, lastBatch: 10, queued: 1},
 		{name: "queue already at the target", delay: time.Hour, lastBatch: 10, queued: gatherTarget},
+		{name: "broken log", delay: time.Hour, lastBatch: 10, queued: 1, broken: true},
 		{name: "under load, stops at the delay", delay: 2 * time.Millisecond, lastBatch: 2, queued: 1, waits: 1, timeouts: 1},
 		{name: "under load, stops at the target", delay: time.Hour, lastBatch: 2, queued: 1, fill: true, waits: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := openT(t, Options{Dir: t.TempDir(), CommitDelay: tc.delay})
 			l.lastBatch = tc.lastBatch
+			if tc.broken {
+				l.broken = errors.New("disk gone")
+			}
 			for range tc.queued {
 				l.pending = append(l.pending, &entry{})
 			}
