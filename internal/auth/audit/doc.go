@@ -12,8 +12,9 @@
 // its commit. Under load (the previous commit covered more than one
 // record) the leader first waits, at most Options.CommitDelay (200 µs by
 // default) or until 64 records are queued, so that one sync covers more
-// records; a lone caller never waits. A write or sync error is sticky: the Log then fails every
-// later Append, so a server never acknowledges a call it could not audit.
+// records; a lone caller never waits. A write or sync error is sticky: the
+// Log then fails every later Append, so a server never acknowledges a call
+// it could not audit.
 //
 // Encoding: records are written by a reflection-free encoder into pooled
 // buffers, byte for byte what encoding/json writes for Record (a test and
