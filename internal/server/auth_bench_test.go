@@ -146,4 +146,10 @@ func reportGroupCommit(b *testing.B, addr string) {
 	if n := fsync.GetSampleCount(); n > 0 {
 		b.ReportMetric(fsync.GetSampleSum()/float64(n)*1e6, "µs/fsync")
 	}
+	// The leader's wait for more records before a commit (CommitDelay).
+	if f := fams["trellis_audit_commit_wait_seconds"]; f != nil && batch.GetSampleCount() > 0 {
+		wait, commits := f.GetMetric()[0].GetHistogram(), float64(batch.GetSampleCount())
+		b.ReportMetric(float64(wait.GetSampleCount())/commits, "waits/commit")
+		b.ReportMetric(wait.GetSampleSum()/commits*1e6, "wait-µs/commit")
+	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh"
+
+	"github.com/trellis-mesh/trellis/internal/server"
 )
 
 // BenchmarkDescribeAuthInterleaved is the A/B of authentication's cost
@@ -20,16 +22,20 @@ import (
 // rotating order, so that a change in what else the machine runs hits all
 // three alike. b.N describes go to each server. It reports each variant's
 // process CPU per describe (client and server) and the median over bursts
-// of the ratio to auth off.
+// of the ratio to auth off, and the audit log's records and µs per fsync.
 //
 //	go test -run '^$' -bench DescribeAuthInterleaved -benchtime 12000x -cpu 2 ./internal/server/
 func BenchmarkDescribeAuthInterleaved(b *testing.B) {
 	const callers, burst = 64, 500
 	names := []string{"off", "auth", "audit"}
 	var clients []*appmesh.Client
+	var auditing *server.Server
 	for i := range names {
-		_, c := startBenchServer(b, i > 0, i == 2, callers)
+		s, c := startBenchServer(b, i > 0, i == 2, callers)
 		clients = append(clients, c)
+		if i == 2 {
+			auditing = s
+		}
 	}
 	cpu := make([]time.Duration, len(names))
 	allocs := make([]uint64, len(names))
@@ -58,6 +64,7 @@ func BenchmarkDescribeAuthInterleaved(b *testing.B) {
 			b.ReportMetric(median(ratios[v]), name+"/off")
 		}
 	}
+	reportGroupCommit(b, auditing.MetricsAddr())
 }
 
 // describeBurst runs n DescribeMesh calls from callers goroutines and

@@ -9,8 +9,12 @@
 // commit in progress leads one, taking every record queued so far, writing
 // them with one write and covering them with one fdatasync; it then answers
 // the others and hands the leader's role to the first record queued during
-// its commit. A write or sync error is sticky: the Log then fails every
-// later Append, so a server never acknowledges a call it could not audit.
+// its commit. Under load (the previous commit covered more than one
+// record) the leader first waits, at most Options.CommitDelay (200 µs by
+// default) or until 64 records are queued, so that one sync covers more
+// records; a lone caller never waits. A write or sync error is sticky: the
+// Log then fails every later Append, so a server never acknowledges a call
+// it could not audit.
 //
 // Encoding: records are written by a reflection-free encoder into pooled
 // buffers, byte for byte what encoding/json writes for Record (a test and

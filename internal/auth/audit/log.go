@@ -41,6 +41,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock for EventTime; time.Now if nil.
 	Now func() time.Time
+	// CommitDelay bounds how long a leader under load (its previous
+	// commit covered more than one record) waits for more records before
+	// it writes and syncs; it stops waiting once 64 are queued.
+	// DefaultCommitDelay if 0; negative: never wait.
+	CommitDelay time.Duration
 }
 
 // Log is an append-only, durable, size-rotated audit log. It is safe for
@@ -61,14 +66,19 @@ type Log struct {
 	leading bool     // a leader holds the file (or is being handed it)
 	closed  bool
 	idle    *sync.Cond // on mu: signalled when leading becomes false
+	want    int        // a leader in gather waits for len(pending) >= want; 0: none waits
+
+	full  chan struct{} // capacity 1: wakes the leader in gather
+	timer *time.Timer   // gather's bound; used by the leader only
 
 	// Owned by the leader (and by Open and Close when no leader exists).
-	f      *os.File
-	seq    uint64
-	size   int64
-	broken error  // sticky write/fsync failure
-	buf    []byte // the batch being written
-	spare  []*entry
+	lastBatch int // records in the last commit
+	f         *os.File
+	seq       uint64
+	size      int64
+	broken    error  // sticky write/fsync failure
+	buf       []byte // the batch being written
+	spare     []*entry
 }
 
 type entry struct {
@@ -99,11 +109,17 @@ func Open(opts Options) (*Log, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.CommitDelay == 0 {
+		opts.CommitDelay = DefaultCommitDelay
+	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	l := &Log{opts: opts, log: opts.Logger}
 	l.idle = sync.NewCond(&l.mu)
+	l.full = make(chan struct{}, 1)
+	l.timer = time.NewTimer(time.Hour)
+	l.timer.Stop()
 	l.entries.New = func() any { return &entry{done: make(chan error, 1)} }
 	if err := l.openCurrent(); err != nil {
 		return nil, err
@@ -191,6 +207,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		return ErrClosed
 	}
 	l.pending = append(l.pending, e)
+	l.queued()
 	lead := !l.leading
 	l.leading = true
 	l.mu.Unlock()

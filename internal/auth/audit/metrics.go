@@ -15,6 +15,10 @@ type metrics struct {
 	batch     prometheus.Histogram
 	rotations prometheus.Counter
 	truncated prometheus.Counter
+	// gatherWait and gatherTimeouts: the leader's bounded wait for more
+	// records (Options.CommitDelay).
+	gatherWait     prometheus.Histogram
+	gatherTimeouts prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -45,6 +49,15 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Name: "trellis_audit_truncated_records_total",
 			Help: "Records over MaxRecordBytes whose parameters were replaced by a size note.",
 		}),
+		gatherWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "trellis_audit_commit_wait_seconds",
+			Help:    "Time a group commit's leader waited for more records before writing (at most the commit delay; only under load).",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 2, 12),
+		}),
+		gatherTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_audit_commit_wait_timeouts_total",
+			Help: "Group commits whose leader stopped waiting at the commit delay rather than at a full queue.",
+		}),
 	}
 	if reg == nil {
 		return m
@@ -59,5 +72,5 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.records, m.errors, m.fsync, m.batch, m.rotations, m.truncated}
+	return []prometheus.Collector{m.records, m.errors, m.fsync, m.batch, m.rotations, m.truncated, m.gatherWait, m.gatherTimeouts}
 }

@@ -9,17 +9,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lead runs one commit as the leader: it takes every queued record (own,
-// the caller's, among them), writes and syncs them, answers the others, and
+// lead runs one commit as the leader: under load it first waits, boundedly,
+// for more records (gather); then it takes every queued record (own, the
+// caller's, among them), writes and syncs them, answers the others, and
 // then hands the leader's role to the first record queued meanwhile, or
 // gives it up when there is none. It returns own's result. Everything a
 // leader owns is settled before the hand-off.
 func (l *Log) lead(own *entry) error {
+	l.gather()
 	l.mu.Lock()
 	batch := l.pending
 	l.pending, l.spare = l.spare, nil
 	l.mu.Unlock()
 	err := l.commit(batch)
+	l.lastBatch = len(batch)
 	if err != nil {
 		l.m.errors.Add(float64(len(batch)))
 	} else {
