@@ -8,14 +8,20 @@ import "net/http"
 // a CSR names). body is the request body as read. A refusal is a
 // *sigv4.Error carrying the AWS error code and HTTP status.
 func (m *Middleware) Check(r *http.Request, op Operation, body []byte) (*Identity, error) {
-	id, aerr := m.authenticate(r, op, body)
+	c := &call{}
+	aerr := m.authenticate(r, op, body, c)
 	if aerr == nil {
-		aerr = m.authorize(r, op, id, body)
+		ip, _ := peer(r)
+		aerr = m.authorize(r, op, &c.id, body, ip)
+	}
+	var id *Identity
+	if c.authed {
+		id = &c.id
 	}
 	if aerr != nil {
 		m.results.WithLabelValues(aerr.Code).Inc()
 		return id, aerr
 	}
-	m.results.WithLabelValues("ok").Inc()
+	m.ok.Inc()
 	return id, nil
 }

@@ -48,6 +48,12 @@ type Principal struct {
 	ARN      string                     `json:"arn"`
 	Created  time.Time                  `json:"created"`
 	Policies map[string]json.RawMessage `json:"policies,omitempty"`
+
+	// prepared: docs and resourceTag hold Policies as documents() returns
+	// them (the Mirror prepares each principal it holds once).
+	prepared    bool
+	docs        []json.RawMessage
+	resourceTag bool
 }
 
 // Key is an access key as stored. SealedSecret is never returned by the
@@ -283,12 +289,12 @@ func (k *Keys) Secret(ctx context.Context, akid, token string) (string, *Key, er
 }
 
 // SigningKey is the SigV4 signing key of the key's secret for a scope.
-func (k *Keys) SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Key, error) {
+func (k *Keys) SigningKey(ctx context.Context, akid, token, date, region, service string) (*sigv4.Key, *Key, error) {
 	secret, key, err := k.Secret(ctx, akid, token)
 	if err != nil {
 		return nil, nil, err
 	}
-	return sigv4.SigningKey(secret, date, region, service), key, nil
+	return sigv4.DeriveKey(secret, date, region, service), key, nil
 }
 
 // usable checks a key's status, session token and expiry at now.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -93,6 +92,7 @@ type Middleware struct {
 	opts    Options
 	log     *slog.Logger
 	results *prometheus.CounterVec
+	ok      prometheus.Counter // results{result="ok"}, looked up once
 }
 
 // NewMiddleware returns the middleware; its metric
@@ -105,6 +105,7 @@ func NewMiddleware(opts Options) *Middleware {
 		Name: "trellis_auth_requests_total",
 		Help: "API requests by authentication outcome: ok, or the AWS error code sent.",
 	}, []string{"result"})}
+	m.ok = m.results.WithLabelValues("ok")
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(m.results); err != nil {
 			m.log.Error("register auth metric", "err", err)
@@ -120,79 +121,88 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := readBody(r)
-		if err != nil {
-			m.reject(w, &sigv4.Error{Code: "SerializationException", Status: http.StatusBadRequest, Message: "request body unreadable"})
-			return
-		}
-		op := m.opts.Classifier.Classify(r, body)
-		id, aerr := m.authenticate(r, op, body)
-		if aerr == nil {
-			aerr = m.authorize(r, op, id, body)
-		}
-		ev := &Event{Time: time.Now().UTC(), Op: op, Region: m.opts.Classifier.Region,
-			SourceIP: sourceIPString(r), UserAgent: r.UserAgent()}
-		if m.opts.Audit != nil {
-			ev.RequestParameters = jsonObject(body)
-		}
-		if id != nil {
-			ev.Identity = *id
-		}
-		if aerr != nil {
-			m.results.WithLabelValues(aerr.Code).Inc()
-			m.log.Debug("request rejected", "code", aerr.Code, "action", op.Action, "akid", ev.Identity.AccessKeyID, "source", ev.SourceIP)
-			if id != nil && m.opts.Audit != nil { // denied after authentication: audited
-				ev.ErrorCode, ev.ErrorMessage, ev.Status = aerr.Code, aerr.Message, aerr.Status
-				if err := m.opts.Audit.Append(r.Context(), ev); err != nil {
-					m.log.Error("audit append failed", "err", err)
-				}
-			}
-			m.reject(w, aerr)
-			return
-		}
-		m.results.WithLabelValues("ok").Inc()
-		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
-		if m.opts.Audit == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		aw := &auditWriter{ResponseWriter: w, ctx: r.Context(), ev: ev, audit: m.opts.Audit, log: m.log}
-		next.ServeHTTP(aw, r)
-		aw.flushHeader()
+		m.serve(next, w, r)
 	})
 }
 
-// authenticate parses and verifies the signature and resolves the key.
-func (m *Middleware) authenticate(r *http.Request, op Operation, body []byte) (*Identity, *sigv4.Error) {
-	sig, err := sigv4.Parse(r)
+// serve authenticates, authorizes and audits one request.
+func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
 	if err != nil {
-		return nil, asAuthError(err)
+		m.reject(w, &sigv4.Error{Code: "SerializationException", Status: http.StatusBadRequest, Message: "request body unreadable"})
+		return
 	}
-	services := []string{op.Service}
+	c := &call{}
+	op := m.opts.Classifier.Classify(r, body)
+	ip, ipText := peer(r)
+	aerr := m.authenticate(r, op, body, c)
+	if aerr == nil {
+		aerr = m.authorize(r, op, &c.id, body, ip)
+	}
+	if m.opts.Audit != nil {
+		c.ev = Event{Time: time.Now().UTC(), Op: op, Identity: c.id, Region: m.opts.Classifier.Region,
+			SourceIP: ipText, UserAgent: r.UserAgent(), RequestParameters: jsonObject(body)}
+	}
+	if aerr != nil {
+		m.results.WithLabelValues(aerr.Code).Inc()
+		m.log.Debug("request rejected", "code", aerr.Code, "action", op.Action, "akid", c.id.AccessKeyID, "source", ipText)
+		if c.authed && m.opts.Audit != nil { // denied after authentication: audited
+			c.ev.ErrorCode, c.ev.ErrorMessage, c.ev.Status = aerr.Code, aerr.Message, aerr.Status
+			if err := m.opts.Audit.Append(r.Context(), &c.ev); err != nil {
+				m.log.Error("audit append failed", "err", err)
+			}
+		}
+		m.reject(w, aerr)
+		return
+	}
+	m.ok.Inc()
+	c.Context = r.Context()
+	r = r.WithContext(c)
+	if m.opts.Audit == nil {
+		next.ServeHTTP(w, r)
+		return
+	}
+	c.aw = auditWriter{ResponseWriter: w, ctx: c, ev: &c.ev, audit: m.opts.Audit, log: m.log}
+	next.ServeHTTP(&c.aw, r)
+	c.aw.flushHeader()
+}
+
+// authenticate parses and verifies the signature into c and resolves the
+// key; on success c.id is the caller and c.authed is true.
+func (m *Middleware) authenticate(r *http.Request, op Operation, body []byte, c *call) *sigv4.Error {
+	sig := &c.sig
+	if err := sigv4.ParseInto(r, sig); err != nil {
+		return asAuthError(err)
+	}
+	var err error
 	if op.Service == ServiceTrellis && !strings.HasPrefix(r.URL.Path, AdminPathPrefix) { // /debug, /metrics, backup
-		services = append(services, ServiceAppMesh)
+		err = m.opts.Verifier.CheckScope(sig, op.Service, ServiceAppMesh)
+	} else {
+		err = m.opts.Verifier.CheckScope(sig, op.Service)
 	}
-	if err := m.opts.Verifier.CheckScope(sig, services...); err != nil {
-		return nil, asAuthError(err)
+	if err != nil {
+		return asAuthError(err)
 	}
 	signingKey, key, err := m.opts.Keys.SigningKey(r.Context(), sig.AccessKeyID, sig.SecurityToken, sig.Date, sig.Region, sig.Service)
 	switch {
 	case errors.Is(err, errExpired):
-		return nil, sigv4.Expired()
+		return sigv4.Expired()
 	case errors.Is(err, ErrNotFound):
-		return nil, sigv4.Unrecognized()
+		return sigv4.Unrecognized()
 	case err != nil:
 		m.log.Error("access key lookup failed", "akid", sig.AccessKeyID, "err", err)
-		return nil, &sigv4.Error{Code: "InternalFailure", Status: http.StatusInternalServerError, Message: "internal error"}
+		return &sigv4.Error{Code: "InternalFailure", Status: http.StatusInternalServerError, Message: "internal error"}
 	}
 	if err := m.opts.Verifier.VerifyWithKey(r, sig, signingKey, sigv4.HashPayload(body)); err != nil {
-		return nil, asAuthError(err)
+		return asAuthError(err)
 	}
-	return &Identity{PrincipalARN: key.PrincipalARN, AccessKeyID: key.AccessKeyID, Temporary: key.Expiration != nil}, nil
+	c.id = Identity{PrincipalARN: key.PrincipalARN, AccessKeyID: key.AccessKeyID, Temporary: key.Expiration != nil}
+	c.authed = true
+	return nil
 }
 
 // authorize evaluates the principal's policies when an Authorizer is set.
-func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity, body []byte) *sigv4.Error {
+func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity, body []byte, ip netip.Addr) *sigv4.Error {
 	if m.opts.Authorize == nil {
 		return nil
 	}
@@ -200,13 +210,10 @@ func (m *Middleware) authorize(r *http.Request, op Operation, id *Identity, body
 	if err != nil {
 		return sigv4.AccessDenied(id.PrincipalARN, op.Action, op.Resource)
 	}
-	docs := make([]json.RawMessage, 0, len(p.Policies))
-	for _, d := range p.Policies {
-		docs = append(docs, d)
-	}
-	req := AuthzRequest{Action: op.Action, Resource: op.Resource, Principal: id.PrincipalARN, SourceIP: sourceIP(r)}
+	docs, resTags := p.documents()
+	req := AuthzRequest{Action: op.Action, Resource: op.Resource, Principal: id.PrincipalARN, SourceIP: ip}
 	req.RequestTags, req.TagKeys = requestTags(body)
-	if m.opts.ResourceTags != nil && op.Resource != "*" && mentionsResourceTag(docs) {
+	if m.opts.ResourceTags != nil && op.Resource != "*" && resTags {
 		req.ResourceTags = m.opts.ResourceTags(r.Context(), op.Resource)
 	}
 	ok, err := m.opts.Authorize(docs, req)
@@ -243,27 +250,6 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	b, _ := json.Marshal(map[string]string{"__type": code, "message": message})
 	w.Write(b)
-}
-
-func sourceIP(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, _ := netip.ParseAddr(host)
-	return a.Unmap()
-}
-
-// sourceIPString is sourceIP(r).String(), without a copy when the peer is
-// a plain IPv4 address (its text in RemoteAddr is already canonical).
-func sourceIPString(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err == nil {
-		if a, err := netip.ParseAddr(host); err == nil && a.Is4() {
-			return host
-		}
-	}
-	return sourceIP(r).String()
 }
 
 func newRequestID() string {
@@ -307,33 +293,6 @@ func requestTags(body []byte) (map[string]string, []string) {
 		keys = append(keys, t.Key)
 	}
 	return tags, keys
-}
-
-// mentionsResourceTag: does any document use an aws:ResourceTag key?
-func mentionsResourceTag(docs []json.RawMessage) bool {
-	for _, d := range docs {
-		if containsFold(d, "aws:resourcetag/") {
-			return true
-		}
-	}
-	return false
-}
-
-// containsFold reports whether b contains pattern, which is lower-case
-// ASCII, in any case, without copying b (it runs on every authorised
-// request).
-func containsFold(b []byte, pattern string) bool {
-	first := pattern[0]
-	for i := 0; i+len(pattern) <= len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c == first && bytes.EqualFold(b[i:i+len(pattern)], []byte(pattern)) {
-			return true
-		}
-	}
-	return false
 }
 
 // readBody reads the body for hashing (up to maxBody+1 bytes) and puts it

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -207,12 +209,19 @@ func TestMentionsResourceTag(t *testing.T) {
 	}
 }
 
-// TestSourceIPString: the no-copy path gives what sourceIP(r).String() does.
-func TestSourceIPString(t *testing.T) {
+// TestPeer: the address and its text, as netip gives them (the text of a
+// plain IPv4 peer is RemoteAddr's host, not a copy).
+func TestPeer(t *testing.T) {
 	for _, addr := range []string{"10.0.0.1:5", "[::1]:80", "[::ffff:10.0.0.2]:80", "[fe80::1%eth0]:1", "junk", "1.2.3.4", ":80", "010.0.0.1:5"} {
-		r := &http.Request{RemoteAddr: addr}
-		if got, want := sourceIPString(r), sourceIP(r).String(); got != want {
-			t.Errorf("%q: got %q, want %q", addr, got, want)
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		want, _ := netip.ParseAddr(host)
+		want = want.Unmap()
+		got, text := peer(&http.Request{RemoteAddr: addr})
+		if got != want || text != want.String() {
+			t.Errorf("%q: got %v %q, want %v %q", addr, got, text, want, want.String())
 		}
 	}
 }

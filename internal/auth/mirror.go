@@ -23,7 +23,7 @@ import (
 type KeySource interface {
 	Secret(ctx context.Context, akid, token string) (string, *Key, error)
 	// SigningKey is the SigV4 signing key of the key's secret for a scope.
-	SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Key, error)
+	SigningKey(ctx context.Context, akid, token, date, region, service string) (*sigv4.Key, *Key, error)
 	Principal(ctx context.Context, arn string) (*Principal, int64, error)
 }
 
@@ -57,10 +57,10 @@ type mirrorKey struct {
 	scoped atomic.Pointer[scopedKey]
 }
 
-// scopedKey is a derived signing key and its scope (date/region/service).
+// scopedKey is a derived signing key and its scope.
 type scopedKey struct {
-	scope string
-	key   []byte
+	date, region, service string
+	key                   *sigv4.Key
 }
 
 // NewMirror returns a mirror over keys' store; its gauge is registered on
@@ -157,6 +157,7 @@ func (m *Mirror) apply(key string, value []byte) {
 			delete(m.principals, arn)
 			return
 		}
+		p.prepare()
 		m.principals[arn] = &p
 	}
 }
@@ -177,7 +178,7 @@ func (m *Mirror) Secret(ctx context.Context, akid, token string) (string, *Key, 
 }
 
 // SigningKey derives (or reuses) the signing key for the scope.
-func (m *Mirror) SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Key, error) {
+func (m *Mirror) SigningKey(ctx context.Context, akid, token, date, region, service string) (*sigv4.Key, *Key, error) {
 	m.mu.RLock()
 	e, loaded := m.akids[akid], m.loaded
 	m.mu.RUnlock()
@@ -188,11 +189,10 @@ func (m *Mirror) SigningKey(ctx context.Context, akid, token, date, region, serv
 	if err != nil {
 		return nil, nil, err
 	}
-	scope := date + "/" + region + "/" + service
-	if sk := e.scoped.Load(); sk != nil && sk.scope == scope {
+	if sk := e.scoped.Load(); sk != nil && sk.date == date && sk.region == region && sk.service == service {
 		return sk.key, key, nil
 	}
-	sk := &scopedKey{scope: scope, key: sigv4.SigningKey(secret, date, region, service)}
+	sk := &scopedKey{date: date, region: region, service: service, key: sigv4.DeriveKey(secret, date, region, service)}
 	e.scoped.Store(sk)
 	return sk.key, key, nil
 }

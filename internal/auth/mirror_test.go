@@ -49,7 +49,7 @@ func TestMirror(t *testing.T) {
 	}
 	for _, region := range []string{"us-east-1", "us-east-1", "eu-west-1"} { // second: cached; third: new scope
 		k, _, err := m.SigningKey(ctx, c1.AccessKeyID, "", "20260101", region, "appmesh")
-		if err != nil || !bytes.Equal(k, sigv4.SigningKey(c1.SecretAccessKey, "20260101", region, "appmesh")) {
+		if err != nil || !bytes.Equal(k.Bytes(), sigv4.SigningKey(c1.SecretAccessKey, "20260101", region, "appmesh")) {
 			t.Fatalf("signing key for %s: %v", region, err)
 		}
 	}

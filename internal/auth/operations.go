@@ -40,7 +40,8 @@ type Operation struct {
 type Classifier struct {
 	Region, AccountID string
 	// CloudMap, when set, names Cloud Map operations' resources (namespace
-	// and service ARNs from the body); without it they are "*".
+	// and service ARNs from the body); without it they are "*". It is the
+	// table of every operation, and also gives App Mesh actions' names.
 	CloudMap *policy.Table
 	// Routes is the App Mesh API's operation table, which the App Mesh
 	// requests are matched against (the API serves and labels its metrics
@@ -82,9 +83,23 @@ func (c Classifier) Classify(r *http.Request, body []byte) Operation {
 }
 
 func op(service, name, resource, source string) Operation {
-	ro := strings.HasPrefix(name, "Describe") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Get") ||
+	return Operation{Service: service, Name: name, Action: service + ":" + name, Resource: resource, EventSource: source, ReadOnly: readOnly(name)}
+}
+
+func readOnly(name string) bool {
+	return strings.HasPrefix(name, "Describe") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Get") ||
 		strings.HasPrefix(name, "Discover") || name == "Debug"
-	return Operation{Service: service, Name: name, Action: service + ":" + name, Resource: resource, EventSource: source, ReadOnly: ro}
+}
+
+// appMeshAction is "appmesh:" + name, from the operations table when the
+// classifier has one (no allocation per request).
+func (c Classifier) appMeshAction(name string) string {
+	if c.CloudMap != nil {
+		if o, ok := c.CloudMap.Lookup(ServiceAppMesh, name); ok {
+			return o.Action
+		}
+	}
+	return ServiceAppMesh + ":" + name
 }
 
 // appMesh maps the 38 App Mesh REST routes of the routes table to
@@ -95,11 +110,13 @@ func (c Classifier) appMesh(r *http.Request, body []byte) Operation {
 	if t == nil {
 		t = routes.NewTable()
 	}
-	route, p, ok := t.Match(r.Method, splitPath(r.URL.EscapedPath()))
+	var segs [8]string // App Mesh paths have at most 7 segments; longer ones spill
+	route, p, ok := t.Match(r.Method, splitPath(segs[:0], r.URL.EscapedPath()))
 	if !ok {
 		return op(ServiceAppMesh, "Unknown", "*", "appmesh.amazonaws.com")
 	}
-	return op(ServiceAppMesh, route.Name, c.appMeshResource(r, route, p, body), "appmesh.amazonaws.com")
+	return Operation{Service: ServiceAppMesh, Name: route.Name, Action: c.appMeshAction(route.Name),
+		Resource: c.appMeshResource(r, route, p, body), EventSource: "appmesh.amazonaws.com", ReadOnly: readOnly(route.Name)}
 }
 
 // appMeshResource is the ARN IAM authorizes route on: the resource for
@@ -154,9 +171,9 @@ func (c Classifier) listResource(kind appmesh.Kind, id appmesh.Identity) string 
 	return parent.ARN(c.Region, c.AccountID)
 }
 
-func splitPath(escaped string) []string {
+// splitPath appends the unescaped segments of an escaped path to out.
+func splitPath(out []string, escaped string) []string {
 	trimmed := strings.Trim(escaped, "/")
-	out := make([]string, 0, strings.Count(trimmed, "/")+1)
 	for s := range strings.SplitSeq(trimmed, "/") {
 		if u, err := url.PathUnescape(s); err == nil {
 			s = u

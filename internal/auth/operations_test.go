@@ -64,7 +64,26 @@ func TestClassify(t *testing.T) {
 			if ro := tc.method == http.MethodGet && got.Name != "Unknown" || strings.HasPrefix(got.Name, "Get") || strings.HasPrefix(got.Name, "List"); got.ReadOnly != ro {
 				t.Fatalf("readOnly %v", got.ReadOnly)
 			}
+			if tc.target == "" { // without the operations table: the same operation
+				bare := Classifier{Region: c.Region, AccountID: c.AccountID, Routes: routes.NewTable()}
+				if b := bare.Classify(r, []byte(tc.body)); b != got {
+					t.Fatalf("without the table: %+v, with it: %+v", b, got)
+				}
+			}
 		})
+	}
+}
+
+// TestClassifyAllocations: with both tables, naming an App Mesh call
+// allocates only its ARN.
+func TestClassifyAllocations(t *testing.T) {
+	c := Classifier{Region: "us-east-1", AccountID: "111122223333", CloudMap: policy.NewTable(), Routes: routes.NewTable()}
+	for _, path := range []string{"/v20190125/meshes/shop", "/v20190125/meshes/shop/virtualRouter/r/routes/main",
+		"/v20190125/meshes/shop/virtualGateway/g/gatewayRoutes/x"} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		if a := testing.AllocsPerRun(20, func() { _ = c.Classify(r, nil) }); a != 1 {
+			t.Errorf("%s: %v allocations, want 1", path, a)
+		}
 	}
 }
 

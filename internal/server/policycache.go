@@ -23,7 +23,7 @@ const maxCachedPolicies = 4096
 // ages out at the next emptying. Metrics: trellis_auth_policy_cache_entries
 // and trellis_auth_policy_cache_resets_total (see collectors).
 type policyCache struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // read-locked on every authorized request
 	max     int
 	parsed  map[string]*policy.Policy
 	entries prometheus.Gauge
@@ -45,9 +45,9 @@ func (c *policyCache) collectors() []prometheus.Collector {
 
 // parse returns the parsed document, from the cache when it is there.
 func (c *policyCache) parse(doc json.RawMessage) (*policy.Policy, error) {
-	c.mu.Lock()
+	c.mu.RLock()
 	p, ok := c.parsed[string(doc)]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if ok {
 		return p, nil
 	}
@@ -70,7 +70,8 @@ func (c *policyCache) parse(doc json.RawMessage) (*policy.Policy, error) {
 // auth/policy: allowed only on an explicit Allow and no explicit Deny. A
 // document that does not parse is an error, so a deny.
 func (c *policyCache) authorize(docs []json.RawMessage, req auth.AuthzRequest) (bool, error) {
-	ps := make([]*policy.Policy, 0, len(docs))
+	var buf [4]*policy.Policy // most principals have a few policies: no allocation
+	ps := buf[:0]
 	for _, d := range docs {
 		p, err := c.parse(d)
 		if err != nil {

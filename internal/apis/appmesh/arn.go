@@ -22,17 +22,55 @@ func (id Identity) Path() string {
 		return "mesh/" + id.Mesh
 	}
 	var b strings.Builder
-	b.WriteString("mesh/" + id.Mesh + "/")
-	if p := id.Kind.Parent(); p != 0 {
-		b.WriteString(p.ARNSegment() + "/" + id.Parent + "/")
-	}
-	b.WriteString(id.Kind.ARNSegment() + "/" + id.Name)
+	b.Grow(id.pathLen())
+	id.writePath(&b)
 	return b.String()
 }
 
-// ARN formats arn:aws:appmesh:<region>:<account>:<path>.
+// ARN formats arn:aws:appmesh:<region>:<account>:<path>, in one allocation
+// (it runs for every authorized request).
 func (id Identity) ARN(region, account string) string {
-	return "arn:aws:appmesh:" + region + ":" + account + ":" + id.Path()
+	const prefix = "arn:aws:appmesh:"
+	var b strings.Builder
+	b.Grow(len(prefix) + len(region) + 1 + len(account) + 1 + id.pathLen())
+	b.WriteString(prefix)
+	b.WriteString(region)
+	b.WriteByte(':')
+	b.WriteString(account)
+	b.WriteByte(':')
+	id.writePath(&b)
+	return b.String()
+}
+
+// pathLen is len(id.Path()).
+func (id Identity) pathLen() int {
+	n := len("mesh/") + len(id.Mesh)
+	if id.Kind == KindMesh {
+		return n
+	}
+	if p := id.Kind.Parent(); p != 0 {
+		n += 1 + len(p.ARNSegment()) + 1 + len(id.Parent)
+	}
+	return n + 1 + len(id.Kind.ARNSegment()) + 1 + len(id.Name)
+}
+
+// writePath writes id.Path() to b.
+func (id Identity) writePath(b *strings.Builder) {
+	b.WriteString("mesh/")
+	b.WriteString(id.Mesh)
+	if id.Kind == KindMesh {
+		return
+	}
+	b.WriteByte('/')
+	if p := id.Kind.Parent(); p != 0 {
+		b.WriteString(p.ARNSegment())
+		b.WriteByte('/')
+		b.WriteString(id.Parent)
+		b.WriteByte('/')
+	}
+	b.WriteString(id.Kind.ARNSegment())
+	b.WriteByte('/')
+	b.WriteString(id.Name)
 }
 
 // ParsedARN is an App Mesh ARN split into its parts.

@@ -25,6 +25,12 @@ func TestARNRoundTrip(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("ARN(%+v) = %s, want %s", tc.id, got, tc.want)
 		}
+		if a := testing.AllocsPerRun(10, func() { _ = tc.id.ARN("eu-west-1", "123456789012") }); a != 1 {
+			t.Errorf("ARN(%+v): %v allocations, want 1", tc.id, a)
+		}
+		if path := tc.id.Path(); !strings.HasSuffix(got, ":"+path) || len(path) != tc.id.pathLen() {
+			t.Errorf("Path(%+v) = %s (pathLen %d)", tc.id, path, tc.id.pathLen())
+		}
 		p, err := ParseARN(got)
 		if err != nil || p.Identity != tc.id || p.Region != "eu-west-1" || p.Account != "123456789012" || p.Partition != "aws" {
 			t.Errorf("ParseARN(%s) = %+v, %v", got, p, err)

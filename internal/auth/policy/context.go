@@ -15,11 +15,7 @@ const (
 // reqCtx is a Request prepared for evaluation.
 type reqCtx struct {
 	req    *Request
-	action string // lower-cased
-}
-
-func newReqCtx(r *Request) *reqCtx {
-	return &reqCtx{req: r, action: strings.ToLower(r.Action)}
+	action string // as requested; actionMatch ignores its case
 }
 
 // lookup returns the values of a lower-cased condition key and whether the
@@ -121,8 +117,30 @@ func like(pattern string, escaped bool, s string) bool {
 // arnLike matches an ARN against a policy ARN pattern, substituting
 // variables part by part.
 func (rc *reqCtx) arnLike(pattern, arn string, variables bool) bool {
-	return arnParts(pattern, arn, func(p, s string) bool {
-		want, escaped, ok := rc.expand(p, variables)
-		return ok && like(want, escaped, s)
-	})
+	if !variables {
+		return arnMatch(pattern, arn)
+	}
+	if pattern == "*" {
+		return true
+	}
+	pp, pok := splitARN(pattern)
+	ap, aok := splitARN(arn)
+	switch {
+	case !pok && !aok:
+		return rc.likePart(pattern, arn)
+	case !pok || !aok:
+		return false
+	}
+	for i := range pp {
+		if !rc.likePart(pp[i], ap[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// likePart matches one part of an ARN pattern, its variables substituted.
+func (rc *reqCtx) likePart(pattern, s string) bool {
+	want, escaped, ok := rc.expand(pattern, true)
+	return ok && like(want, escaped, s)
 }

@@ -47,7 +47,7 @@ func (d Decision) String() string {
 // Resource (or NotResource) and every one of its conditions match. Nil
 // policies are ignored.
 func Evaluate(policies []*Policy, req Request) Decision {
-	rc := newReqCtx(&req)
+	rc := &reqCtx{req: &req, action: req.Action}
 	allowed := false
 	for _, p := range policies {
 		if p == nil {

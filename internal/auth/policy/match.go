@@ -57,29 +57,36 @@ func globSeq[T byte | rune](p, t []T, star, one T) bool {
 // before the resource part, and a six-part ARN never matches a pattern of
 // another shape. Two values that are not ARNs are matched as whole strings.
 func arnMatch(pattern, arn string) bool {
-	return arnParts(pattern, arn, glob)
-}
-
-// arnParts is arnMatch with the matcher of one part supplied, so that
-// policy variables are substituted per part, after the split.
-func arnParts(pattern, arn string, part func(pattern, s string) bool) bool {
 	if pattern == "*" {
 		return true
 	}
-	pp := strings.SplitN(pattern, ":", 6)
-	ap := strings.SplitN(arn, ":", 6)
+	pp, pok := splitARN(pattern)
+	ap, aok := splitARN(arn)
 	switch {
-	case len(pp) != 6 && len(ap) != 6:
-		return part(pattern, arn)
-	case len(pp) != 6 || len(ap) != 6:
+	case !pok && !aok:
+		return glob(pattern, arn)
+	case !pok || !aok:
 		return false
 	}
 	for i := range pp {
-		if !part(pp[i], ap[i]) {
+		if !glob(pp[i], ap[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// splitARN is strings.SplitN(s, ":", 6) when that gives six parts (the
+// last keeps its colons), without allocating.
+func splitARN(s string) (parts [6]string, ok bool) {
+	rest := s
+	for i := range 5 {
+		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return parts, false
+		}
+	}
+	parts[5] = rest
+	return parts, true
 }
 
 // Wildcards in an escaped pattern (see reqCtx.expand) are runes no text
@@ -130,7 +137,42 @@ func unescape(s string) string {
 }
 
 // actionMatch matches a request action against a lower-cased action
-// pattern, case-insensitively (IAM action names are case-insensitive).
-func actionMatch(lowerPattern, lowerAction string) bool {
-	return glob(lowerPattern, lowerAction)
+// pattern, case-insensitively (IAM action names are case-insensitive),
+// without copying an ASCII action.
+func actionMatch(lowerPattern, action string) bool {
+	if isASCII(lowerPattern) && isASCII(action) {
+		return globFoldASCII(lowerPattern, action)
+	}
+	return glob(lowerPattern, strings.ToLower(action))
+}
+
+// globFoldASCII is glob on ASCII strings, with s's letters compared in
+// lower case (pattern is lower case already).
+func globFoldASCII(pattern, s string) bool {
+	pi, ti := 0, 0
+	last, mark := -1, 0
+	for ti < len(s) {
+		c := s[ti]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		switch {
+		case pi < len(pattern) && pattern[pi] == '*':
+			last, mark = pi, ti
+			pi++
+		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == c):
+			pi++
+			ti++
+		case last >= 0:
+			pi = last + 1
+			mark++
+			ti = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
+	}
+	return pi == len(pattern)
 }

@@ -39,6 +39,11 @@ type Signature struct {
 	Expires   time.Duration
 	// SecurityToken is X-Amz-Security-Token (temporary credentials), or "".
 	SecurityToken string
+
+	// inline holds SignedHeaders when there are few (the SDKs sign 4 to 7
+	// headers), so parsing allocates no slice. A copy of a Signature
+	// shares it with the original.
+	inline [8]string
 }
 
 // Scope is the credential scope string date/region/service/aws4_request.
@@ -51,21 +56,36 @@ func (s *Signature) Scope() string {
 // ErrMissing's *Error (MissingAuthenticationTokenException); a malformed one
 // IncompleteSignatureException.
 func Parse(r *http.Request) (*Signature, error) {
+	sig := new(Signature)
+	if err := ParseInto(r, sig); err != nil {
+		return nil, err
+	}
+	return sig, nil
+}
+
+// ParseInto is Parse into a Signature the caller provides (the auth
+// middleware keeps it with the rest of a request's state, in one
+// allocation). sig must be the zero Signature; on error its contents are
+// unspecified.
+func ParseInto(r *http.Request, sig *Signature) error {
 	if auth := r.Header.Get("Authorization"); auth != "" {
-		return parseHeader(r, auth)
+		return sig.parseHeader(r, auth)
+	}
+	if r.URL.RawQuery == "" {
+		return errMissing() // no presigned parameters, without parsing a query
 	}
 	q := r.URL.Query()
 	if q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") {
-		return parseQuery(q)
+		return sig.parseQuery(q)
 	}
-	return nil, errMissing()
+	return errMissing()
 }
 
 // parseHeader reads "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...".
-func parseHeader(r *http.Request, auth string) (*Signature, error) {
+func (sig *Signature) parseHeader(r *http.Request, auth string) error {
 	alg, rest, ok := strings.Cut(auth, " ")
 	if !ok || alg != Algorithm {
-		return nil, incomplete("Authorization header requires the %s algorithm", Algorithm)
+		return incomplete("Authorization header requires the %s algorithm", Algorithm)
 	}
 	var cred, signed, value string
 	var seen [3]bool
@@ -75,12 +95,12 @@ func parseHeader(r *http.Request, auth string) (*Signature, error) {
 		part, rest, more = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return nil, incomplete("Authorization header requires each component in the form key=value: %q", part)
+			return incomplete("Authorization header requires each component in the form key=value: %q", part)
 		}
 		i := slices.Index([]string{"Credential", "SignedHeaders", "Signature"}, k)
 		if i < 0 {
 			if others[k] {
-				return nil, incomplete("Authorization header repeats %s", k)
+				return incomplete("Authorization header repeats %s", k)
 			}
 			if others == nil {
 				others = map[string]bool{}
@@ -89,59 +109,59 @@ func parseHeader(r *http.Request, auth string) (*Signature, error) {
 			continue
 		}
 		if seen[i] {
-			return nil, incomplete("Authorization header repeats %s", k)
+			return incomplete("Authorization header repeats %s", k)
 		}
 		seen[i] = true
 		*[]*string{&cred, &signed, &value}[i] = v
 	}
 	for _, f := range [...]struct{ k, v string }{{"Credential", cred}, {"SignedHeaders", signed}, {"Signature", value}} {
 		if f.v == "" {
-			return nil, incomplete("Authorization header requires '%s' parameter", f.k)
+			return incomplete("Authorization header requires '%s' parameter", f.k)
 		}
 	}
-	sig := &Signature{Value: value, SecurityToken: r.Header.Get("X-Amz-Security-Token")}
+	sig.Value, sig.SecurityToken = value, r.Header.Get("X-Amz-Security-Token")
 	if err := sig.setCredential(cred); err != nil {
-		return nil, err
+		return err
 	}
 	if err := sig.setSignedHeaders(signed); err != nil {
-		return nil, err
+		return err
 	}
 	t, err := requestTime(r.Header)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sig.Time = t
-	return sig, sig.checkScopeDate()
+	return sig.checkScopeDate()
 }
 
 // parseQuery reads the presigned form's X-Amz-* query parameters.
-func parseQuery(q url.Values) (*Signature, error) {
+func (sig *Signature) parseQuery(q url.Values) error {
 	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
 		if len(q[k]) != 1 || q.Get(k) == "" {
-			return nil, incomplete("presigned request requires exactly one '%s' parameter", k)
+			return incomplete("presigned request requires exactly one '%s' parameter", k)
 		}
 	}
 	if q.Get("X-Amz-Algorithm") != Algorithm {
-		return nil, incomplete("X-Amz-Algorithm must be %s", Algorithm)
+		return incomplete("X-Amz-Algorithm must be %s", Algorithm)
 	}
-	sig := &Signature{Presigned: true, Value: q.Get("X-Amz-Signature"), SecurityToken: q.Get("X-Amz-Security-Token")}
+	sig.Presigned, sig.Value, sig.SecurityToken = true, q.Get("X-Amz-Signature"), q.Get("X-Amz-Security-Token")
 	if err := sig.setCredential(q.Get("X-Amz-Credential")); err != nil {
-		return nil, err
+		return err
 	}
 	if err := sig.setSignedHeaders(q.Get("X-Amz-SignedHeaders")); err != nil {
-		return nil, err
+		return err
 	}
 	t, err := time.Parse(TimeFormat, q.Get("X-Amz-Date"))
 	if err != nil {
-		return nil, incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
+		return incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
 	}
 	sig.Time = t
 	secs, err := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
 	if err != nil || secs < 1 || time.Duration(secs)*time.Second > maxPresignExpiry {
-		return nil, incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800")
+		return incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800")
 	}
 	sig.Expires = time.Duration(secs) * time.Second
-	return sig, sig.checkScopeDate()
+	return sig.checkScopeDate()
 }
 
 // setCredential splits AKID/date/region/service/aws4_request.
@@ -166,16 +186,22 @@ func (s *Signature) setCredential(cred string) error {
 // setSignedHeaders splits the ;-separated list; it must be lower case,
 // sorted, without duplicates, and include host.
 func (s *Signature) setSignedHeaders(list string) error {
-	names := strings.Split(list, ";")
+	names := s.inline[:0]
+	if n := strings.Count(list, ";") + 1; n > len(s.inline) {
+		names = make([]string, 0, n)
+	}
 	host := false
-	for i, n := range names {
-		if n == "" || n != strings.ToLower(n) {
+	for rest, more := list, true; more; {
+		var n string
+		n, rest, more = strings.Cut(rest, ";")
+		if n == "" || n != strings.ToLower(n) { // ToLower copies only a name that is not lower case
 			return incomplete("SignedHeaders must be non-empty lower-case names")
 		}
-		if i > 0 && names[i-1] >= n {
+		if len(names) > 0 && names[len(names)-1] >= n {
 			return incomplete("SignedHeaders must be sorted and unique")
 		}
 		host = host || n == "host"
+		names = append(names, n)
 	}
 	if !host {
 		return incomplete("SignedHeaders must include host")

@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -71,12 +70,12 @@ func (v *Verifier) CheckScope(sig *Signature, services ...string) error {
 // UNSIGNED-PAYLOAD where that is allowed; presigned requests may also have
 // been signed with UNSIGNED-PAYLOAD.
 func (v *Verifier) Verify(r *http.Request, sig *Signature, secret, bodyHash string) error {
-	return v.VerifyWithKey(r, sig, SigningKey(secret, sig.Date, sig.Region, sig.Service), bodyHash)
+	return v.VerifyWithKey(r, sig, DeriveKey(secret, sig.Date, sig.Region, sig.Service), bodyHash)
 }
 
 // VerifyWithKey is Verify with the scope's signing key already derived
 // (callers cache it: it changes once a day per key, region and service).
-func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key []byte, bodyHash string) error {
+func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key *Key, bodyHash string) error {
 	candidates, n := [2]string{bodyHash}, 1
 	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" {
 		switch {
@@ -98,17 +97,14 @@ func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key []byte, bo
 }
 
 // signatureMatches computes the signature for one payload hash and
-// compares it with sig.Value in constant time. The canonical request and
-// the string to sign are built in stack buffers (a request with many or
-// long signed headers spills to the heap).
-func signatureMatches(r *http.Request, sig *Signature, key []byte, payloadHash string) bool {
+// compares it with sig.Value in constant time. The canonical request is
+// built in a stack buffer (a request with many or long signed headers
+// spills to the heap), the string to sign and the HMAC in the key's pooled
+// state.
+func signatureMatches(r *http.Request, sig *Signature, key *Key, payloadHash string) bool {
 	var crBuf [1024]byte
 	sum := sha256.Sum256(appendCanonicalRequest(crBuf[:0], r, sig, payloadHash))
-	var stsBuf [256]byte
-	mac := hmac.New(sha256.New, key)
-	mac.Write(appendStringToSign(stsBuf[:0], sig, sum))
-	var macBuf [sha256.Size]byte
-	return hexEqual(mac.Sum(macBuf[:0]), sig.Value)
+	return key.matches(sig, sum)
 }
 
 // hexEqual reports whether want is the lower-case hex of sum, in time that
