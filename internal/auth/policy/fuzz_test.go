@@ -47,7 +47,8 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzGlob checks the wildcard matcher against a regular-expression
-// reference, for plain and escaped patterns.
+// reference, for plain and escaped patterns, and the case-folding action
+// matcher against glob on the lower-cased action.
 func FuzzGlob(f *testing.F) {
 	f.Add("a*b?c", "axxbyc")
 	f.Add("*", "*x")
@@ -61,6 +62,10 @@ func FuzzGlob(f *testing.F) {
 		}
 		if got, want := globEscaped(pattern, s), globReference(pattern, s, true); got != want {
 			t.Fatalf("globEscaped(%q, %q) = %v, reference %v", pattern, s, got, want)
+		}
+		lp := strings.ToLower(pattern)
+		if got, want := actionMatch(lp, s), glob(lp, strings.ToLower(s)); got != want {
+			t.Fatalf("actionMatch(%q, %q) = %v, glob on the lower case %v", lp, s, got, want)
 		}
 	})
 }
