@@ -116,21 +116,53 @@ func NewMiddleware(opts Options) *Middleware {
 
 // Wrap puts the middleware in front of next.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		m.serve(next, w, r)
-	})
+	return wrapped{m: m, next: next}
 }
 
-// serve authenticates, authorizes and audits one request.
-func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+// wrapped is the middleware in front of one handler. Its ServeHTTP is the
+// only frame the middleware keeps on the stack while the handler runs,
+// and a small one (about 100 bytes): the work is in admit, whose larger
+// frame (the parsed operation, an error, the locals of inlined calls) is
+// gone by then. A connection's goroutine then needs hardly more stack for
+// the handler than without authentication. That matters: when a request's
+// deepest point no longer fits the goroutine's stack, the stack is copied
+// to a larger one after every GC that shrank it (runtime.copystack; see
+// appmesh.Timestamp.UnmarshalJSON).
+type wrapped struct {
+	m    *Middleware
+	next http.Handler
+}
+
+// ServeHTTP authenticates, authorizes and audits one request (all but
+// GET /healthz) and hands it to the wrapped handler when allowed.
+func (h wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	c := h.m.admit(w, r)
+	if c == nil {
+		return
+	}
+	r = r.WithContext(c)
+	if h.m.opts.Audit == nil {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.next.ServeHTTP(&c.aw, r)
+	c.aw.flushHeader()
+}
+
+// admit authenticates and authorizes r. It returns the call to serve,
+// its audit writer ready when auditing, or nil when it has answered the
+// request itself (a rejection, audited when the caller was authenticated).
+//
+//go:noinline
+func (m *Middleware) admit(w http.ResponseWriter, r *http.Request) *call {
 	body, err := readBody(r)
 	if err != nil {
 		m.reject(w, &sigv4.Error{Code: "SerializationException", Status: http.StatusBadRequest, Message: "request body unreadable"})
-		return
+		return nil
 	}
 	c := &call{}
 	op := m.opts.Classifier.Classify(r, body)
@@ -153,18 +185,14 @@ func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 			}
 		}
 		m.reject(w, aerr)
-		return
+		return nil
 	}
 	m.ok.Inc()
 	c.Context = r.Context()
-	r = r.WithContext(c)
-	if m.opts.Audit == nil {
-		next.ServeHTTP(w, r)
-		return
+	if m.opts.Audit != nil {
+		c.aw = auditWriter{ResponseWriter: w, ctx: c, ev: &c.ev, audit: m.opts.Audit, log: m.log}
 	}
-	c.aw = auditWriter{ResponseWriter: w, ctx: c, ev: &c.ev, audit: m.opts.Audit, log: m.log}
-	next.ServeHTTP(&c.aw, r)
-	c.aw.flushHeader()
+	return c
 }
 
 // authenticate parses and verifies the signature into c and resolves the
