@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTimestamp$$' -fuzztime $(FUZZTIME) ./internal/apis/appmesh/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNodeID$$' -fuzztime $(FUZZTIME) ./internal/xdsserver/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/auth/sigv4/
+	$(GO) test -run '^$$' -fuzz '^FuzzAmzDate$$' -fuzztime $(FUZZTIME) ./internal/auth/sigv4/
 	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./internal/auth/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzGlob$$' -fuzztime $(FUZZTIME) ./internal/auth/policy/

@@ -151,7 +151,7 @@ func (sig *Signature) parseQuery(q url.Values) error {
 	if err := sig.setSignedHeaders(q.Get("X-Amz-SignedHeaders")); err != nil {
 		return err
 	}
-	t, err := time.Parse(TimeFormat, q.Get("X-Amz-Date"))
+	t, err := parseAmzDate(q.Get("X-Amz-Date"))
 	if err != nil {
 		return incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
 	}
@@ -176,7 +176,7 @@ func (s *Signature) setCredential(cred string) error {
 	if parts[0] == "" || parts[4] != "aws4_request" {
 		return incomplete("Credential must have the form <access key id>/<date>/<region>/<service>/aws4_request")
 	}
-	if _, err := time.Parse("20060102", parts[1]); err != nil {
+	if _, err := parseScopeDate(parts[1]); err != nil {
 		return incomplete("Credential date %q must be YYYYMMDD", parts[1])
 	}
 	s.AccessKeyID, s.Date, s.Region, s.Service = parts[0], parts[1], parts[2], parts[3]
@@ -213,7 +213,7 @@ func (s *Signature) setSignedHeaders(list string) error {
 // checkScopeDate: the credential date must be the request's UTC date.
 func (s *Signature) checkScopeDate() error {
 	var buf [8]byte
-	if string(s.Time.UTC().AppendFormat(buf[:0], "20060102")) != s.Date {
+	if string(appendScopeDate(buf[:0], s.Time)) != s.Date {
 		return invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s'",
 			s.Date, s.Time.UTC().Format("20060102"))
 	}
@@ -223,7 +223,7 @@ func (s *Signature) checkScopeDate() error {
 // requestTime reads X-Amz-Date, or the Date header when it is absent.
 func requestTime(h http.Header) (time.Time, error) {
 	if v := h.Get("X-Amz-Date"); v != "" {
-		t, err := time.Parse(TimeFormat, v)
+		t, err := parseAmzDate(v)
 		if err != nil {
 			return time.Time{}, incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
 		}
