@@ -1,6 +1,9 @@
 package sigv4
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // parseAmzDate is time.Parse(TimeFormat, v). The form every SDK sends
 // (16 characters: 8 digits, T, 6 digits, Z) with an existing date and
@@ -46,13 +49,44 @@ func dateOf(ymd, hms string) (time.Time, bool) {
 	return t, ok
 }
 
-// appendScopeDate appends t's UTC date as YYYYMMDD (t.UTC().AppendFormat
-// with "20060102", for years 0 to 9999).
+// appendScopeDate appends t's UTC date as YYYYMMDD: t.UTC().AppendFormat
+// with "20060102", done directly for years 0 to 9999.
 func appendScopeDate(b []byte, t time.Time) []byte {
-	y, m, d := t.UTC().Date()
+	t = t.UTC()
+	y, m, d := t.Date()
 	if y < 0 || y > 9999 {
-		return t.UTC().AppendFormat(b, "20060102")
+		return t.AppendFormat(b, "20060102")
 	}
 	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
 		byte('0'+int(m)/10), byte('0'+int(m)%10), byte('0'+d/10), byte('0'+d%10))
 }
+
+// appendAmzDate appends t in UTC as TimeFormat: t.UTC().AppendFormat with
+// TimeFormat, done directly for years 0 to 9999.
+func appendAmzDate(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return t.AppendFormat(b, TimeFormat)
+	}
+	b = appendScopeDate(b, t)
+	h, mi, s := t.Clock()
+	return append(b, 'T', byte('0'+h/10), byte('0'+h%10), byte('0'+mi/10), byte('0'+mi%10), byte('0'+s/10), byte('0'+s%10), 'Z')
+}
+
+// headerValue is h.Get(key) for a key already in canonical form, without
+// canonicalising it again (TestHeaderKeysCanonical checks the keys).
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// The headers a request's signature is read from, in canonical form.
+const (
+	hdrAuthorization = "Authorization"
+	hdrSecurityToken = "X-Amz-Security-Token"
+	hdrAmzDate       = "X-Amz-Date"
+	hdrDate          = "Date"
+	hdrContentSHA256 = "X-Amz-Content-Sha256"
+)

@@ -1,6 +1,9 @@
 package sigv4
 
 import (
+	"net/http"
+	"net/textproto"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,15 +33,20 @@ func TestParseAmzDate(t *testing.T) {
 		t.Run("scope "+v, func(t *testing.T) { sameParse(t, "20060102", v, parseScopeDate) })
 	}
 	for _, tm := range []time.Time{time.Date(2026, 12, 7, 23, 59, 0, 0, time.FixedZone("x", -3600)), time.Date(5, 1, 2, 0, 0, 0, 0, time.UTC),
-		time.Date(12345, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 2, 0, 0, 0, 0, time.UTC)} {
+		time.Date(12345, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		if got, want := string(appendScopeDate(nil, tm)), tm.UTC().Format("20060102"); got != want {
 			t.Errorf("appendScopeDate(%v) = %q, want %q", tm, got, want)
+		}
+		if got, want := string(appendAmzDate(nil, tm)), tm.UTC().Format(TimeFormat); got != want {
+			t.Errorf("appendAmzDate(%v) = %q, want %q", tm, got, want)
 		}
 	}
 }
 
 // FuzzAmzDate holds the direct date readers to time.Parse on any input
-// (X-Amz-Date and the credential's date come from the network).
+// (X-Amz-Date and the credential's date come from the network), and the
+// direct writer to Format on what they read.
 func FuzzAmzDate(f *testing.F) {
 	f.Add("20261207T035132Z")
 	f.Add("20230229T000000Z")
@@ -46,5 +54,26 @@ func FuzzAmzDate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		sameParse(t, TimeFormat, v, parseAmzDate)
 		sameParse(t, "20060102", v, parseScopeDate)
+		if tm, err := parseAmzDate(v); err == nil {
+			if got, want := string(appendAmzDate(nil, tm)), tm.Format(TimeFormat); got != want {
+				t.Fatalf("appendAmzDate(%v) = %q, want %q", tm, got, want)
+			}
+		}
 	})
+}
+
+// TestHeaderKeysCanonical: headerValue's keys are in canonical form, so it
+// reads what Header.Get reads.
+func TestHeaderKeysCanonical(t *testing.T) {
+	for _, k := range []string{hdrAuthorization, hdrSecurityToken, hdrAmzDate, hdrDate, hdrContentSHA256} {
+		if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
+			t.Errorf("%q is not canonical (%q)", k, c)
+		}
+		h := http.Header{}
+		h.Add(strings.ToLower(k), "v1")
+		h.Add(k, "v2")
+		if got := headerValue(h, k); got != h.Get(k) {
+			t.Errorf("headerValue(%q) = %q, Get %q", k, got, h.Get(k))
+		}
+	}
 }

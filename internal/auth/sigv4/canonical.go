@@ -67,7 +67,7 @@ func StringToSign(sig *Signature, canonical string) string {
 func appendStringToSign(b []byte, sig *Signature, canonicalSum [sha256.Size]byte) []byte {
 	b = append(b, Algorithm...)
 	b = append(b, '\n')
-	b = sig.Time.UTC().AppendFormat(b, TimeFormat)
+	b = appendAmzDate(b, sig.Time)
 	b = append(b, '\n')
 	b = append(b, sig.Date...)
 	b = append(b, '/')

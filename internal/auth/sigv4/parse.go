@@ -68,7 +68,7 @@ func Parse(r *http.Request) (*Signature, error) {
 // allocation). sig must be the zero Signature; on error its contents are
 // unspecified.
 func ParseInto(r *http.Request, sig *Signature) error {
-	if auth := r.Header.Get("Authorization"); auth != "" {
+	if auth := headerValue(r.Header, hdrAuthorization); auth != "" {
 		return sig.parseHeader(r, auth)
 	}
 	if r.URL.RawQuery == "" {
@@ -119,7 +119,7 @@ func (sig *Signature) parseHeader(r *http.Request, auth string) error {
 			return incomplete("Authorization header requires '%s' parameter", f.k)
 		}
 	}
-	sig.Value, sig.SecurityToken = value, r.Header.Get("X-Amz-Security-Token")
+	sig.Value, sig.SecurityToken = value, headerValue(r.Header, hdrSecurityToken)
 	if err := sig.setCredential(cred); err != nil {
 		return err
 	}
@@ -222,14 +222,14 @@ func (s *Signature) checkScopeDate() error {
 
 // requestTime reads X-Amz-Date, or the Date header when it is absent.
 func requestTime(h http.Header) (time.Time, error) {
-	if v := h.Get("X-Amz-Date"); v != "" {
+	if v := headerValue(h, hdrAmzDate); v != "" {
 		t, err := parseAmzDate(v)
 		if err != nil {
 			return time.Time{}, incomplete("X-Amz-Date must be in ISO 8601 basic format (%s)", TimeFormat)
 		}
 		return t, nil
 	}
-	if v := h.Get("Date"); v != "" {
+	if v := headerValue(h, hdrDate); v != "" {
 		t, err := http.ParseTime(v)
 		if err != nil {
 			return time.Time{}, incomplete("Date header is not a valid HTTP date")

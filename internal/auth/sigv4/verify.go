@@ -77,7 +77,7 @@ func (v *Verifier) Verify(r *http.Request, sig *Signature, secret, bodyHash stri
 // (callers cache it: it changes once a day per key, region and service).
 func (v *Verifier) VerifyWithKey(r *http.Request, sig *Signature, key *Key, bodyHash string) error {
 	candidates, n := [2]string{bodyHash}, 1
-	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" {
+	if declared := headerValue(r.Header, hdrContentSHA256); declared != "" {
 		switch {
 		case declared == UnsignedPayload && (sig.Presigned || v.AllowUnsignedPayload):
 			candidates[0] = UnsignedPayload
