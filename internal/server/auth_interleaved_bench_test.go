@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 // three alike. b.N describes go to each server. It reports each variant's
 // process CPU per describe (client and server) and the median over bursts
 // of the ratio to auth off, and the audit log's records and µs per fsync.
+// Each variant's goroutines carry the pprof label variant=off|auth|audit.
 //
 //	go test -run '^$' -bench DescribeAuthInterleaved -benchtime 12000x -cpu 2 ./internal/server/
 func BenchmarkDescribeAuthInterleaved(b *testing.B) {
@@ -31,11 +33,16 @@ func BenchmarkDescribeAuthInterleaved(b *testing.B) {
 	var clients []*appmesh.Client
 	var auditing *server.Server
 	for i := range names {
-		s, c := startBenchServer(b, i > 0, i == 2, callers)
-		clients = append(clients, c)
-		if i == 2 {
-			auditing = s
-		}
+		// Label each server's goroutines (and below, each burst's client
+		// goroutines) with its variant, so that a CPU profile of a run can
+		// be split: go tool pprof -tagfocus variant=auth ...
+		pprof.Do(context.Background(), pprof.Labels("variant", names[i]), func(context.Context) {
+			s, c := startBenchServer(b, i > 0, i == 2, callers)
+			clients = append(clients, c)
+			if i == 2 {
+				auditing = s
+			}
+		})
 	}
 	cpu := make([]time.Duration, len(names))
 	allocs := make([]uint64, len(names))
@@ -48,7 +55,9 @@ func BenchmarkDescribeAuthInterleaved(b *testing.B) {
 		for k := range names {
 			v := (round + k) % len(names) // rotate which variant goes first
 			var a uint64
-			per[v], a = describeBurst(b, clients[v], callers, n)
+			pprof.Do(context.Background(), pprof.Labels("variant", names[v]), func(context.Context) {
+				per[v], a = describeBurst(b, clients[v], callers, n)
+			})
 			cpu[v] += per[v]
 			allocs[v] += a
 		}
