@@ -18,16 +18,18 @@ import (
 // Every other message (ADS) goes through gRPC's proto codec unchanged.
 // Pass it to every gRPC server the MetricsService is registered on.
 func (t *Telemetry) ServerOption() grpc.ServerOption {
-	return grpc.ForceServerCodecV2(&codec{base: encoding.GetCodecV2(grpcproto.Name)})
+	return grpc.ForceServerCodecV2(&codec{base: encoding.GetCodecV2(grpcproto.Name), samples: &t.samples})
 }
 
 // codec is gRPC's proto codec plus frames. bufs holds the buffers a
 // multi-frame message is copied into; it is owned by the codec, bounded
 // by the number of messages being decoded at once, and each buffer is
 // overwritten by the next use (never read past the copied length).
+// samples is the Telemetry's pool of frame samples (Telemetry.samples).
 type codec struct {
-	base encoding.CodecV2
-	bufs sync.Pool
+	base    encoding.CodecV2
+	bufs    sync.Pool
+	samples *sync.Pool
 }
 
 func (c *codec) Name() string                           { return c.base.Name() }
@@ -37,6 +39,12 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 	f, ok := v.(*frame)
 	if !ok {
 		return c.base.Unmarshal(data, v)
+	}
+	if f.pooled == nil && c.samples != nil {
+		if f.pooled, _ = c.samples.Get().(*[]sample); f.pooled == nil {
+			f.pooled = new([]sample)
+		}
+		f.samples = (*f.pooled)[:0]
 	}
 	if len(data) == 1 {
 		return decodeFrame(data[0].ReadOnlyData(), f)

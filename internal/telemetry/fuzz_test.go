@@ -33,7 +33,7 @@ func FuzzDigest(f *testing.F) {
 		tel := newTest(c, Options{MaxSeries: 8, MaxWindows: 4})
 		ps := newStream("m", "virtualNode", "a")
 		for _, data := range [][]byte{first, second} {
-			var f frame
+			f := frame{memo: ps.layout}
 			if decodeFrame(data, &f) != nil {
 				return
 			}
@@ -41,7 +41,7 @@ func FuzzDigest(f *testing.F) {
 			tel.apply(ps, tel.digest(ps, f.samples))
 			c.advance(5 * time.Second)
 		}
-		if n := len(ps.prev) + len(ps.prevHist); n > 8 {
+		if n := len(ps.counters) + len(ps.hists); n > 8 {
 			t.Fatalf("series kept %d > 8", n)
 		}
 		for _, e := range tel.Snapshot("") {
