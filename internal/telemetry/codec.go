@@ -21,10 +21,12 @@ func (t *Telemetry) ServerOption() grpc.ServerOption {
 	return grpc.ForceServerCodecV2(&codec{base: encoding.GetCodecV2(grpcproto.Name), samples: &t.samples})
 }
 
-// codec is gRPC's proto codec plus frames. bufs holds the buffers a
-// multi-frame message is copied into; it is owned by the codec, bounded
-// by the number of messages being decoded at once, and each buffer is
-// overwritten by the next use (never read past the copied length).
+// codec is gRPC's proto codec plus frames. bufs holds the scratch buffers
+// decodePieces copies a field that straddles two of gRPC's buffers into
+// (or the rest of a message in an unexpected encoding); it is owned by
+// the codec, bounded by the number of messages being decoded at once
+// (each buffer by the message size), and each buffer is overwritten by
+// the next use (never read past the copied length).
 // samples is the Telemetry's pool of frame samples (Telemetry.samples).
 type codec struct {
 	base    encoding.CodecV2
@@ -49,18 +51,19 @@ func (c *codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if len(data) == 1 {
 		return decodeFrame(data[0].ReadOnlyData(), f)
 	}
+	var arr [8][]byte // a sidecar's flush is four or five buffers
+	bufs := arr[:0]
+	for _, d := range data {
+		bufs = append(bufs, d.ReadOnlyData())
+	}
 	bp, _ := c.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
 	}
-	defer c.bufs.Put(bp)
-	n := data.Len()
-	if cap(*bp) < n {
-		*bp = make([]byte, n)
-	}
-	b := (*bp)[:n]
-	data.CopyTo(b)
-	return decodeFrame(b, f)
+	var err error
+	*bp, err = decodePieces(bufs, data.Len(), f, *bp)
+	c.bufs.Put(bp)
+	return err
 }
 
 // wanted is a mesh-independent superset of what classify accepts, plus

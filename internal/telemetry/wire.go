@@ -49,7 +49,8 @@ type sample struct {
 	kind  sampleKind
 	value float64 // counter or gauge
 	// Histogram: upper bounds, and cumulative counts with the overflow
-	// (sample_count) last, len(cum) == len(bounds)+1 (histogramOf).
+	// (sample_count) last, len(cum) == len(bounds)+1 (fuzz_test.go:
+	// histogramOf).
 	bounds, cum []float64
 }
 
@@ -84,6 +85,11 @@ type field struct {
 // family an Envoy sends, so it is plain code (no per-field closure).
 func decodeFrame(b []byte, f *frame) error {
 	f.size = len(b)
+	return f.fields(b)
+}
+
+// fields decodes top-level fields, all of b, into f.
+func (f *frame) fields(b []byte) error {
 	for len(b) > 0 {
 		// Most families are skipped on their name alone (skippable).
 		if fam, rest, ok := lenField(b); ok && b[0] == fieldEnvoyMetrics<<3|byte(protowire.BytesType) && skippable(fam) {
@@ -103,6 +109,26 @@ func decodeFrame(b []byte, f *frame) error {
 		}
 	}
 	return nil
+}
+
+// wholeFields decodes the fields at the start of b that are in the
+// common encoding (a one-byte tag, a one- or two-byte length) and end
+// inside b, as fields does, and returns the bytes they took: the rest of
+// b starts with a field that is not, or runs past b (decodePieces).
+func (f *frame) wholeFields(b []byte) (int, error) {
+	n := 0
+	for {
+		v, rest, ok := lenField(b[n:])
+		if !ok {
+			return n, nil
+		}
+		if tag := b[n]; tag != fieldEnvoyMetrics<<3|byte(protowire.BytesType) || !skippable(v) {
+			if err := f.field(protowire.Number(tag>>3), v); err != nil {
+				return n, err
+			}
+		}
+		n = len(b) - len(rest)
+	}
 }
 
 // skippable reports whether a family is encoded exactly as Envoy does
@@ -177,7 +203,12 @@ func decodeFamily(b []byte, s *sample, memo string) (bool, error) {
 	case s.name != string(name):
 		s.name = string(name)
 	}
-	s.kind, s.value = kindOther, 0
+	// A message field repeated in one Metric merges into the first, as
+	// proto.Unmarshal merges it: a scalar keeps its last value, a
+	// histogram's buckets add up. The kind is the last one seen.
+	s.kind = kindOther
+	var counterV, gaugeV float64
+	seenHist := false
 	for b := metric; len(b) > 0; {
 		var fl field
 		if fl, b, err = nextField(b); err != nil {
@@ -188,18 +219,26 @@ func decodeFamily(b []byte, s *sample, memo string) (bool, error) {
 		}
 		switch fl.num {
 		case fieldGauge:
-			s.kind, s.value = kindGauge, 0
-			err = s.scalar(fl.bytes)
+			s.kind = kindGauge
+			gaugeV, err = scalar(fl.bytes, gaugeV)
 		case fieldCounter:
-			s.kind, s.value = kindCounter, 0
-			err = s.scalar(fl.bytes)
+			s.kind = kindCounter
+			counterV, err = scalar(fl.bytes, counterV)
 		case fieldHistogram:
 			s.kind = kindHistogram
-			err = s.histogram(fl.bytes)
+			err = s.histogram(fl.bytes, seenHist)
+			seenHist = true
 		}
 		if err != nil {
 			return false, err
 		}
+	}
+	s.value = 0
+	switch s.kind {
+	case kindGauge:
+		s.value = gaugeV
+	case kindCounter:
+		s.value = counterV
 	}
 	return true, nil
 }
@@ -240,27 +279,32 @@ func familyFields(b []byte) (name, metric []byte, seenMetric bool, err error) {
 	return name, metric, seenMetric, nil
 }
 
-// scalar reads Gauge.value or Counter.value.
-func (s *sample) scalar(b []byte) error {
+// scalar reads Gauge.value or Counter.value; v is the value so far.
+func scalar(b []byte, v float64) (float64, error) {
 	for len(b) > 0 {
 		fl, rest, err := nextField(b)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		b = rest
 		if fl.num == fieldValue && fl.typ == protowire.Fixed64Type {
-			s.value = math.Float64frombits(fl.num64)
+			v = math.Float64frombits(fl.num64)
 		}
 	}
-	return nil
+	return v, nil
 }
 
-// histogram reads a Histogram's sample count and buckets (ascending upper
-// bounds; a bucket out of order is ignored, as histogramOf does). A bucket
-// in Envoy's encoding is read in the loop itself (envoyBucket).
-func (s *sample) histogram(b []byte) error {
-	s.bounds, s.cum = s.bounds[:0], s.cum[:0]
+// histogram reads a Histogram's sample count and buckets (ascending finite
+// upper bounds; a bucket out of order is ignored), after those read so far
+// when merge is set. A bucket in Envoy's encoding is read in the loop
+// itself (envoyBucket).
+func (s *sample) histogram(b []byte, merge bool) error {
 	var count float64
+	if merge {
+		count, s.cum = s.cum[len(s.cum)-1], s.cum[:len(s.cum)-1]
+	} else {
+		s.bounds, s.cum = s.bounds[:0], s.cum[:0]
+	}
 	for len(b) > 0 {
 		ub, cum, rest, ok := envoyBucket(b)
 		if !ok {
