@@ -20,31 +20,32 @@ type layout struct {
 }
 
 // slot is one family position of a layout.
+// Its fields are what every message reads, in 40 bytes: a stream reads
+// one slot per family, and its slots are out of the CPU caches by then.
 type slot struct {
 	name string // a substring of the layout's one string of names
-	tg   target
-	dest string
-	m    metric
 	// a is the acc of the window the stat feeds, set on first use (the
 	// stream's accs hold it until the layout is dropped with them).
 	a *acc
 	// ci and hi index the stat's series in proxyStream.counters and
 	// hists, -1 until the stat is seen as a counter or a histogram.
 	ci, hi int32
+	m      metric // what the stat feeds (classify)
 }
 
 // key is the window a slot's stat feeds, for the stream ps.
 func (sl *slot) key(ps *proxyStream) Key {
-	if sl.tg == tService {
-		return Key{Mesh: ps.mesh, Kind: serviceKind, Name: sl.dest}
+	tg, dest, _ := classify(sl.name, ps.mesh)
+	if tg == tService {
+		return Key{Mesh: ps.mesh, Kind: serviceKind, Name: dest}
 	}
-	return Key{Mesh: ps.mesh, Kind: ps.kind, Name: ps.name, Dest: sl.dest}
+	return Key{Mesh: ps.mesh, Kind: ps.kind, Name: ps.name, Dest: dest}
 }
 
 // newSlot classifies name for the stream ps.
 func newSlot(name string, ps *proxyStream) slot {
-	tg, dest, m := classify(name, ps.mesh)
-	return slot{name: name, tg: tg, dest: dest, m: m, ci: -1, hi: -1}
+	_, _, m := classify(name, ps.mesh)
+	return slot{name: name, m: m, ci: -1, hi: -1}
 }
 
 // layoutFits reports whether the stream's layout describes samples: every

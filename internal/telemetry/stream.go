@@ -20,6 +20,7 @@ type proxyStream struct {
 	counterIdx map[string]int32
 	histIdx    map[string]int32
 	layout     *layout   // the previous message's families (layout.go)
+	cumChunk   []float64 // backs the hists' first cumulative counts (carve)
 	bounds     []float64 // the last histogram bounds seen (boundsOf)
 	// accs holds what the current message adds to each window it feeds,
 	// kept across messages with the window found for it (see acc): owned
@@ -273,15 +274,33 @@ func (t *Telemetry) histDelta(ps *proxyStream, sl *slot, bounds, cum []float64, 
 			counts[i] = max(c, 0)
 		}
 	}
-	if len(p.cum) == len(cum) {
+	switch {
+	case len(p.cum) == len(cum):
 		copy(p.cum, cum)
-	} else {
+	case p.cum == nil:
+		p.cum = ps.carve(cum)
+	default:
 		p.cum = slices.Clone(cum)
 	}
 	p.count = cum[len(cum)-1]
 	if counts != nil {
 		a.addLatency(bounds, counts)
 	}
+}
+
+// carve returns a copy of a new histogram's cumulative counts, cut from
+// the stream's chunk (cumChunk) so that the stream's histograms lie
+// together in memory: a message reads them all, out of the CPU caches.
+// Only a series' first counts are carved, so the chunks hold at most
+// MaxSeries histograms' first bucket counts.
+func (ps *proxyStream) carve(cum []float64) []float64 {
+	n := len(cum)
+	if cap(ps.cumChunk)-len(ps.cumChunk) < n {
+		ps.cumChunk = make([]float64, 0, max(n, 512))
+	}
+	i := len(ps.cumChunk)
+	ps.cumChunk = append(ps.cumChunk, cum...)
+	return ps.cumChunk[i : i+n : i+n]
 }
 
 // addLatency adds per-bucket counts measured on bounds to a's latency.
