@@ -350,9 +350,16 @@ func envoyBucket(b []byte) (ub, cum float64, rest []byte, ok bool) {
 	if b[end-9] != fieldUpperBound<<3|byte(protowire.Fixed64Type) {
 		return 0, 0, nil, false
 	}
-	c, ok := exactVarint(b[3 : end-9])
-	if !ok {
-		return 0, 0, nil, false
+	var c uint64
+	switch v := b[3 : end-9]; {
+	case len(v) == 1 && v[0] < 0x80: // a count below 128
+		c = uint64(v[0])
+	case len(v) == 2 && v[0] >= 0x80 && v[1] < 0x80: // below 16,384
+		c = uint64(v[0]&0x7f) | uint64(v[1])<<7
+	default:
+		if c, ok = exactVarint(v); !ok {
+			return 0, 0, nil, false
+		}
 	}
 	return math.Float64frombits(binary.LittleEndian.Uint64(b[end-8 : end])), float64(c), b[end:], true
 }
