@@ -154,7 +154,7 @@ func BenchmarkDigestApply(b *testing.B) {
 		b.Fatal(err)
 	}
 	tel.apply(ps, tel.digest(ps, f.samples))
-	f = frame{memo: ps.layout}
+	f = frame{memo: ps.expected()}
 	if err := decodeFrame(data, &f); err != nil {
 		b.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func BenchmarkReceiveStreams(b *testing.B) {
 	var samples []sample
 	var scratch []byte
 	step := func(ps *proxyStream) {
-		f := frame{samples: samples[:0], memo: ps.layout}
+		f := frame{samples: samples[:0], memo: ps.expected()}
 		var err error
 		if scratch, err = decodePieces(bufs, len(data), &f, scratch); err != nil {
 			b.Fatal(err)

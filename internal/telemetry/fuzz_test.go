@@ -42,7 +42,7 @@ func FuzzDigest(f *testing.F) {
 			if n := len(data); n > 0 {
 				checkPieces(t, data, slices.Sorted(slices.Values([]int{n / 3, n * 2 / 3, (len(first) + len(second)) % n})))
 			}
-			f := frame{memo: ps.layout}
+			f := frame{memo: ps.expected()}
 			if decodeFrame(data, &f) != nil {
 				return
 			}

@@ -58,7 +58,7 @@ func feed(t *Telemetry, ps *proxyStream, fams ...*promv1.MetricFamily) {
 	if err != nil {
 		panic(err)
 	}
-	f := frame{memo: ps.layout}
+	f := frame{memo: ps.expected()}
 	if err := decodeFrame(b, &f); err != nil {
 		panic(err)
 	}

@@ -1,6 +1,9 @@
 package telemetry
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // layout is what a stream's previous message held: the families Trellis
 // reads, in order, and what digest derived from each name. An Envoy sends
@@ -10,13 +13,16 @@ import "strings"
 // of classifying the name and searching three maps. The names are one
 // string, so the comparisons read memory in order.
 //
-// A stream's layout is owned by its receive loop. It holds at most
-// Options.MaxSeries slots (families past that are classified per message),
-// it is rebuilt when a message's families differ from the previous one's
-// (counted in trellis_telemetry_stream_layouts_total, with each stream's
-// first), and dropped with the stream's window cache (startMessage).
+// A stream keeps a layout per message of a flush (Envoy's batch_size may
+// split a flush), at most maxLayouts, owned by its receive loop. Each
+// holds at most Options.MaxSeries slots (families past that are classified
+// per message). A new one is built when a message matches none (counted in
+// trellis_telemetry_stream_layouts_total, with each stream's first); one
+// unused for maxLayouts messages is dropped when another is looked for;
+// all are dropped with the stream's window cache (startMessage).
 type layout struct {
 	slots []slot
+	used  int // proxyStream.messages when last used
 }
 
 // slot is one family position of a layout.
@@ -48,16 +54,80 @@ func newSlot(name string, ps *proxyStream) slot {
 	return slot{name: name, m: m, ci: -1, hi: -1}
 }
 
-// layoutFits reports whether the stream's layout describes samples: every
-// sample within the layout was decoded against it (sample.known) and the
-// layout has as many slots as it may.
-func (t *Telemetry) layoutFits(ps *proxyStream, samples []sample) bool {
-	l := ps.layout
-	if l == nil || len(l.slots) != min(len(samples), t.opts.MaxSeries) {
+// maxLayouts bounds the layouts a stream keeps: one per message of a
+// flush (Envoy's batch_size splits a flush into messages, sent in the same
+// order every flush), for flushes of up to maxLayouts messages.
+const maxLayouts = 4
+
+// expected is the layout the stream's next message should have (the
+// frame's memo), or nil.
+func (ps *proxyStream) expected() *layout {
+	if len(ps.layouts) == 0 {
+		return nil
+	}
+	return ps.layouts[ps.next]
+}
+
+// layoutFor returns the layout of samples: the expected one when the
+// decoder found every name in it (sample.known), else another the stream
+// keeps whose names match, else a new one (in place of one unused for
+// maxLayouts messages, or of the least recently used). The next message
+// is expected to have the layout after it.
+func (t *Telemetry) layoutFor(ps *proxyStream, samples []sample) *layout {
+	i := -1
+	if l := ps.expected(); l != nil && t.fits(l, samples, true) {
+		i = ps.next
+	} else {
+		i = t.findLayout(ps, samples)
+	}
+	if i < 0 {
+		i = t.addLayout(ps, t.newLayout(ps, samples))
+	}
+	l := ps.layouts[i]
+	l.used = ps.messages
+	ps.next = (i + 1) % len(ps.layouts)
+	return l
+}
+
+// findLayout returns the index of a kept layout whose names are those of
+// samples, or -1; it first drops the layouts unused for maxLayouts
+// messages.
+func (t *Telemetry) findLayout(ps *proxyStream, samples []sample) int {
+	ps.layouts = slices.DeleteFunc(ps.layouts, func(l *layout) bool { return ps.messages-l.used > maxLayouts })
+	for i, l := range ps.layouts {
+		if t.fits(l, samples, false) {
+			return i
+		}
+	}
+	return -1
+}
+
+// addLayout keeps l, in place of the least recently used layout when the
+// stream keeps maxLayouts, and returns its index.
+func (t *Telemetry) addLayout(ps *proxyStream, l *layout) int {
+	if len(ps.layouts) < maxLayouts {
+		ps.layouts = append(ps.layouts, l)
+		return len(ps.layouts) - 1
+	}
+	old := 0
+	for i, k := range ps.layouts {
+		if k.used < ps.layouts[old].used {
+			old = i
+		}
+	}
+	ps.layouts[old] = l
+	return old
+}
+
+// fits reports whether l describes samples: as many slots as it may hold,
+// and every sample within them decoded against l (known, when decoded is
+// set) or with l's name.
+func (t *Telemetry) fits(l *layout, samples []sample, decoded bool) bool {
+	if len(l.slots) != min(len(samples), t.opts.MaxSeries) {
 		return false
 	}
 	for i := range l.slots {
-		if !samples[i].known {
+		if decoded && !samples[i].known || !decoded && samples[i].name != l.slots[i].name {
 			return false
 		}
 	}

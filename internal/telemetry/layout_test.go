@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestLayoutBound(t *testing.T) {
 	layouts := func() float64 { return testutil.ToFloat64(tel.metrics.layouts) }
 	feed(tel, ps, fams...)
 	feed(tel, ps, fams...)
-	if n := len(ps.layout.slots); n != 3 {
+	if n := len(lastLayout(ps).slots); n != 3 {
 		t.Errorf("layout slots = %d, want 3 (MaxSeries)", n)
 	}
 	if got := layouts(); got != 1 {
@@ -89,7 +90,59 @@ func TestLayoutBound(t *testing.T) {
 	if got := layouts(); got != 3 {
 		t.Errorf("layouts after two changes = %v, want 3", got)
 	}
-	if n := len(ps.layout.slots); n != 1 {
+	if n := len(lastLayout(ps).slots); n != 1 {
 		t.Errorf("layout slots = %d, want 1 (the read families of the last message)", n)
+	}
+}
+
+// lastLayout is the layout the stream used last.
+func lastLayout(ps *proxyStream) *layout {
+	var last *layout
+	for _, l := range ps.layouts {
+		if last == nil || l.used > last.used {
+			last = l
+		}
+	}
+	return last
+}
+
+// TestLayoutPerMessage checks a flush of several messages (Envoy's
+// batch_size): each message keeps its layout, so alternating messages
+// build no more layouts; more shapes than maxLayouts keep at most that
+// many, and a layout that stops coming is dropped.
+func TestLayoutPerMessage(t *testing.T) {
+	tel := newTest(newClock(), Options{})
+	ps := newStream("m", "virtualNode", "a")
+	layouts := func() float64 { return testutil.ToFloat64(tel.metrics.layouts) }
+	msg := func(k int) []*promv1.MetricFamily {
+		return []*promv1.MetricFamily{counter(fmt.Sprintf("cluster.cds_egress_m_b%d_http_1.upstream_rq_completed", k), 1),
+			counter(fmt.Sprintf("cluster.cds_egress_m_b%d_http_1.upstream_rq_5xx", k), 1)}
+	}
+	for range 3 {
+		feed(tel, ps, msg(0)...)
+		feed(tel, ps, msg(1)...)
+	}
+	if got := layouts(); got != 2 {
+		t.Errorf("layouts after three flushes of two messages = %v, want 2", got)
+	}
+	for range 2 {
+		for k := range maxLayouts + 2 {
+			feed(tel, ps, msg(k)...)
+		}
+	}
+	if n := len(ps.layouts); n > maxLayouts {
+		t.Errorf("layouts kept = %d, want at most %d", n, maxLayouts)
+	}
+	before := layouts()
+	for range 2 * maxLayouts {
+		feed(tel, ps, msg(9)...)
+	}
+	if got := layouts() - before; got != 1 {
+		t.Errorf("layouts built for one message shape = %v, want 1", got)
+	}
+	feed(tel, ps, msg(8)...)
+	feed(tel, ps, msg(9)...) // looked for: the unused layouts are dropped
+	if n := len(ps.layouts); n != 2 {
+		t.Errorf("layouts kept = %d, want 2 (the others unused for %d messages)", n, maxLayouts)
 	}
 }

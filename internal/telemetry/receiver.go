@@ -102,7 +102,7 @@ func (t *Telemetry) receive(stream grpc.ServerStream, first chan<- struct{}) err
 		t.metrics.messages.Inc()
 		t.apply(ps, t.digest(ps, f.samples))
 		t.release(&f)
-		f = frame{memo: ps.layout}
+		f = frame{memo: ps.expected()}
 		if err := stream.RecvMsg(&f); err != nil {
 			if errors.Is(err, io.EOF) {
 				return stream.SendMsg(&metricsv3.StreamMetricsResponse{})

@@ -19,7 +19,8 @@ type proxyStream struct {
 	hists      []histPrev
 	counterIdx map[string]int32
 	histIdx    map[string]int32
-	layout     *layout   // the previous message's families (layout.go)
+	layouts    []*layout // the families of its messages (layout.go)
+	next       int       // the index in layouts of the next message's
 	cumChunk   []float64 // backs the hists' first cumulative counts (carve)
 	bounds     []float64 // the last histogram bounds seen (boundsOf)
 	// accs holds what the current message adds to each window it feeds,
@@ -94,10 +95,7 @@ func (t *Telemetry) digest(ps *proxyStream, samples []sample) []*acc {
 	}
 	countFirst := !first || ps.young
 	t.startMessage(ps)
-	if !t.layoutFits(ps, samples) {
-		ps.layout = t.newLayout(ps, samples)
-	}
-	slots := ps.layout.slots
+	slots := t.layoutFor(ps, samples).slots
 	for i := range samples {
 		sm := &samples[i]
 		var sl *slot
@@ -149,7 +147,7 @@ func (t *Telemetry) startMessage(ps *proxyStream) {
 			t.metrics.accResets.Inc()
 		}
 		ps.accs = make(map[Key]*acc)
-		ps.layout = nil
+		ps.layouts, ps.next = nil, 0
 	}
 }
 
