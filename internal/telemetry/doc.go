@@ -21,8 +21,8 @@
 // Telemetry owns. RegisterService needs that codec on the gRPC server.
 // Each stream keeps, across messages, what one message adds to each
 // window it feeds and the window itself (stream.go), and the layout of
-// its previous message (layout.go: Envoy sends the same families in the
-// same order every flush), so digesting a flush of the same stats
+// each message of its flush (layout.go: Envoy sends the same families in
+// the same order every flush), so digesting a flush of the same stats
 // allocates nothing, compares each name once, and looks up no series or
 // window by name or key.
 //
