@@ -76,6 +76,12 @@ func TestDecodeFrameEncodings(t *testing.T) {
 		}
 		return b
 	}
+	// bucketCount is a bucket in Envoy's order whose count (300) is the
+	// varint v as written, not necessarily in its shortest form.
+	bucketCount := func(v []byte) []byte {
+		b := slices.Concat([]byte{fieldCumulative << 3}, v, []byte{fieldUpperBound<<3 | byte(protowire.Fixed64Type)})
+		return protowire.AppendFixed64(b, math.Float64bits(5))
+	}
 	hist := func(bk []byte) []byte {
 		h := protowire.AppendTag(nil, fieldSampleCount, protowire.VarintType)
 		h = protowire.AppendVarint(h, 400)
@@ -102,6 +108,9 @@ func TestDecodeFrameEncodings(t *testing.T) {
 		kept int
 	}{
 		{"bucket in Envoy's order", slices.Concat(name("cluster.cds_egress_m_b_http_80.upstream_rq_time"), metric(hist(bucket(true)))), 1},
+		{"bucket count in three bytes", slices.Concat(name("cluster.cds_egress_m_b_http_80.upstream_rq_time"), metric(hist(bucketCount([]byte{0xac, 0x82, 0x00})))), 1},
+		{"bucket count in ten bytes", slices.Concat(name("cluster.cds_egress_m_b_http_80.upstream_rq_time"), metric(hist(bucketCount(
+			[]byte{0xac, 0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00})))), 1},
 		{"bucket reversed", slices.Concat(name("cluster.cds_egress_m_b_http_80.upstream_rq_time"), metric(hist(bucket(false)))), 1},
 		{"name after metric", slices.Concat(metric(metricCtr), name("http.ingress.downstream_rq_completed")), 1},
 		{"second name wins", slices.Concat(name("http.ingress.downstream_rq_completed"), metric(metricCtr), name("server.other")), 0},

@@ -16,11 +16,15 @@
 // Envoy sends every stat it has; the codec (ServerOption) decodes messages
 // straight from the wire into frames holding only the stats read here, so
 // the rest are never allocated (codec.go, wire.go, scan.go: a family in
-// Envoy's exact encoding is skipped on its name alone). RegisterService
-// needs that codec on the gRPC server. Each stream keeps, across messages,
-// what one message adds to each window it feeds and the window itself
-// (stream.go), so digesting a flush of the same stats allocates nothing
-// and looks each window up in the store once per stream.
+// Envoy's exact encoding is skipped on its name alone), in the buffers
+// gRPC received them in (pieces.go), into samples from a pool the
+// Telemetry owns. RegisterService needs that codec on the gRPC server.
+// Each stream keeps, across messages, what one message adds to each
+// window it feeds and the window itself (stream.go), and the layout of
+// each message of its flush (layout.go: Envoy sends the same families in
+// the same order every flush), so digesting a flush of the same stats
+// allocates nothing, compares each name once, and looks up no series or
+// window by name or key.
 //
 // Every cost is bounded: the size of one stream message, the number of
 // series remembered per stream, the number of concurrent streams, and the

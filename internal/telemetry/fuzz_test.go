@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,8 +13,10 @@ import (
 
 // FuzzDigest feeds arbitrary MetricsService messages (the gRPC payload an
 // Envoy, or anything that reaches the xDS port, sends) through the
-// decoder: stat names, types and histogram shapes of any kind must never
-// panic, and the bounds must hold.
+// decoder, whole and cut into buffers (decodePieces), the second against
+// the first's layout: stat names, types and histogram shapes of any kind
+// must never panic, the frames must hold what proto.Unmarshal reads, and
+// the bounds must hold.
 func FuzzDigest(f *testing.F) {
 	seed := &metricsv3.StreamMetricsMessage{EnvoyMetrics: []*promv1.MetricFamily{
 		gauge(uptimeStat, 1),
@@ -33,7 +37,12 @@ func FuzzDigest(f *testing.F) {
 		tel := newTest(c, Options{MaxSeries: 8, MaxWindows: 4})
 		ps := newStream("m", "virtualNode", "a")
 		for _, data := range [][]byte{first, second} {
-			var f frame
+			// The same message over buffers, as gRPC hands over one
+			// larger than a DATA frame, cut where the other one says.
+			if n := len(data); n > 0 {
+				checkPieces(t, data, slices.Sorted(slices.Values([]int{n / 3, n * 2 / 3, (len(first) + len(second)) % n})))
+			}
+			f := frame{memo: ps.expected()}
 			if decodeFrame(data, &f) != nil {
 				return
 			}
@@ -41,7 +50,7 @@ func FuzzDigest(f *testing.F) {
 			tel.apply(ps, tel.digest(ps, f.samples))
 			c.advance(5 * time.Second)
 		}
-		if n := len(ps.prev) + len(ps.prevHist); n > 8 {
+		if n := len(ps.counters) + len(ps.hists); n > 8 {
 			t.Fatalf("series kept %d > 8", n)
 		}
 		for _, e := range tel.Snapshot("") {
@@ -84,13 +93,31 @@ func checkSelected(t *testing.T, data []byte, got *frame) {
 			if v := m.GetCounter().GetValue(); s.value != v && !(s.value != s.value && v != v) {
 				t.Fatalf("%s: counter %v, want %v", s.name, s.value, v)
 			}
+		case kindGauge:
+			if v := m.GetGauge().GetValue(); s.value != v && !(s.value != s.value && v != v) {
+				t.Fatalf("%s: gauge %v, want %v", s.name, s.value, v)
+			}
 		case kindHistogram:
-			if c := float64(m.GetHistogram().GetSampleCount()); s.cum[len(s.cum)-1] != c {
-				t.Fatalf("%s: sample count %v, want %v", s.name, s.cum[len(s.cum)-1], c)
+			bounds, cum := histogramOf(m.GetHistogram())
+			if !slices.Equal(s.bounds, bounds) || !slices.Equal(s.cum, cum) {
+				t.Fatalf("%s: histogram %v %v, want %v %v", s.name, s.bounds, s.cum, bounds, cum)
 			}
 		}
 	}
 	if got.nodeID != full.GetIdentifier().GetNode().GetId() {
 		t.Fatalf("node id %q, want %q", got.nodeID, full.GetIdentifier().GetNode().GetId())
 	}
+}
+
+// histogramOf is what the decoder keeps of a Histogram: the buckets with
+// ascending finite upper bounds, in order, and their cumulative counts
+// with the sample count last.
+func histogramOf(h *promv1.Histogram) (bounds, cum []float64) {
+	for _, b := range h.GetBucket() {
+		ub := b.GetUpperBound()
+		if !math.IsNaN(ub) && !math.IsInf(ub, 0) && (len(bounds) == 0 || ub > bounds[len(bounds)-1]) {
+			bounds, cum = append(bounds, ub), append(cum, float64(b.GetCumulativeCount()))
+		}
+	}
+	return bounds, append(cum, float64(h.GetSampleCount()))
 }

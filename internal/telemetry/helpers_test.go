@@ -58,7 +58,7 @@ func feed(t *Telemetry, ps *proxyStream, fams ...*promv1.MetricFamily) {
 	if err != nil {
 		panic(err)
 	}
-	var f frame
+	f := frame{memo: ps.expected()}
 	if err := decodeFrame(b, &f); err != nil {
 		panic(err)
 	}
@@ -66,5 +66,5 @@ func feed(t *Telemetry, ps *proxyStream, fams ...*promv1.MetricFamily) {
 }
 
 func newStream(mesh, kind, name string) *proxyStream {
-	return &proxyStream{mesh: mesh, kind: kind, name: name, prev: map[string]float64{}, prevHist: map[string]histPrev{}}
+	return newProxyStream(mesh, kind, name, "")
 }

@@ -14,6 +14,7 @@ type receiverMetrics struct {
 	windowsDropped prometheus.Counter
 	resets         prometheus.Counter
 	accResets      prometheus.Counter
+	layouts        prometheus.Counter
 }
 
 func newReceiverMetrics(reg prometheus.Registerer, t *Telemetry) *receiverMetrics {
@@ -42,9 +43,13 @@ func newReceiverMetrics(reg prometheus.Registerer, t *Telemetry) *receiverMetric
 			Name: "trellis_telemetry_stream_cache_resets_total",
 			Help: "Per-stream window caches emptied because a stream fed more than the maximum number of series' windows.",
 		}),
+		layouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trellis_telemetry_stream_layouts_total",
+			Help: "Per-stream family layouts built: one at each stream's first message, then one per message whose families differ from the previous message's (at most the maximum number of series are remembered).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.refused, m.seriesDropped, m.windowsDropped, m.resets, m.accResets,
+		reg.MustRegister(m.messages, m.refused, m.seriesDropped, m.windowsDropped, m.resets, m.accResets, m.layouts,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "trellis_telemetry_streams",
 				Help: "Open Envoy metrics streams.",

@@ -25,7 +25,7 @@ const (
 const serviceKind = "virtualService"
 
 // target is which window a stat feeds.
-type target int
+type target uint8
 
 const (
 	tInbound target = iota // the proxy's own inbound window
@@ -34,7 +34,7 @@ const (
 )
 
 // metric is what a stat feeds.
-type metric int
+type metric uint8
 
 const (
 	mNone metric = iota

@@ -101,13 +101,22 @@ func (t *Telemetry) receive(stream grpc.ServerStream, first chan<- struct{}) err
 		}
 		t.metrics.messages.Inc()
 		t.apply(ps, t.digest(ps, f.samples))
-		f = frame{samples: f.samples[:0]}
+		t.release(&f)
+		f = frame{memo: ps.expected()}
 		if err := stream.RecvMsg(&f); err != nil {
 			if errors.Is(err, io.EOF) {
 				return stream.SendMsg(&metricsv3.StreamMetricsResponse{})
 			}
 			return recvErr(err)
 		}
+	}
+}
+
+// release puts the samples of f, digested, back into the pool.
+func (t *Telemetry) release(f *frame) {
+	if f.pooled != nil {
+		*f.pooled = f.samples[:0]
+		t.samples.Put(f.pooled)
 	}
 }
 
@@ -130,8 +139,7 @@ func (t *Telemetry) open(ctx context.Context, id string) (*proxyStream, error) {
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	ps := &proxyStream{mesh: ref.Mesh, kind: ref.Kind, name: ref.Name, nodeID: id,
-		prev: make(map[string]float64), prevHist: make(map[string]histPrev)}
+	ps := newProxyStream(ref.Mesh, ref.Kind, ref.Name, id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.streams) >= t.opts.MaxStreams {

@@ -11,8 +11,7 @@ import (
 // sends (about 3,000 fields per flush of a sidecar with ten backends), so
 // its common case is code the compiler inlines into the decoders' loops:
 // a one-byte tag (field numbers 1 to 15, which is every field of these
-// messages) followed by a one- or two-byte length, a one-byte varint or a
-// fixed64. Anything else (longer varints, groups, malformed input) goes
+// messages) followed by a one- or two-byte length, a varint or a fixed64. Anything else (longer varints, groups, malformed input) goes
 // through protowire, which decides exactly as proto.Unmarshal does.
 
 // nextField decodes the first field of the encoded message b and returns
@@ -22,8 +21,14 @@ func nextField(b []byte) (fl field, rest []byte, err error) {
 	if v, rest, ok := lenField(b); ok {
 		return field{num: protowire.Number(b[0] >> 3), typ: protowire.BytesType, bytes: v}, rest, nil
 	}
-	if len(b) >= 2 && b[0] >= 1<<3 && b[0] < 0x80 && b[1] < 0x80 && protowire.Type(b[0]&7) == protowire.VarintType {
-		return field{num: protowire.Number(b[0] >> 3), typ: protowire.VarintType, num64: uint64(b[1])}, b[2:], nil
+	if len(b) >= 2 && b[0] >= 1<<3 && b[0] < 0x80 && protowire.Type(b[0]&7) == protowire.VarintType {
+		if b[1] < 0x80 {
+			return field{num: protowire.Number(b[0] >> 3), typ: protowire.VarintType, num64: uint64(b[1])}, b[2:], nil
+		}
+		// A longer varint (Envoy's timestamp_ms, growing counts).
+		if v, n := protowire.ConsumeVarint(b[1:]); n > 0 {
+			return field{num: protowire.Number(b[0] >> 3), typ: protowire.VarintType, num64: v}, b[1+n:], nil
+		}
 	}
 	if len(b) >= 9 && b[0] >= 1<<3 && b[0] < 0x80 && protowire.Type(b[0]&7) == protowire.Fixed64Type {
 		return field{num: protowire.Number(b[0] >> 3), typ: protowire.Fixed64Type, num64: binary.LittleEndian.Uint64(b[1:9])}, b[9:], nil

@@ -104,6 +104,15 @@ type Telemetry struct {
 	metrics *receiverMetrics
 	wg      sync.WaitGroup // stream receive loops (receiver.go)
 
+	// samples holds the samples slices frames are decoded into (codec),
+	// each put back once its message is applied (receive), so that a
+	// message is decoded into memory the previous one just used rather
+	// than into its stream's own, long cold. Owned by the Telemetry;
+	// bounded by the messages being decoded and digested at once (and
+	// emptied by the garbage collector); every use overwrites what it
+	// reads.
+	samples sync.Pool
+
 	mu        sync.Mutex
 	entries   map[Key]*entry
 	streams   map[*proxyStream]struct{}

@@ -8,13 +8,21 @@ import (
 // proxyStream is the state of one Envoy's metrics stream: the last
 // cumulative value of every stat it reads (bounded by Options.MaxSeries),
 // and the windows it reports active connections into. Only the stream's
-// own receive loop touches prev and prevHist.
+// own receive loop touches the series and the layout.
 type proxyStream struct {
 	mesh, kind, name string
 	nodeID           string
-	prev             map[string]float64
-	prevHist         map[string]histPrev
-	bounds           []float64 // the last histogram bounds seen (boundsOf)
+	// counters and hists are the series: the last cumulative value of
+	// each counter and histogram read, indexed by name in counterIdx and
+	// histIdx; together at most Options.MaxSeries (room).
+	counters   []float64
+	hists      []histPrev
+	counterIdx map[string]int32
+	histIdx    map[string]int32
+	layouts    []*layout // the families of its messages (layout.go)
+	next       int       // the index in layouts of the next message's
+	cumChunk   []float64 // backs the hists' first cumulative counts (carve)
+	bounds     []float64 // the last histogram bounds seen (boundsOf)
 	// accs holds what the current message adds to each window it feeds,
 	// kept across messages with the window found for it (see acc): owned
 	// by the receive loop; bounded by Options.MaxSeries keys plus one
@@ -49,6 +57,13 @@ type acc struct {
 	buf []float64
 }
 
+// newProxyStream returns the state of a new stream of the proxy named by
+// mesh, kind and name.
+func newProxyStream(mesh, kind, name, nodeID string) *proxyStream {
+	return &proxyStream{mesh: mesh, kind: kind, name: name, nodeID: nodeID,
+		counterIdx: make(map[string]int32), histIdx: make(map[string]int32)}
+}
+
 type histPrev struct {
 	count float64
 	cum   []float64
@@ -80,17 +95,24 @@ func (t *Telemetry) digest(ps *proxyStream, samples []sample) []*acc {
 	}
 	countFirst := !first || ps.young
 	t.startMessage(ps)
+	slots := t.layoutFor(ps, samples).slots
 	for i := range samples {
 		sm := &samples[i]
-		tg, dest, m := classify(sm.name, ps.mesh)
+		var sl *slot
+		if i < len(slots) {
+			sl = &slots[i]
+		} else { // past MaxSeries families: not remembered
+			s := newSlot(sm.name, ps)
+			sl = &s
+		}
+		m := sl.m
 		if m == mNone || !finite(sm.value) || (m == mActive && sm.kind != kindGauge) {
 			continue
 		}
-		k := Key{Mesh: ps.mesh, Kind: ps.kind, Name: ps.name, Dest: dest}
-		if tg == tService {
-			k = Key{Mesh: ps.mesh, Kind: serviceKind, Name: dest}
+		if sl.a == nil {
+			sl.a = ps.accOf(sl.key(ps))
 		}
-		a := ps.accFor(k)
+		a := ps.touch(sl.a)
 		if m == mActive {
 			a.gauge += sm.value
 			a.hasGauge = true
@@ -99,21 +121,22 @@ func (t *Telemetry) digest(ps *proxyStream, samples []sample) []*acc {
 		a.hasDelta = true
 		switch {
 		case (m == mRequests || m == mErrors) && sm.kind == kindCounter:
-			v, ok := t.counterDelta(ps, sm.name, sm.value, countFirst)
+			v, ok := t.counterDelta(ps, sl, sm.value, countFirst)
 			if ok && m == mRequests {
 				a.requests += v
 			} else if ok {
 				a.errors += v
 			}
 		case m == mLatency && sm.kind == kindHistogram:
-			t.histDelta(ps, sm.name, sm.bounds, sm.cum, countFirst, a)
+			t.histDelta(ps, sl, sm.bounds, sm.cum, countFirst, a)
 		}
 	}
 	return ps.touched
 }
 
 // startMessage clears the previous message's accs, and empties the acc
-// cache when it has grown beyond MaxSeries keys.
+// cache (and the layout, which points into it) when it has grown beyond
+// MaxSeries keys.
 func (t *Telemetry) startMessage(ps *proxyStream) {
 	for _, a := range ps.touched {
 		a.touched = false
@@ -124,17 +147,22 @@ func (t *Telemetry) startMessage(ps *proxyStream) {
 			t.metrics.accResets.Inc()
 		}
 		ps.accs = make(map[Key]*acc)
+		ps.layouts, ps.next = nil, 0
 	}
 }
 
-// accFor returns the acc of k for the current message, zeroed on its
-// first use in the message.
-func (ps *proxyStream) accFor(k Key) *acc {
+// accOf returns the stream's acc of k.
+func (ps *proxyStream) accOf(k Key) *acc {
 	a := ps.accs[k]
 	if a == nil {
 		a = &acc{key: k}
 		ps.accs[k] = a
 	}
+	return a
+}
+
+// touch returns a, zeroed on its first use in the current message.
+func (ps *proxyStream) touch(a *acc) *acc {
 	if !a.touched {
 		a.touched = true
 		a.delta = delta{}
@@ -159,38 +187,67 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // room reports whether ps may remember one more series.
 func (t *Telemetry) room(ps *proxyStream) bool {
-	if len(ps.prev)+len(ps.prevHist) < t.opts.MaxSeries {
+	if len(ps.counters)+len(ps.hists) < t.opts.MaxSeries {
 		return true
 	}
 	t.metrics.seriesDropped.Inc()
 	return false
 }
 
-func (t *Telemetry) counterDelta(ps *proxyStream, name string, v float64, countFirst bool) (float64, bool) {
-	p, seen := ps.prev[name]
-	if !seen {
-		if !t.room(ps) {
-			return 0, false
+// counterDelta returns what the counter of sl added since the last
+// message; ok is false for a first value that does not count.
+func (t *Telemetry) counterDelta(ps *proxyStream, sl *slot, v float64, countFirst bool) (float64, bool) {
+	if sl.ci < 0 {
+		i, seen := ps.counterIdx[sl.name]
+		if !seen {
+			if !t.room(ps) {
+				return 0, false
+			}
+			sl.ci = int32(len(ps.counters))
+			ps.counterIdx[sl.name] = sl.ci
+			ps.counters = append(ps.counters, v)
+			return v, countFirst
 		}
-		ps.prev[name] = v
-		return v, countFirst
+		sl.ci = i
 	}
-	ps.prev[name] = v
-	if v < p {
+	p := &ps.counters[sl.ci]
+	prev := *p
+	*p = v
+	if v < prev {
 		t.metrics.resets.Inc()
 		return v, true
 	}
-	return v - p, true
+	return v - prev, true
 }
 
-// histDelta adds the per-bucket increase of h since the last message to a.
-func (t *Telemetry) histDelta(ps *proxyStream, name string, bounds, cum []float64, countFirst bool, a *acc) {
+// histOf returns the histogram series of sl and whether it was seen
+// before, or nil when a new one finds no room.
+func (t *Telemetry) histOf(ps *proxyStream, sl *slot) (*histPrev, bool) {
+	if sl.hi >= 0 {
+		return &ps.hists[sl.hi], true
+	}
+	if i, ok := ps.histIdx[sl.name]; ok {
+		sl.hi = i
+		return &ps.hists[i], true
+	}
+	if !t.room(ps) {
+		return nil, false
+	}
+	sl.hi = int32(len(ps.hists))
+	ps.histIdx[sl.name] = sl.hi
+	ps.hists = append(ps.hists, histPrev{})
+	return &ps.hists[sl.hi], false
+}
+
+// histDelta adds the per-bucket increase of the histogram of sl since the
+// last message to a.
+func (t *Telemetry) histDelta(ps *proxyStream, sl *slot, bounds, cum []float64, countFirst bool, a *acc) {
 	if len(cum) != len(bounds)+1 || len(bounds) == 0 {
 		return
 	}
 	bounds = ps.boundsOf(bounds) // the frame's slices are reused: keep the stream's copy
-	p, seen := ps.prevHist[name]
-	if !seen && !t.room(ps) {
+	p, seen := t.histOf(ps, sl)
+	if p == nil {
 		return
 	}
 	reset := seen && (len(p.cum) != len(cum) || cum[len(cum)-1] < p.count)
@@ -215,16 +272,33 @@ func (t *Telemetry) histDelta(ps *proxyStream, name string, bounds, cum []float6
 			counts[i] = max(c, 0)
 		}
 	}
-	if len(p.cum) == len(cum) {
+	switch {
+	case len(p.cum) == len(cum):
 		copy(p.cum, cum)
-	} else {
+	case p.cum == nil:
+		p.cum = ps.carve(cum)
+	default:
 		p.cum = slices.Clone(cum)
 	}
 	p.count = cum[len(cum)-1]
-	ps.prevHist[name] = p
 	if counts != nil {
 		a.addLatency(bounds, counts)
 	}
+}
+
+// carve returns a copy of a new histogram's cumulative counts, cut from
+// the stream's chunk (cumChunk) so that the stream's histograms lie
+// together in memory: a message reads them all, out of the CPU caches.
+// Only a series' first counts are carved, so the chunks hold at most
+// MaxSeries histograms' first bucket counts.
+func (ps *proxyStream) carve(cum []float64) []float64 {
+	n := len(cum)
+	if cap(ps.cumChunk)-len(ps.cumChunk) < n {
+		ps.cumChunk = make([]float64, 0, max(n, 512))
+	}
+	i := len(ps.cumChunk)
+	ps.cumChunk = append(ps.cumChunk, cum...)
+	return ps.cumChunk[i : i+n : i+n]
 }
 
 // addLatency adds per-bucket counts measured on bounds to a's latency.

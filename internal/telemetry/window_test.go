@@ -185,7 +185,7 @@ func TestBounds(t *testing.T) {
 		ps := newStream("m", "virtualNode", "a")
 		feed(tel, ps, counter("http.ingress.downstream_rq_completed", 1), counter("http.ingress.downstream_rq_5xx", 1),
 			counter("cluster.cds_egress_m_b_http_1.upstream_rq_completed", 1))
-		if n := len(ps.prev); n != 2 {
+		if n := len(ps.counters); n != 2 {
 			t.Errorf("series kept = %d, want 2", n)
 		}
 		if got := testutil.ToFloat64(tel.metrics.seriesDropped); got != 1 {

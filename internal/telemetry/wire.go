@@ -22,6 +22,13 @@ type frame struct {
 	nodeID  string
 	samples []sample
 	size    int // bytes on the wire
+	// memo is the stream's layout of its previous message (nil for the
+	// first): a wanted family whose name equals the memo's at the same
+	// position takes the memo's name (no allocation) and is marked known,
+	// so digest reuses what it derived from that name. Read only.
+	memo *layout
+	// pooled is where samples came from (codec.Unmarshal), nil otherwise.
+	pooled *[]sample
 }
 
 // sampleKind is what a sample holds.
@@ -38,10 +45,12 @@ const (
 // with emit_tags_as_labels off).
 type sample struct {
 	name  string
+	known bool // name is the frame memo's at this position
 	kind  sampleKind
 	value float64 // counter or gauge
 	// Histogram: upper bounds, and cumulative counts with the overflow
-	// (sample_count) last, len(cum) == len(bounds)+1 (histogramOf).
+	// (sample_count) last, len(cum) == len(bounds)+1 (fuzz_test.go:
+	// histogramOf).
 	bounds, cum []float64
 }
 
@@ -76,6 +85,11 @@ type field struct {
 // family an Envoy sends, so it is plain code (no per-field closure).
 func decodeFrame(b []byte, f *frame) error {
 	f.size = len(b)
+	return f.fields(b)
+}
+
+// fields decodes top-level fields, all of b, into f.
+func (f *frame) fields(b []byte) error {
 	for len(b) > 0 {
 		// Most families are skipped on their name alone (skippable).
 		if fam, rest, ok := lenField(b); ok && b[0] == fieldEnvoyMetrics<<3|byte(protowire.BytesType) && skippable(fam) {
@@ -95,6 +109,26 @@ func decodeFrame(b []byte, f *frame) error {
 		}
 	}
 	return nil
+}
+
+// wholeFields decodes the fields at the start of b that are in the
+// common encoding (a one-byte tag, a one- or two-byte length) and end
+// inside b, as fields does, and returns the bytes they took: the rest of
+// b starts with a field that is not, or runs past b (decodePieces).
+func (f *frame) wholeFields(b []byte) (int, error) {
+	n := 0
+	for {
+		v, rest, ok := lenField(b[n:])
+		if !ok {
+			return n, nil
+		}
+		if tag := b[n]; tag != fieldEnvoyMetrics<<3|byte(protowire.BytesType) || !skippable(v) {
+			if err := f.field(protowire.Number(tag>>3), v); err != nil {
+				return n, err
+			}
+		}
+		n = len(b) - len(rest)
+	}
 }
 
 // skippable reports whether a family is encoded exactly as Envoy does
@@ -136,7 +170,7 @@ func (f *frame) field(num protowire.Number, v []byte) error {
 		} else {
 			f.samples = append(f.samples, sample{})
 		}
-		ok, err := decodeFamily(v, &f.samples[n])
+		ok, err := decodeFamily(v, &f.samples[n], f.memoName(n))
 		if !ok {
 			f.samples = f.samples[:n]
 		}
@@ -145,18 +179,36 @@ func (f *frame) field(num protowire.Number, v []byte) error {
 	return nil
 }
 
+// memoName is the name at position n of the frame's memo, or "".
+func (f *frame) memoName(n int) string {
+	if f.memo == nil || n >= len(f.memo.slots) {
+		return ""
+	}
+	return f.memo.slots[n].name
+}
+
 // decodeFamily decodes an encoded MetricFamily when its name is wanted.
 // It runs for every family an Envoy sends, so its first pass is a plain
-// loop (no closure) that only finds the name and the first metric.
-func decodeFamily(b []byte, s *sample) (bool, error) {
+// loop (no closure) that only finds the name and the first metric. memo
+// is the name the stream's previous message had at this position.
+func decodeFamily(b []byte, s *sample, memo string) (bool, error) {
 	name, metric, seenMetric, err := familyFields(b)
 	if err != nil || !seenMetric || !wanted(name) {
 		return false, err
 	}
-	if s.name != string(name) {
+	s.known = memo != "" && memo == string(name)
+	switch {
+	case s.known:
+		s.name = memo
+	case s.name != string(name):
 		s.name = string(name)
 	}
-	s.kind, s.value = kindOther, 0
+	// A message field repeated in one Metric merges into the first, as
+	// proto.Unmarshal merges it: a scalar keeps its last value, a
+	// histogram's buckets add up. The kind is the last one seen.
+	s.kind = kindOther
+	var counterV, gaugeV float64
+	seenHist := false
 	for b := metric; len(b) > 0; {
 		var fl field
 		if fl, b, err = nextField(b); err != nil {
@@ -167,18 +219,26 @@ func decodeFamily(b []byte, s *sample) (bool, error) {
 		}
 		switch fl.num {
 		case fieldGauge:
-			s.kind, s.value = kindGauge, 0
-			err = s.scalar(fl.bytes)
+			s.kind = kindGauge
+			gaugeV, err = scalar(fl.bytes, gaugeV)
 		case fieldCounter:
-			s.kind, s.value = kindCounter, 0
-			err = s.scalar(fl.bytes)
+			s.kind = kindCounter
+			counterV, err = scalar(fl.bytes, counterV)
 		case fieldHistogram:
 			s.kind = kindHistogram
-			err = s.histogram(fl.bytes)
+			err = s.histogram(fl.bytes, seenHist)
+			seenHist = true
 		}
 		if err != nil {
 			return false, err
 		}
+	}
+	s.value = 0
+	switch s.kind {
+	case kindGauge:
+		s.value = gaugeV
+	case kindCounter:
+		s.value = counterV
 	}
 	return true, nil
 }
@@ -219,48 +279,108 @@ func familyFields(b []byte) (name, metric []byte, seenMetric bool, err error) {
 	return name, metric, seenMetric, nil
 }
 
-// scalar reads Gauge.value or Counter.value.
-func (s *sample) scalar(b []byte) error {
+// scalar reads Gauge.value or Counter.value; v is the value so far.
+func scalar(b []byte, v float64) (float64, error) {
 	for len(b) > 0 {
 		fl, rest, err := nextField(b)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		b = rest
 		if fl.num == fieldValue && fl.typ == protowire.Fixed64Type {
-			s.value = math.Float64frombits(fl.num64)
+			v = math.Float64frombits(fl.num64)
 		}
 	}
-	return nil
+	return v, nil
 }
 
-// histogram reads a Histogram's sample count and buckets (ascending upper
-// bounds; a bucket out of order is ignored, as histogramOf does).
-func (s *sample) histogram(b []byte) error {
-	s.bounds, s.cum = s.bounds[:0], s.cum[:0]
+// histogram reads a Histogram's sample count and buckets (ascending finite
+// upper bounds; a bucket out of order is ignored), after those read so far
+// when merge is set. A bucket in Envoy's encoding is read in the loop
+// itself (envoyBucket).
+func (s *sample) histogram(b []byte, merge bool) error {
 	var count float64
+	if merge {
+		count, s.cum = s.cum[len(s.cum)-1], s.cum[:len(s.cum)-1]
+	} else {
+		s.bounds, s.cum = s.bounds[:0], s.cum[:0]
+	}
 	for len(b) > 0 {
-		fl, rest, err := nextField(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		switch {
-		case fl.num == fieldSampleCount && fl.typ == protowire.VarintType:
-			count = float64(fl.num64)
-		case fl.num == fieldBucket && fl.typ == protowire.BytesType:
-			ub, cum, err := bucketOf(fl.bytes)
+		ub, cum, rest, ok := envoyBucket(b)
+		if !ok {
+			fl, r, err := nextField(b)
 			if err != nil {
 				return err
 			}
-			finite := !math.IsNaN(ub) && !math.IsInf(ub, 0)
-			if finite && (len(s.bounds) == 0 || ub > s.bounds[len(s.bounds)-1]) {
-				s.bounds, s.cum = append(s.bounds, ub), append(s.cum, cum)
+			rest = r
+			switch {
+			case fl.num == fieldSampleCount && fl.typ == protowire.VarintType:
+				count = float64(fl.num64)
+				b = rest
+				continue
+			case fl.num == fieldBucket && fl.typ == protowire.BytesType:
+				if ub, cum, err = bucketOf(fl.bytes); err != nil {
+					return err
+				}
+			default:
+				b = rest
+				continue
 			}
+		}
+		b = rest
+		if ub == ub && !math.IsInf(ub, 0) && (len(s.bounds) == 0 || ub > s.bounds[len(s.bounds)-1]) {
+			s.bounds, s.cum = append(s.bounds, ub), append(s.cum, cum)
 		}
 	}
 	s.cum = append(s.cum, count)
 	return nil
+}
+
+// envoyBucket reads a Histogram.bucket field at the start of b when it is
+// in Envoy's encoding exactly: a one-byte length, cumulative_count (a
+// varint filling the bytes up to the upper bound, as protowire reads it),
+// then upper_bound. ok is false for anything else (bucketOf reads it).
+func envoyBucket(b []byte) (ub, cum float64, rest []byte, ok bool) {
+	const tagBucket = fieldBucket<<3 | byte(protowire.BytesType)
+	if len(b) < 13 || b[0] != tagBucket || b[1] < 11 || b[1] >= 0x80 || int(b[1])+2 > len(b) ||
+		b[2] != fieldCumulative<<3|byte(protowire.VarintType) {
+		return 0, 0, nil, false
+	}
+	end := 2 + int(b[1])
+	if b[end-9] != fieldUpperBound<<3|byte(protowire.Fixed64Type) {
+		return 0, 0, nil, false
+	}
+	var c uint64
+	switch v := b[3 : end-9]; {
+	case len(v) == 1 && v[0] < 0x80: // a count below 128
+		c = uint64(v[0])
+	case len(v) == 2 && v[0] >= 0x80 && v[1] < 0x80: // below 16,384
+		c = uint64(v[0]&0x7f) | uint64(v[1])<<7
+	default:
+		if c, ok = exactVarint(v); !ok {
+			return 0, 0, nil, false
+		}
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(b[end-8 : end])), float64(c), b[end:], true
+}
+
+// exactVarint decodes b when it is exactly one varint that protowire
+// accepts (at most ten bytes, no overflow in the tenth).
+func exactVarint(b []byte) (uint64, bool) {
+	if len(b) == 1 && b[0] < 0x80 {
+		return uint64(b[0]), true
+	}
+	var v uint64
+	for i, c := range b {
+		if i == 9 && c > 1 {
+			return 0, false
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return v, i == len(b)-1
+		}
+	}
+	return 0, false
 }
 
 // bucketOf reads a Bucket's upper bound and cumulative count.
