@@ -50,7 +50,7 @@ func (a auditor) Append(ctx context.Context, e *auth.Event) error {
 // (arn:aws:iam::<account>:user/<name> or role/<name>).
 func userIdentity(id auth.Identity) audit.UserIdentity {
 	u := audit.UserIdentity{Type: "IAMUser", PrincipalID: id.AccessKeyID, ARN: id.PrincipalARN, AccessKeyID: id.AccessKeyID}
-	if parts, ok := splitARN(id.PrincipalARN); ok {
+	if parts, ok := policy.SplitARN(id.PrincipalARN); ok {
 		u.AccountID = parts[4]
 		kind, name, _ := strings.Cut(parts[5], "/")
 		if kind == "role" {
@@ -60,19 +60,6 @@ func userIdentity(id auth.Identity) audit.UserIdentity {
 		}
 	}
 	return u
-}
-
-// splitARN is strings.SplitN(arn, ":", 6) when that gives six parts,
-// without allocating the slice (it runs for every audited call).
-func splitARN(arn string) (parts [6]string, ok bool) {
-	rest := arn
-	for i := range 5 {
-		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
-			return parts, false
-		}
-	}
-	parts[5] = rest
-	return parts, true
 }
 
 // wireAuthDefaults fills the policy engine, the policy check and the audit

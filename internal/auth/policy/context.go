@@ -123,8 +123,8 @@ func (rc *reqCtx) arnLike(pattern, arn string, variables bool) bool {
 	if pattern == "*" {
 		return true
 	}
-	pp, pok := splitARN(pattern)
-	ap, aok := splitARN(arn)
+	pp, pok := SplitARN(pattern)
+	ap, aok := SplitARN(arn)
 	switch {
 	case !pok && !aok:
 		return rc.likePart(pattern, arn)

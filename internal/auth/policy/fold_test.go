@@ -40,11 +40,12 @@ func TestActionMatchFold(t *testing.T) {
 
 // TestSplitARN agrees with strings.SplitN(s, ":", 6).
 func TestSplitARN(t *testing.T) {
-	for _, s := range []string{"", "*", "arn:aws:appmesh:us-east-1:1:mesh/m", "arn:aws:iam::1:role/x:y", "a:b:c:d:e", "a:b:c:d:e:", ":::::", "no colons"} {
-		parts, ok := splitARN(s)
+	for _, s := range []string{"", "*", "arn:aws:appmesh:us-east-1:1:mesh/m", "arn:aws:iam::1:role/x:y", "a:b:c:d:e", "a:b:c:d:e:", ":::::", "no colons",
+		"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::1", "a:b:c:d:e:f:g"} {
+		parts, ok := SplitARN(s)
 		want := strings.SplitN(s, ":", 6)
 		if ok != (len(want) == 6) || ok && parts != [6]string(want) {
-			t.Errorf("splitARN(%q) = %q, %v; SplitN gives %q", s, parts, ok, want)
+			t.Errorf("SplitARN(%q) = %q, %v; SplitN gives %q", s, parts, ok, want)
 		}
 	}
 }

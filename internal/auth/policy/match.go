@@ -60,8 +60,8 @@ func arnMatch(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	pp, pok := splitARN(pattern)
-	ap, aok := splitARN(arn)
+	pp, pok := SplitARN(pattern)
+	ap, aok := SplitARN(arn)
 	switch {
 	case !pok && !aok:
 		return glob(pattern, arn)
@@ -76,9 +76,10 @@ func arnMatch(pattern, arn string) bool {
 	return true
 }
 
-// splitARN is strings.SplitN(s, ":", 6) when that gives six parts (the
-// last keeps its colons), without allocating.
-func splitARN(s string) (parts [6]string, ok bool) {
+// SplitARN is strings.SplitN(s, ":", 6) when that gives six parts (the
+// last keeps its colons), without allocating. The server's audit records
+// use it too (userIdentity), for every audited call.
+func SplitARN(s string) (parts [6]string, ok bool) {
 	rest := s
 	for i := range 5 {
 		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
